@@ -1,0 +1,37 @@
+"""policykb: NHS clinical commissioning policies as ASP, decided by clingo with explanations."""
+
+from __future__ import annotations
+
+from .decision import Advice, Decision, Explanation, MissingFact, Possibility, RouteNotTaken, Status, Step
+from .engine import PolicyEngine, decide, engine_for
+from .errors import FieldProblem, InputError, KnowledgeBaseError, PolicyKBError, UnknownPolicyError
+from ._version import __version__
+from .knowledge_base import DEFAULT_POLICY, KnowledgeBase
+from .metadata import PolicyInfo
+from .vocabulary import PatientFacts, Vocabulary
+
+
+__all__ = [
+    "DEFAULT_POLICY",
+    "Advice",
+    "Decision",
+    "Explanation",
+    "FieldProblem",
+    "InputError",
+    "KnowledgeBase",
+    "KnowledgeBaseError",
+    "MissingFact",
+    "PatientFacts",
+    "PolicyEngine",
+    "PolicyInfo",
+    "PolicyKBError",
+    "Possibility",
+    "RouteNotTaken",
+    "Status",
+    "Step",
+    "UnknownPolicyError",
+    "Vocabulary",
+    "decide",
+    "engine_for",
+    "__version__",
+]

@@ -1,0 +1,5 @@
+"""``python -m pyclingo_bridge``: the same CLI as ``policykb``."""
+
+from .cli import main
+
+main(prog_name="policykb")

@@ -1,0 +1,93 @@
+"""Options and error handling shared by every command."""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from ..errors import InputError, PolicyKBError
+from ..knowledge_base import DEFAULT_POLICY, KnowledgeBase
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+format_option = click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="text for people, json for machines.",
+)
+
+policy_option = click.option(
+    "--policy",
+    default=DEFAULT_POLICY,
+    show_default=True,
+    help="Policy id (see `policykb policies`).",
+)
+
+kb_option = click.option(
+    "--kb",
+    "kb_root",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    default=None,
+    help="Knowledge base folder to use instead of the installed one.",
+)
+
+
+def knowledge_base(kb_root: Path | None) -> KnowledgeBase:
+    return KnowledgeBase(kb_root) if kb_root is not None else KnowledgeBase.installed()
+
+
+def library_errors(command: F) -> F:
+    """Turn the library's errors into one clear message and exit 1, never a traceback."""
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except InputError as error:
+            raise click.ClickException(
+                "invalid input: " + "; ".join(str(problem) for problem in error.problems)
+            ) from None
+        except PolicyKBError as error:
+            raise click.ClickException(str(error)) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def read_json_object(source: click.File) -> object:
+    """Parse a JSON document; duplicate keys are an error, not a silent overwrite."""
+    text = source.read()  # type: ignore[attr-defined]
+    try:
+        return json.loads(text, object_pairs_hook=_reject_duplicates)
+    except json.JSONDecodeError as error:
+        raise click.ClickException(
+            f"input is not valid JSON: {error.msg} (line {error.lineno}, column {error.colno})"
+        ) from None
+    except _DuplicateKey as error:
+        raise click.ClickException(f"invalid input: {error.key}: given more than once") from None
+
+
+class _DuplicateKey(ValueError):
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
+def _reject_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in result:
+            raise _DuplicateKey(key)
+        result[key] = value
+    return result
+
+
+def print_json(data: object) -> None:
+    click.echo(json.dumps(data, indent=2, ensure_ascii=False))

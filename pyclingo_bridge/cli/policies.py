@@ -1,0 +1,27 @@
+"""``policykb policies``: the policies in the knowledge base with their metadata."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from ..engine import engine_for
+from .options import format_option, kb_option, knowledge_base, library_errors, print_json
+
+
+@click.command()
+@format_option
+@kb_option
+@library_errors
+def policies(output_format: str, kb_root: Path | None) -> None:
+    """List the policies in the knowledge base with their metadata."""
+    infos = [engine_for(policy_id, kb_root).policy for policy_id in knowledge_base(kb_root).policy_folders()]
+    if output_format == "json":
+        print_json([info.to_dict() for info in infos])
+        return
+    for info in infos:
+        click.echo(f"{info.reference}  version {info.version}  {info.title}")
+        for key in ("category", "commissioner", "ratified", "review", "source"):
+            if key in info.metadata:
+                click.echo(f"  {key}: {info.metadata[key]}")

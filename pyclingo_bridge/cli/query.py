@@ -1,0 +1,31 @@
+"""``policykb query``: decide one patient."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from ..engine import engine_for
+from ..render import render_text
+from .options import format_option, kb_option, library_errors, policy_option, print_json, read_json_object
+
+
+@click.command()
+@click.argument("facts_file", metavar="[FILE|-]", type=click.File("r"), default="-")
+@policy_option
+@format_option
+@kb_option
+@library_errors
+def query(facts_file: click.File, policy: str, output_format: str, kb_root: Path | None) -> None:
+    """Decide one patient's facts (a JSON object) under a policy.
+
+    Exit 0 for any decision, undetermined included; 1 for bad input.
+    """
+    facts = read_json_object(facts_file)
+    engine = engine_for(policy, kb_root)
+    decision = engine.decide(facts)  # type: ignore[arg-type]
+    if output_format == "json":
+        print_json(decision.to_dict())
+    else:
+        click.echo(render_text(decision, engine.policy.title), nl=False)

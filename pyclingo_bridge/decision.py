@@ -1,0 +1,143 @@
+"""The decision object every front end receives: status, clauses, explanation, what is missing."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+Status = Literal["commissioned", "not_commissioned", "outside_policy", "undetermined"]
+STATUSES: tuple[Status, ...] = ("commissioned", "not_commissioned", "outside_policy", "undetermined")
+
+
+@dataclass(frozen=True)
+class Step:
+    """One labelled rule instance that fired, with the clause it encodes and the facts it used."""
+
+    rule: str
+    clause: str
+    text: str
+    conclusion: str
+    uses: tuple[str, ...]
+    depth: int
+    in_decision: bool
+    """Part of the proof of the status (not, say, a conclusion that was overridden)."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "rule": self.rule,
+            "clause": self.clause,
+            "text": self.text,
+            "conclusion": self.conclusion,
+            "uses": list(self.uses),
+            "depth": self.depth,
+            "in_decision": self.in_decision,
+        }
+
+
+@dataclass(frozen=True)
+class RouteNotTaken:
+    """A route to ``commissioned`` that did not apply: its failing conditions, or what overrode it."""
+
+    rule: str
+    clause: str
+    text: str
+    unmet: tuple[str, ...]
+    overridden_at: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "rule": self.rule,
+            "clause": self.clause,
+            "text": self.text,
+            "unmet": list(self.unmet),
+            "overridden_at": self.overridden_at,
+        }
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """The trace: rules that fired in derivation order, and for not_commissioned the why-not."""
+
+    steps: tuple[Step, ...] = ()
+    why_not: tuple[RouteNotTaken, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "fired": [step.to_dict() for step in self.steps],
+            "why_not": [route.to_dict() for route in self.why_not],
+        }
+
+
+@dataclass(frozen=True)
+class Possibility:
+    """A status that some completion of the unknown facts reaches, with its clauses."""
+
+    status: Status
+    clauses: tuple[str, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"status": self.status, "clauses": list(self.clauses)}
+
+
+@dataclass(frozen=True)
+class MissingFact:
+    """An unknown fact whose value changes the outcome, asked as a question."""
+
+    fact: str
+    question: str
+    allowed: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"fact": self.fact, "question": self.question, "allowed": self.allowed}
+
+
+@dataclass(frozen=True)
+class Advice:
+    clause: str
+    text: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"clause": self.clause, "text": self.text}
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The answer for one patient under one policy."""
+
+    id: str | None
+    policy: str
+    policy_version: str
+    status: Status
+    clauses: tuple[str, ...]
+    explanation: Explanation = field(default_factory=Explanation)
+    possible: tuple[Possibility, ...] = ()
+    missing: tuple[MissingFact, ...] = ()
+    advice: tuple[Advice, ...] = ()
+    unknown: tuple[str, ...] = ()
+    """Every open-world fact that was not given (whether or not it mattered)."""
+
+    @property
+    def determined(self) -> bool:
+        return self.status != "undetermined"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "policy": self.policy,
+            "policy_version": self.policy_version,
+            "status": self.status,
+            "clauses": list(self.clauses),
+            "explanation": self.explanation.to_dict(),
+            "possible": [possibility.to_dict() for possibility in self.possible],
+            "missing": [missing.to_dict() for missing in self.missing],
+            "advice": [advice.to_dict() for advice in self.advice],
+            "unknown": list(self.unknown),
+        }
+
+
+def clause_order(clause: str) -> tuple[int, ...]:
+    """Sort key of a clause number: 1.2 before 1.10, numbers before other text."""
+    parts = clause.split(".")
+    if all(part.isdigit() for part in parts):
+        return tuple(int(part) for part in parts)
+    return (10**9,)

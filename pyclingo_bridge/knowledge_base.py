@@ -1,0 +1,75 @@
+"""Where the knowledge base lives and which policies it holds.
+
+Layout: ``core/*.lp`` are the suite's shared principles; each folder of ``policies/`` is one
+policy (its ``*.lp`` files, and author cases beside them). Adding a policy adds files here
+and never Python.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+from .errors import KnowledgeBaseError, UnknownPolicyError
+
+DEFAULT_POLICY = "CMICB_Clin086"
+CORE_FOLDER = "core"
+POLICIES_FOLDER = "policies"
+PROGRAM_SUFFIX = ".lp"
+
+
+def installed_kb_root() -> Path:
+    """The knowledge base shipped with the package."""
+    root = Path(str(resources.files("pyclingo_bridge.kb")))
+    if not (root / CORE_FOLDER).is_dir():
+        raise KnowledgeBaseError(f"the installed knowledge base at {root} has no {CORE_FOLDER}/")
+    return root
+
+
+@dataclass(frozen=True)
+class KnowledgeBase:
+    """A knowledge base folder: the shared core and one folder per policy."""
+
+    root: Path
+
+    @classmethod
+    def installed(cls) -> KnowledgeBase:
+        return cls(installed_kb_root())
+
+    @property
+    def core_files(self) -> tuple[Path, ...]:
+        return _programs(self.root / CORE_FOLDER)
+
+    def policy_folders(self) -> dict[str, Path]:
+        """Policy folders by their lower-case id (the folder name)."""
+        folder = self.root / POLICIES_FOLDER
+        if not folder.is_dir():
+            return {}
+        return {
+            child.name.lower(): child
+            for child in sorted(folder.iterdir())
+            if child.is_dir() and _programs(child)
+        }
+
+    def policy_folder(self, policy_id: str) -> Path:
+        """The folder of ``policy_id`` (case-insensitive), or a did-you-mean error."""
+        folders = self.policy_folders()
+        found = folders.get(policy_id.lower())
+        if found is not None:
+            return found
+        hint = difflib.get_close_matches(policy_id.lower(), list(folders), n=1)
+        known = ", ".join(folder.name for folder in folders.values()) or "none"
+        suggestion = f" (did you mean {folders[hint[0]].name}?)" if hint else ""
+        raise UnknownPolicyError(f"unknown policy {policy_id!r}{suggestion}; known policies: {known}")
+
+    def program_files(self, policy_id: str) -> tuple[Path, ...]:
+        """Every ASP file that makes up ``policy_id``: the core, then the policy's own."""
+        return self.core_files + _programs(self.policy_folder(policy_id))
+
+
+def _programs(folder: Path) -> tuple[Path, ...]:
+    if not folder.is_dir():
+        return ()
+    return tuple(sorted(path for path in folder.iterdir() if path.suffix == PROGRAM_SUFFIX))

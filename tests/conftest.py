@@ -1,0 +1,38 @@
+"""Shared fixtures: the installed CMICB_Clin086 engine and a patient builder."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from pyclingo_bridge import PolicyEngine, engine_for
+
+POLICY = "CMICB_Clin086"
+
+# A patient about whom everything the policy reads is known and nothing excludes them.
+COMPLETE_ADULT: dict[str, Any] = {
+    "age": 45,
+    "setting": "mcas",
+    "sciatica": False,
+    "red_flags": [],
+    "likely_to_change_management": True,
+    "mcas_in_place": True,
+    "seen_by_mcas": True,
+}
+
+
+@pytest.fixture(scope="session")
+def engine() -> PolicyEngine:
+    return engine_for(POLICY)
+
+
+def patient(**changes: Any) -> dict[str, Any]:
+    """A complete adult patient with ``changes``; a value of ``...`` removes the key."""
+    facts = dict(COMPLETE_ADULT)
+    for key, value in changes.items():
+        if value is ...:
+            facts.pop(key, None)
+        else:
+            facts[key] = value
+    return facts
