@@ -68,15 +68,15 @@ class PolicyEngine:
         """Decide validated facts."""
         given = self.input_atoms(facts)
         with self._lock:
-            cautious = _by_name(self._solve(self.program, given, "cautious"))
+            cautious = atoms_by_name(self._solve(self.program, given, "cautious"))
             if clingo.Function("consistent") not in cautious.get("consistent", ()):
                 raise KnowledgeBaseError(
                     f"{self.policy.reference}: for some completion of these facts the knowledge "
                     "base concludes two statuses or none; run `policykb check`"
                 )
             determined = len(cautious.get("status", ())) == 1
-            brave = None if determined else _by_name(self._solve(self._outcomes, given, "brave"))
-        return self._decision(facts, cautious, brave)
+            brave = None if determined else atoms_by_name(self._solve(self._outcomes, given, "brave"))
+        return self.decision_from_atoms(facts, cautious, brave)
 
     def _solve(self, program: GroundProgram, given: set[clingo.Symbol], mode: str) -> list[clingo.Symbol]:
         # Every input external is fixed by an assumption: true if given, false otherwise.
@@ -88,7 +88,9 @@ class PolicyEngine:
             raise KnowledgeBaseError(f"{self.policy.reference}: no completion of these facts has a model")
         return symbols
 
-    def _decision(self, facts: PatientFacts, cautious: Atoms, brave: Atoms | None) -> Decision:
+    def decision_from_atoms(self, facts: PatientFacts, cautious: Atoms, brave: Atoms | None) -> Decision:
+        """Assemble the decision from cautious consequences and, when no status is certain,
+        brave ones (each grouped by predicate name). Every front end goes through here."""
         explanation = build_explanation(cautious, self.policy.rules, self.vocabulary)
         advice = tuple(
             sorted(
@@ -145,7 +147,7 @@ def _input_literals(program: GroundProgram, inputs: list[clingo.Symbol]) -> list
     return literals
 
 
-def _by_name(symbols: list[clingo.Symbol]) -> Atoms:
+def atoms_by_name(symbols: list[clingo.Symbol]) -> Atoms:
     grouped: Atoms = {}
     for symbol in symbols:
         grouped.setdefault(symbol.name, []).append(symbol)
