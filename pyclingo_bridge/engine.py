@@ -18,9 +18,10 @@ from pathlib import Path
 
 import clingo
 
+from .atoms import Atoms, atoms_by_name
 from .decision import Advice, Decision, MissingFact, Possibility, Status, clause_order
 from .errors import KnowledgeBaseError
-from .explain import build_explanation
+from .explain import Explainer
 from .knowledge_base import KnowledgeBase
 from .metadata import PolicyInfo
 from .solver import GroundProgram
@@ -29,7 +30,6 @@ from .vocabulary import PatientFacts, Vocabulary
 UNDETERMINED: Status = "undetermined"
 OUTCOME_ATOMS = frozenset({"status/1", "decided_by/2", "outcome/4"})
 
-Atoms = dict[str, list[clingo.Symbol]]
 
 
 class PolicyEngine:
@@ -38,16 +38,21 @@ class PolicyEngine:
     def __init__(self, policy_id: str, kb: KnowledgeBase | None = None) -> None:
         self.kb = kb or KnowledgeBase.installed()
         folder = self.kb.policy_folder(policy_id)
-        files = self.kb.program_files(policy_id)
-        # Two groundings of the same program: the cautious one shows the whole trace, the brave
-        # one only what `possible` and `missing` need, so that it enumerates few models.
-        self.program = GroundProgram(files)
-        self._outcomes = GroundProgram(files, shown=OUTCOME_ATOMS)
+        self.files = self.kb.program_files(policy_id)
+        self.program = GroundProgram(self.files)
         self.policy = PolicyInfo.from_program(folder.name, self.program)
         self.vocabulary = Vocabulary.from_program(self.program)
-        self._inputs = self.program.externals("given", 2) + self.program.externals("known", 1)
-        self._literals = {program: _input_literals(program, self._inputs) for program in (self.program, self._outcomes)}
+        self.explainer = Explainer(self.policy.rules, self.vocabulary)
+        self._trace = _InputLiterals(self.program)
+        self._outcomes: _InputLiterals | None = None
         self._lock = threading.Lock()
+
+    def _outcome_inputs(self) -> _InputLiterals:
+        # A second grounding of the same program that shows only what `possible` and `missing`
+        # need, so that its brave enumeration takes few models. Built when first needed.
+        if self._outcomes is None:
+            self._outcomes = _InputLiterals(GroundProgram(self.files, shown=OUTCOME_ATOMS))
+        return self._outcomes
 
     def decide(self, facts: Mapping[str, object]) -> Decision:
         """Validate ``facts`` (a JSON-like mapping) and decide them; raises InputError."""
@@ -66,24 +71,20 @@ class PolicyEngine:
 
     def decide_facts(self, facts: PatientFacts) -> Decision:
         """Decide validated facts."""
-        given = self.input_atoms(facts)
+        given = _input_keys(facts)
         with self._lock:
-            cautious = atoms_by_name(self._solve(self.program, given, "cautious"))
-            if clingo.Function("consistent") not in cautious.get("consistent", ()):
+            cautious = atoms_by_name(self._solve(self._trace, given, "cautious"))
+            if "consistent" not in cautious:
                 raise KnowledgeBaseError(
                     f"{self.policy.reference}: for some completion of these facts the knowledge "
                     "base concludes two statuses or none; run `policykb check`"
                 )
             determined = len(cautious.get("status", ())) == 1
-            brave = None if determined else atoms_by_name(self._solve(self._outcomes, given, "brave"))
+            brave = None if determined else atoms_by_name(self._solve(self._outcome_inputs(), given, "brave"))
         return self.decision_from_atoms(facts, cautious, brave)
 
-    def _solve(self, program: GroundProgram, given: set[clingo.Symbol], mode: str) -> list[clingo.Symbol]:
-        # Every input external is fixed by an assumption: true if given, false otherwise.
-        assumptions = [
-            literal if atom in given else -literal for atom, literal in self._literals[program]
-        ]
-        symbols = program.consequences(assumptions, mode)  # type: ignore[arg-type]
+    def _solve(self, inputs: _InputLiterals, given: set[InputKey], mode: str) -> list[clingo.Symbol]:
+        symbols = inputs.program.consequences(inputs.assumptions(given), mode)  # type: ignore[arg-type]
         if symbols is None:
             raise KnowledgeBaseError(f"{self.policy.reference}: no completion of these facts has a model")
         return symbols
@@ -91,10 +92,10 @@ class PolicyEngine:
     def decision_from_atoms(self, facts: PatientFacts, cautious: Atoms, brave: Atoms | None) -> Decision:
         """Assemble the decision from cautious consequences and, when no status is certain,
         brave ones (each grouped by predicate name). Every front end goes through here."""
-        explanation = build_explanation(cautious, self.policy.rules, self.vocabulary)
+        explanation = self.explainer.explanation(cautious)
         advice = tuple(
             sorted(
-                (Advice(a.arguments[0].string, a.arguments[1].string) for a in cautious.get("advice", ())),
+                (Advice(str(a.arguments[0]), str(a.arguments[1])) for a in cautious.get("advice", ())),
                 key=lambda advice: clause_order(advice.clause),
             )
         )
@@ -108,7 +109,7 @@ class PolicyEngine:
             unknown=unknown,
         )
         if brave is None:
-            status = cautious["status"][0].arguments[0].name
+            status = str(cautious["status"][0].arguments[0])
             return Decision(status=status, clauses=_clauses(cautious, status), **common)  # type: ignore[arg-type]
         statuses = sorted(str(a.arguments[0]) for a in brave.get("status", ()))
         possible = tuple(Possibility(s, _clauses(brave, s)) for s in statuses)  # type: ignore[arg-type]
@@ -140,22 +141,44 @@ class PolicyEngine:
         return MissingFact(key, spec.question or f"What is {key} ({spec.meaning})?", spec.allowed())
 
 
-def _input_literals(program: GroundProgram, inputs: list[clingo.Symbol]) -> list[tuple[clingo.Symbol, int]]:
-    pairs = [(atom, program.literal(atom)) for atom in inputs]
-    literals = [(atom, literal) for atom, literal in pairs if literal is not None]
-    program.free_externals(literal for _, literal in literals)
-    return literals
+InputKey = tuple[str, ...] | tuple[str, str, "str | int"]
 
 
-def atoms_by_name(symbols: list[clingo.Symbol]) -> Atoms:
-    grouped: Atoms = {}
-    for symbol in symbols:
-        grouped.setdefault(symbol.name, []).append(symbol)
-    return grouped
+def _input_keys(facts: PatientFacts) -> set[InputKey]:
+    """The patient's facts as keys of input externals: ("known", K) and ("given", K, V)."""
+    keys: set[InputKey] = set()
+    for key, value in facts.given.items():
+        keys.add(("known", key))
+        for member in value if isinstance(value, frozenset) else (value,):
+            if isinstance(member, bool):
+                member = "true" if member else "false"
+            keys.add(("given", key, member))
+    return keys
+
+
+def _symbol_key(atom: clingo.Symbol) -> InputKey:
+    arguments = [a.number if a.type == clingo.SymbolType.Number else a.name for a in atom.arguments]
+    return (atom.name, *arguments)  # type: ignore[return-value]
+
+
+class _InputLiterals:
+    """A program's input externals, left free and fixed per solve by assumptions."""
+
+    def __init__(self, program: GroundProgram) -> None:
+        self.program = program
+        atoms = program.externals("given", 2) + program.externals("known", 1)
+        self.literal = {_symbol_key(atom): program.literal(atom) for atom in atoms}
+        self._all = [literal for literal in self.literal.values() if literal is not None]
+        program.free_externals(self._all)
+
+    def assumptions(self, given: set[InputKey]) -> list[int]:
+        """Every input fixed: true when the patient states it, false otherwise."""
+        true = {self.literal[key] for key in given}
+        return [literal if literal in true else -literal for literal in self._all]
 
 
 def _clauses(atoms: Atoms, status: str) -> tuple[str, ...]:
-    clauses = {a.arguments[1].string for a in atoms.get("decided_by", ()) if a.arguments[0].name == status}
+    clauses = {str(a.arguments[1]) for a in atoms.get("decided_by", ()) if str(a.arguments[0]) == status}
     return tuple(sorted(clauses, key=clause_order))
 
 

@@ -7,76 +7,79 @@ transformer added to the knowledge base, their sentences the KB's ``rule/3`` met
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from functools import lru_cache
 
-import clingo
-
+from .atoms import Atom, Atoms, Term
 from .decision import Explanation, RouteNotTaken, Step, clause_order
 from .metadata import RuleInfo
 from .vocabulary import Vocabulary
 
 
-def describe(symbol: clingo.Symbol, vocabulary: Vocabulary) -> str:
-    """A ground atom in words: ``holds(setting,mcas)`` reads ``setting = mcas``."""
-    if symbol.type == clingo.SymbolType.Function:
-        if symbol.name == "conclusion" and len(symbol.arguments) == 2:
-            stage, status = symbol.arguments
-            return f"{status} (stage {stage})"
-        if symbol.name == "neg" and len(symbol.arguments) == 1:
-            return "not " + describe(symbol.arguments[0], vocabulary)
-        if symbol.name == "holds" and len(symbol.arguments) == 2:
-            key, value = symbol.arguments
-            spec = vocabulary.specs.get(key.name) if key.type == clingo.SymbolType.Function else None
-            shown = "any value" if str(value) == "any" else str(value)
-            if spec is not None and spec.type == "list":
-                return f"{key} includes {shown}"
-            return f"{key} = {shown}"
-    return str(symbol)
+class Explainer:
+    """Builds explanations for one policy's program."""
 
+    def __init__(self, rules: Mapping[str, RuleInfo], vocabulary: Vocabulary) -> None:
+        self.rules = rules
+        self.list_keys = frozenset(key for key, spec in vocabulary.specs.items() if spec.type == "list")
+        self.describe = lru_cache(maxsize=1 << 14)(self._describe)
 
-def build_explanation(
-    symbols: Mapping[str, Sequence[clingo.Symbol]], rules: Mapping[str, RuleInfo], vocabulary: Vocabulary
-) -> Explanation:
-    """The trace of ``symbols`` (cautious consequences by predicate name): steps, why-not."""
-    proof = {atom.arguments[0] for atom in symbols.get("proof", ())}
-    fired = [tuple(atom.arguments) for atom in symbols.get("fired", ())]
-    depths = _depths([(head, body.arguments) for _, head, body in fired])
-    steps = []
-    for (label, head, body), depth in zip(fired, depths):
-        info = rules.get(str(label), RuleInfo(str(label), "?", str(label)))
-        steps.append(
-            Step(
-                rule=info.label,
-                clause=info.clause,
-                text=info.text,
-                conclusion=describe(head, vocabulary),
-                uses=tuple(describe(atom, vocabulary) for atom in body.arguments),
-                depth=depth,
-                in_decision=head in proof,
-            )
+    def _describe(self, term: Term) -> str:
+        """A ground atom in words: ``holds(setting,mcas)`` reads ``setting = mcas``."""
+        if not isinstance(term, Atom):
+            return str(term)
+        name, arguments = term.name, term.arguments
+        if name == "conclusion" and len(arguments) == 2:
+            return f"{arguments[1]} (stage {arguments[0]})"
+        if name == "neg" and len(arguments) == 1:
+            return "not " + self.describe(arguments[0])
+        if name == "holds" and len(arguments) == 2:
+            key, value = (str(argument) for argument in arguments)
+            shown = "any value" if value == "any" else value
+            return f"{key} includes {shown}" if key in self.list_keys else f"{key} = {shown}"
+        return term.text
+
+    def explanation(self, atoms: Atoms) -> Explanation:
+        """The trace of cautious consequences (grouped by predicate name): steps, why-not."""
+        proof = {atom.arguments[0] for atom in atoms.get("proof", ())}
+        fired = atoms.get("fired", ())
+        depths = _depths([(f.arguments[1], f.arguments[2].arguments) for f in fired])  # type: ignore[union-attr]
+        steps = [self._step(atom, depth, atom.arguments[1] in proof) for atom, depth in zip(fired, depths)]
+        steps.sort(key=lambda step: (step.depth, clause_order(step.clause), step.rule, step.conclusion))
+        return Explanation(steps=tuple(steps), why_not=self._why_not(atoms))
+
+    def rule(self, label: str) -> RuleInfo:
+        return self.rules.get(label) or RuleInfo(label, "?", label)
+
+    def _step(self, fired: Atom, depth: int, in_decision: bool) -> Step:
+        label, head, body = fired.arguments
+        info = self.rule(str(label))
+        return Step(
+            rule=info.label,
+            clause=info.clause,
+            text=info.text,
+            conclusion=self.describe(head),
+            uses=tuple(self.describe(atom) for atom in body.arguments),  # type: ignore[union-attr]
+            depth=depth,
+            in_decision=in_decision,
         )
-    steps.sort(key=lambda step: (step.depth, clause_order(step.clause), step.rule, step.conclusion))
-    return Explanation(steps=tuple(steps), why_not=_why_not(symbols, rules, vocabulary))
+
+    def _why_not(self, atoms: Atoms) -> tuple[RouteNotTaken, ...]:
+        unmet: dict[str, list[tuple[int, str]]] = {}
+        for atom in atoms.get("why_not", ()):
+            label, index, condition = atom.arguments
+            unmet.setdefault(str(label), []).append((int(index), self.describe(condition)))  # type: ignore[arg-type]
+        overridden = {str(a.arguments[0]): str(a.arguments[1]) for a in atoms.get("why_not_overridden", ())}
+        routes = []
+        for label in sorted(set(unmet) | set(overridden), key=lambda l: (clause_order(self.rule(l).clause), l)):
+            info = self.rule(label)
+            conditions = tuple(text for _, text in sorted(unmet.get(label, [])))
+            routes.append(RouteNotTaken(label, info.clause, info.text, conditions, overridden.get(label)))
+        return tuple(routes)
 
 
-def _why_not(
-    symbols: Mapping[str, Sequence[clingo.Symbol]], rules: Mapping[str, RuleInfo], vocabulary: Vocabulary
-) -> tuple[RouteNotTaken, ...]:
-    unmet: dict[str, list[tuple[int, str]]] = {}
-    for atom in symbols.get("why_not", ()):
-        label, index, condition = atom.arguments
-        unmet.setdefault(str(label), []).append((index.number, describe(condition, vocabulary)))
-    overridden = {str(a.arguments[0]): str(a.arguments[1]) for a in symbols.get("why_not_overridden", ())}
-    routes = []
-    for label in sorted(set(unmet) | set(overridden), key=lambda l: clause_order(rules[l].clause) if l in rules else (0,)):
-        info = rules.get(label, RuleInfo(label, "?", label))
-        conditions = tuple(text for _, text in sorted(unmet.get(label, [])))
-        routes.append(RouteNotTaken(label, info.clause, info.text, conditions, overridden.get(label)))
-    return tuple(routes)
-
-
-def _depths(instances: Sequence[tuple[clingo.Symbol, Sequence[clingo.Symbol]]]) -> list[int]:
+def _depths(instances: Sequence[tuple[Term, Sequence[Term]]]) -> list[int]:
     """Derivation depth of each instance: 1 + the deepest fired instance whose head it uses."""
-    producers: dict[clingo.Symbol, list[int]] = {}
+    producers: dict[Term, list[int]] = {}
     for index, (head, _) in enumerate(instances):
         producers.setdefault(head, []).append(index)
     memo: dict[int, int] = {}
@@ -94,4 +97,3 @@ def _depths(instances: Sequence[tuple[clingo.Symbol, Sequence[clingo.Symbol]]]) 
         return memo[index]
 
     return [depth(index, frozenset()) for index in range(len(instances))]
-

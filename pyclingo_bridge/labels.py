@@ -4,7 +4,9 @@ A rule is *labelled* when its body holds ``label(Name)``. For every rule of the 
 base this transformer adds, beside the rule itself and with the same body:
 
 * ``derives(Head, Atom)`` for each positive body atom, so the proof of a status can be
-  followed back to the patient's facts (all rules with an atom head);
+  followed back to the patient's facts: only for rules that can take part in that proof
+  (those defining ``status/1`` and, transitively, what their bodies read, down to the
+  input predicate ``holds/2``), which keeps the grounding small;
 * ``fired(Name, Head, (Atoms...))`` for labelled rules: the instance applied, with the
   ground facts it used (negative literals as ``neg(Atom)``), and ``used_by(Name, Head, Atom)``
   for each positive one;
@@ -17,12 +19,14 @@ a few extra atoms, instead of a second meta-level pass.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 
 from clingo import Number, ast
 from clingo.ast import AST, ASTType, Location, Position
 
 LABEL_PREDICATE = "label"
+PROOF_ROOT = ("status", 1)
+INPUT_PREDICATE = ("holds", 2)
 GENERATED_PREDICATES = frozenset({"fired", "derives", "used_by", "rule_head", "condition", "met"})
 _ANY = "any"
 
@@ -44,7 +48,34 @@ def label_of(rule: AST) -> AST | None:
     return None
 
 
-def explanation_rules(rule: AST) -> Iterator[AST]:
+Signature = tuple[str, int]
+
+
+def proof_predicates(statements: Iterable[AST]) -> set[Signature]:
+    """Predicates that can stand in the proof of a status: status/1 and, transitively, the
+    positive body predicates of the rules defining them, stopping at the input ``holds/2``."""
+    reads: dict[Signature, set[Signature]] = {}
+    for rule in statements:
+        head = _head_term(rule) if rule.ast_type == ASTType.Rule else None
+        if head is None or head.ast_type != ASTType.Function:
+            continue
+        body = reads.setdefault((head.name, len(head.arguments)), set())
+        for literal in rule.body:
+            atom = _symbolic_atom(literal)
+            if atom is not None and literal.sign == ast.Sign.NoSign and atom.symbol.ast_type == ASTType.Function:
+                body.add((atom.symbol.name, len(atom.symbol.arguments)))
+    found: set[Signature] = set()
+    pending = [PROOF_ROOT]
+    while pending:
+        signature = pending.pop()
+        if signature in found or signature == INPUT_PREDICATE:
+            continue
+        found.add(signature)
+        pending.extend(reads.get(signature, ()))
+    return found
+
+
+def explanation_rules(rule: AST, in_proof: set[Signature]) -> Iterator[AST]:
     """The rules that record, for ``rule``, what it derives and, if labelled, when it fired."""
     if rule.ast_type != ASTType.Rule:
         return
@@ -53,9 +84,10 @@ def explanation_rules(rule: AST) -> Iterator[AST]:
         return
     label = label_of(rule)
     used = [lit for lit in rule.body if _symbolic_atom(lit) is not None and not _is_label(lit)]
-    for literal in used:
-        if literal.sign == ast.Sign.NoSign and not _has_anonymous(literal):
-            yield _rule("derives", [head, _symbolic_atom(literal).symbol], rule.body)
+    if head.ast_type == ASTType.Function and (head.name, len(head.arguments)) in in_proof:
+        for literal in used:
+            if literal.sign == ast.Sign.NoSign and not _has_anonymous(literal):
+                yield _rule("derives", [head, _symbolic_atom(literal).symbol], rule.body)
     if label is None:
         return
     facts = [_literal_term(lit) for lit in used if not _has_anonymous(lit)]
@@ -73,15 +105,12 @@ def explanation_rules(rule: AST) -> Iterator[AST]:
         yield _rule("met", [label, number], [literal])
 
 
-def add_with_explanations(add: Callable[[AST], None]) -> Callable[[AST], None]:
-    """Wrap a ProgramBuilder's ``add`` so each statement brings its explanation rules."""
-
-    def add_statement(statement: AST) -> None:
-        add(statement)
-        for extra in explanation_rules(statement):
-            add(extra)
-
-    return add_statement
+def with_explanations(statements: Sequence[AST]) -> Iterator[AST]:
+    """The program's statements, each followed by its explanation rules."""
+    in_proof = proof_predicates(statements)
+    for statement in statements:
+        yield statement
+        yield from explanation_rules(statement, in_proof)
 
 
 def _symbolic_atom(literal: AST) -> AST | None:

@@ -7,7 +7,7 @@ keeps a decision with its explanation well under a millisecond.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from pathlib import Path
 from typing import Literal
 
@@ -15,7 +15,7 @@ import clingo
 from clingo import ast
 
 from .errors import KnowledgeBaseError
-from .labels import add_with_explanations
+from .program_cache import ProgramSource
 
 Consequences = Literal["brave", "cautious"]
 
@@ -28,20 +28,26 @@ class GroundProgram:
         files: Sequence[Path],
         arguments: Iterable[str] = (),
         shown: Collection[str] | None = None,
+        explain: bool = True,
     ) -> None:
-        """Parse and ground ``files``; ``shown`` keeps only those ``#show name/arity`` lines."""
+        """Parse and ground ``files``; ``shown`` keeps only those ``#show name/arity`` lines;
+        ``explain=False`` leaves out the explanation rules (a plain program, for comparison)."""
         self.files = tuple(files)
         self.messages: list[str] = []
         self._control = clingo.Control(
             ["--models=0", *arguments], logger=self._log, message_limit=100
         )
+        source = ProgramSource(self.files, explain)
         try:
+            statements = _statements(source)
             with ast.ProgramBuilder(self._control) as builder:
-                add = add_with_explanations(builder.add)
-                ast.parse_files([str(path) for path in self.files], _only_shown(add, shown))
+                for statement in statements:
+                    if _kept(statement, shown):
+                        builder.add(statement)
             self._control.ground([("base", [])])
         except RuntimeError as error:
             raise KnowledgeBaseError(self._failure(error)) from None
+        source.remember(statements)
 
     def _log(self, code: clingo.MessageCode, message: str) -> None:
         self.messages.append(message.strip())
@@ -89,15 +95,19 @@ class GroundProgram:
         return symbols
 
 
-def _only_shown(add: Callable[[ast.AST], None], shown: Collection[str] | None) -> Callable[[ast.AST], None]:
-    """Drop ``#show name/arity`` statements whose signature is not in ``shown``."""
-    if shown is None:
-        return add
 
-    def add_statement(statement: ast.AST) -> None:
-        if statement.ast_type == ast.ASTType.ShowSignature:
-            if f"{statement.name}/{statement.arity}" not in shown:
-                return
-        add(statement)
+_STATEMENTS: dict[str, list[ast.AST]] = {}
 
-    return add_statement
+
+def _statements(source: ProgramSource) -> list[ast.AST]:
+    """The source's statements, transformed at most once per process."""
+    if source.key not in _STATEMENTS:
+        _STATEMENTS[source.key] = source.statements()
+    return _STATEMENTS[source.key]
+
+
+def _kept(statement: ast.AST, shown: Collection[str] | None) -> bool:
+    """False for a ``#show name/arity`` statement whose signature is not in ``shown``."""
+    if shown is None or statement.ast_type != ast.ASTType.ShowSignature:
+        return True
+    return f"{statement.name}/{statement.arity}" in shown

@@ -1,0 +1,78 @@
+"""The knowledge base's statements with their explanation rules, transformed once.
+
+Walking clingo's AST from Python costs far more than parsing or grounding (tens of
+milliseconds for one policy), and a CLI query pays it at every start. The result depends only
+on the KB files, so it is kept in memory per process and on disk as program text (like
+Python's ``.pyc``), keyed by a hash of the files' contents and the package version. The disk
+copy is only an optimisation: any failure to read or write it is ignored. It is written only
+after the program grounded without error, so locations in error messages always come from
+the real files.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+from clingo import ast
+
+from ._version import __version__
+from .labels import with_explanations
+
+CACHE_ENV = "POLICYKB_CACHE_DIR"
+
+
+def cache_dir() -> Path:
+    configured = os.environ.get(CACHE_ENV)
+    if configured:
+        return Path(configured)
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "policykb"
+
+
+class ProgramSource:
+    """The statements of some KB files, explained or plain, and where their text is cached."""
+
+    def __init__(self, files: Sequence[Path], explain: bool) -> None:
+        self.files = tuple(files)
+        self.explain = explain
+        digest = hashlib.sha256(f"{__version__}\0{explain}".encode())
+        for path in self.files:
+            digest.update(b"\0" + path.name.encode() + b"\0" + path.read_bytes())
+        self.key = digest.hexdigest()
+        self.from_cache = False
+
+    def statements(self) -> list[ast.AST]:
+        statements: list[ast.AST] = []
+        cached = self._cached_text()
+        if cached is not None:
+            try:
+                ast.parse_string(cached, statements.append)
+                self.from_cache = True
+                return statements
+            except RuntimeError:
+                statements.clear()
+        ast.parse_files([str(path) for path in self.files], statements.append)
+        return list(with_explanations(statements)) if self.explain else statements
+
+    def remember(self, statements: Sequence[ast.AST]) -> None:
+        """Keep the text of statements that grounded without error, for the next process."""
+        if self.from_cache:
+            return
+        try:
+            folder = cache_dir()
+            folder.mkdir(parents=True, exist_ok=True)
+            with tempfile.NamedTemporaryFile("w", dir=folder, delete=False, suffix=".tmp") as out:
+                out.write("\n".join(str(statement) for statement in statements))
+            os.replace(out.name, folder / f"{self.key}.lp")
+        except OSError:
+            pass
+
+    def _cached_text(self) -> str | None:
+        try:
+            return (cache_dir() / f"{self.key}.lp").read_text()
+        except OSError:
+            return None
