@@ -183,13 +183,14 @@ def _clauses(atoms: Atoms, status: str) -> tuple[str, ...]:
 
 
 @lru_cache(maxsize=None)
-def _engine(policy_id: str, kb_root: Path | None) -> PolicyEngine:
-    return PolicyEngine(policy_id, KnowledgeBase(kb_root) if kb_root else None)
+def _engine(folder_name: str, kb_root: Path | None) -> PolicyEngine:
+    return PolicyEngine(folder_name, KnowledgeBase(kb_root) if kb_root else None)
 
 
 def engine_for(policy_id: str, kb_root: Path | None = None) -> PolicyEngine:
-    """The shared engine of a policy (grounded once per process)."""
-    return _engine(policy_id.lower(), kb_root)
+    """The shared engine of a policy (grounded once per process); ids are case-insensitive."""
+    kb = KnowledgeBase(kb_root) if kb_root else KnowledgeBase.installed()
+    return _engine(kb.policy_folder(policy_id).name, kb_root)
 
 
 def decide(policy_id: str, facts: Mapping[str, object], kb_root: Path | None = None) -> Decision:

@@ -3,10 +3,10 @@
 Walking clingo's AST from Python costs far more than parsing or grounding (tens of
 milliseconds for one policy), and a CLI query pays it at every start. The result depends only
 on the KB files, so it is kept in memory per process and on disk as program text (like
-Python's ``.pyc``), keyed by a hash of the files' contents and the package version. The disk
-copy is only an optimisation: any failure to read or write it is ignored. It is written only
-after the program grounded without error, so locations in error messages always come from
-the real files.
+Python's ``.pyc``), keyed by a hash of the files' contents, of the transformer's source and
+of the package version. The disk copy is only an optimisation: any failure to read or write
+it is ignored. It is written only after the program grounded without error, so locations in
+error messages always come from the real files.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from pathlib import Path
 
 from clingo import ast
 
+from . import labels
 from ._version import __version__
 from .labels import with_explanations
 
@@ -39,7 +40,9 @@ class ProgramSource:
     def __init__(self, files: Sequence[Path], explain: bool) -> None:
         self.files = tuple(files)
         self.explain = explain
-        digest = hashlib.sha256(f"{__version__}\0{explain}".encode())
+        # The transformer's own source is part of the key: changing it must not reuse old text.
+        digest = hashlib.sha256(f"{__version__}\0{explain}\0".encode())
+        digest.update(Path(labels.__file__).read_bytes() + Path(__file__).read_bytes())
         for path in self.files:
             digest.update(b"\0" + path.name.encode() + b"\0" + path.read_bytes())
         self.key = digest.hexdigest()

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
 from typing import Any
 
 import pytest
 
 from pyclingo_bridge import PolicyEngine, engine_for
+from pyclingo_bridge.program_cache import CACHE_ENV
+
+# The tests keep the transformed-program cache out of the user's home.
+os.environ.setdefault(CACHE_ENV, tempfile.mkdtemp(prefix="policykb-cache-"))
 
 POLICY = "CMICB_Clin086"
 

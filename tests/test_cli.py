@@ -1,0 +1,149 @@
+"""The policykb CLI: exact output and exit codes, through click's CliRunner."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import click
+import pytest
+from click.testing import CliRunner
+
+from pyclingo_bridge import __version__
+from pyclingo_bridge.cli import main
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+
+PRIMARY_CARE_TEXT = """\
+Status: NOT COMMISSIONED
+Policy: CMICB_Clin086 version 1 (Low back pain imaging)
+Record: example-2
+Clauses: 1.2
+
+Explanation
+  not_commissioned
+  └─ [1.2] Imaging for low back pain is not routinely commissioned in a non-specialist setting
+        => not_commissioned (stage policy_statement)
+        from: setting = primary_care; non_specialist_setting(primary_care)
+
+Routes to commissioned that did not apply
+  - [1.3] In a specialist setting, imaging whose result is likely to change management is commissioned
+    not met: specialist_request
+  - [3.2] The patient meets a core eligibility criterion
+    not met: core_criteria includes any value
+  - [6.3] An individual funding request for clinical exceptionality was approved
+    not met: ifr_approved = true
+
+Advice
+  - [6.3] Not routinely commissioned: the clinician may apply to the ICB's Individual Funding Request \
+panel for clinical exceptionality, showing how this patient differs from others the policy excludes.
+"""
+
+
+@pytest.fixture
+def runner() -> CliRunner:
+    return CliRunner()
+
+
+def test_query_text_for_a_clinician(runner: CliRunner) -> None:
+    result = runner.invoke(main, ["query", str(EXAMPLES / "primary-care.json")])
+    assert (result.exit_code, result.stdout, result.stderr) == (0, PRIMARY_CARE_TEXT, "")
+
+
+def test_query_json_for_machines(runner: CliRunner) -> None:
+    result = runner.invoke(main, ["query", str(EXAMPLES / "specialist-likely-to-change.json"), "--format", "json"])
+    assert result.exit_code == 0
+    data = json.loads(result.stdout)
+    assert {"id", "policy", "policy_version", "status", "clauses", "explanation", "possible", "missing", "advice"} <= set(data)
+    assert (data["id"], data["policy"], data["policy_version"], data["status"], data["clauses"]) == (
+        "example-1", "CMICB_Clin086", "1", "commissioned", ["1.3"],
+    )
+    assert [step["clause"] for step in data["explanation"]["fired"]] == ["1.3", "1.3"]
+
+
+def test_query_reads_stdin_and_exits_0_when_undetermined(runner: CliRunner) -> None:
+    result = runner.invoke(main, ["query", "-", "--format", "json"], input='{"age": 40}')
+    assert result.exit_code == 0
+    data = json.loads(result.stdout)
+    assert data["status"] == "undetermined"
+    assert [m["fact"] for m in data["missing"]] == ["likely_to_change_management", "red_flags", "setting"]
+    assert all(m["question"].endswith("?") for m in data["missing"])
+
+
+# name, stdin, arguments, exit code, exact stderr
+ERRORS = [
+    ("mistyped key", '{"sciatic": true}', [], 1,
+     "Error: invalid input: sciatic: unknown field (did you mean 'sciatica'?); allowed fields: id, age, "
+     "clinical_trial_continuation, core_criteria, facet_joint_rfd_prerequisite, ifr_approved, "
+     "likely_to_change_management, mcas_in_place, red_flags, sciatica, seen_by_mcas, setting\n"),
+    ("bad value", '{"setting": "gp"}', [], 1,
+     "Error: invalid input: setting: 'gp' is not allowed; expected one of primary_care, mcas, secondary_care "
+     "(or null / leave it out when unknown)\n"),
+    ("not JSON", "{age: 4}", [], 1,
+     "Error: input is not valid JSON: Expecting property name enclosed in double quotes (line 1, column 2)\n"),
+    ("duplicate key", '{"age": 4, "age": 50}', [], 1, "Error: invalid input: age: given more than once\n"),
+    ("not an object", "[]", [], 1, "Error: invalid input: input: expected a JSON object of patient facts\n"),
+    ("unknown policy", "{}", ["--policy", "CMICB_Clin08"], 1,
+     "Error: unknown policy 'CMICB_Clin08' (did you mean cmicb_clin086?); known policies: cmicb_clin086\n"),
+]
+
+
+@pytest.mark.parametrize(("stdin", "arguments", "code", "stderr"), [e[1:] for e in ERRORS], ids=[e[0] for e in ERRORS])
+def test_bad_input_is_one_message_without_traceback(
+    runner: CliRunner, stdin: str, arguments: list[str], code: int, stderr: str
+) -> None:
+    result = runner.invoke(main, ["query", "-", *arguments], input=stdin)
+    assert (result.exit_code, result.stdout, result.stderr) == (code, "", stderr)
+
+
+def test_bad_flag_is_a_usage_error(runner: CliRunner) -> None:
+    result = runner.invoke(main, ["query", "-", "--format", "xml"], input="{}")
+    assert result.exit_code == 2
+    assert "Invalid value for '--format'" in result.stderr
+
+
+def test_missing_file_is_a_usage_error(runner: CliRunner, tmp_path: Path) -> None:
+    result = runner.invoke(main, ["query", str(tmp_path / "absent.json")])
+    assert result.exit_code == 2
+    assert "No such file or directory" in result.stderr
+
+
+def test_policies_lists_metadata(runner: CliRunner) -> None:
+    result = runner.invoke(main, ["policies", "--format", "json"])
+    assert result.exit_code == 0
+    [policy] = json.loads(result.stdout)
+    assert (policy["reference"], policy["title"], policy["version"], policy["ratified"], policy["review"]) == (
+        "CMICB_Clin086", "Low back pain imaging", "1", "2024-03", "2029-03",
+    )
+    assert {c["number"] for c in policy["clauses"] if c["normative"]} == {
+        "1.1", "1.2", "1.3", "1.4", "1.5", "2.1", "2.2", "3.1", "3.2", "6.3", "5", "6.5", "6.6",
+    } - {"5"}
+    text = runner.invoke(main, ["policies"]).stdout
+    assert text.startswith("CMICB_Clin086  version 1  Low back pain imaging\n")
+
+
+def test_version(runner: CliRunner) -> None:
+    result = runner.invoke(main, ["--version"])
+    assert (result.exit_code, result.stdout) == (0, f"policykb, version {__version__}\n")
+
+
+def _commands(group: click.Group) -> list[tuple[str, click.Command]]:
+    return sorted(group.commands.items())
+
+
+@pytest.mark.parametrize(("name", "command"), _commands(main), ids=[name for name, _ in _commands(main)])
+def test_every_command_has_help(runner: CliRunner, name: str, command: click.Command) -> None:
+    assert command.help, f"{name} has no help text"
+    result = runner.invoke(main, [name, "--help"])
+    assert result.exit_code == 0 and result.stdout.startswith(f"Usage: main {name}")
+
+
+def test_python_dash_m_runs_the_same_cli() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "pyclingo_bridge", "query", str(EXAMPLES / "suspected-cauda-equina.json"), "--format", "json"],
+        capture_output=True, text=True, check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["status"] == "outside_policy"

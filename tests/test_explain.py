@@ -1,0 +1,73 @@
+"""The explanation: labelled rules that fired, in derivation order, each with its clause."""
+
+from __future__ import annotations
+
+from pyclingo_bridge import PolicyEngine
+
+from .conftest import patient
+
+
+def test_steps_cite_clauses_and_the_facts_they_used(engine: PolicyEngine) -> None:
+    decision = engine.decide(patient(setting="primary_care"))
+    [step] = decision.explanation.steps
+    assert (step.rule, step.clause) == ("non_specialist_setting", "1.2")
+    assert step.conclusion == "not_commissioned (stage policy_statement)"
+    assert step.uses == ("setting = primary_care", "non_specialist_setting(primary_care)")
+    assert step.in_decision
+
+
+def test_steps_come_in_derivation_order(engine: PolicyEngine) -> None:
+    steps = engine.decide(patient()).explanation.steps
+    assert [(s.rule, s.depth) for s in steps] == [("specialist_request", 1), ("likely_to_change_management", 2)]
+    assert "specialist_request" in steps[1].uses
+
+
+def test_overridden_conclusions_are_shown_but_not_deciding(engine: PolicyEngine) -> None:
+    steps = engine.decide(patient(setting="primary_care", core_criteria=["urgent"])).explanation.steps
+    by_rule = {s.rule: s for s in steps}
+    assert not by_rule["non_specialist_setting"].in_decision
+    assert by_rule["core_criterion_met"].in_decision
+    assert by_rule["core_criterion_overrides"].conclusion == "overridden(policy_statement)"
+
+
+def test_why_not_lists_routes_to_commissioned_and_their_failing_conditions(engine: PolicyEngine) -> None:
+    why_not = engine.decide(patient(setting="primary_care")).explanation.why_not
+    assert [(r.clause, r.unmet) for r in why_not] == [
+        ("1.3", ("specialist_request",)),
+        ("3.2", ("core_criteria includes any value",)),
+        ("6.3", ("ifr_approved = true",)),
+    ]
+
+
+def test_why_not_names_a_route_that_held_but_was_overridden(engine: PolicyEngine) -> None:
+    why_not = engine.decide(patient(clinical_trial_continuation=True)).explanation.why_not
+    route = next(r for r in why_not if r.clause == "1.3")
+    assert route.unmet == () and route.overridden_at == "policy_statement"
+
+
+def test_why_not_shows_the_defeating_exception(engine: PolicyEngine) -> None:
+    why_not = engine.decide(patient(setting="secondary_care", seen_by_mcas=False)).explanation.why_not
+    route = next(r for r in why_not if r.clause == "1.3")
+    assert route.unmet == ("not defeated(likely_to_change_management)",)
+
+
+def test_no_why_not_unless_not_commissioned(engine: PolicyEngine) -> None:
+    assert engine.decide(patient()).explanation.why_not == ()
+    assert engine.decide(patient(age=12)).explanation.why_not == ()
+
+
+def test_cauda_equina_advises_emergency_mri(engine: PolicyEngine) -> None:
+    advice = engine.decide(patient(red_flags=["perineal_anaesthesia"])).advice
+    assert [(a.clause, a.text.split(":")[0]) for a in advice] == [("2.2", "Suspected cauda equina syndrome")]
+    assert "emergency MRI" in advice[0].text
+
+
+def test_not_commissioned_carries_the_ifr_route(engine: PolicyEngine) -> None:
+    advice = engine.decide(patient(likely_to_change_management=False)).advice
+    assert [a.clause for a in advice] == ["6.3"]
+    assert "Individual Funding Request" in advice[0].text
+
+
+def test_undetermined_explains_what_already_holds(engine: PolicyEngine) -> None:
+    decision = engine.decide(patient(likely_to_change_management=...))
+    assert [s.rule for s in decision.explanation.steps] == ["specialist_request"]

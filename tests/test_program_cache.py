@@ -1,0 +1,50 @@
+"""The transformed program cached on disk is the same program: same decisions, new key on change."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from pyclingo_bridge import KnowledgeBase, PolicyEngine, solver
+from pyclingo_bridge.program_cache import CACHE_ENV, ProgramSource
+from pyclingo_bridge.solver import GroundProgram
+
+from .conftest import patient
+
+
+def test_a_cached_program_decides_as_the_fresh_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, engine: PolicyEngine
+) -> None:
+    monkeypatch.setenv(CACHE_ENV, str(tmp_path))
+    kb_copy = tmp_path / "kb"
+    shutil.copytree(engine.kb.root, kb_copy)
+    # A comment changes the key, so neither the process nor the disk has this program yet.
+    rules = kb_copy / "policies" / "cmicb_clin086" / "rules.lp"
+    rules.write_text(rules.read_text() + "\n% cache test\n")
+    fresh = PolicyEngine("CMICB_Clin086", KnowledgeBase(kb_copy))
+    source = ProgramSource(fresh.files, explain=True)
+    assert (tmp_path / f"{source.key}.lp").is_file()
+    assert source.statements() and source.from_cache
+    solver._STATEMENTS.clear()  # force the next engine to read the disk copy
+    cached = PolicyEngine("CMICB_Clin086", KnowledgeBase(kb_copy))
+    for facts in [patient(), patient(setting="primary_care"), {}, patient(red_flags=["cauda_equina"])]:
+        assert cached.decide(facts) == fresh.decide(facts)
+
+
+def test_key_changes_with_the_knowledge_base(tmp_path: Path, engine: PolicyEngine) -> None:
+    shutil.copytree(engine.kb.root, tmp_path / "kb")
+    files = KnowledgeBase(tmp_path / "kb").program_files("CMICB_Clin086")
+    before = ProgramSource(files, explain=True).key
+    files[-1].write_text(files[-1].read_text() + "\n")
+    assert ProgramSource(files, explain=True).key != before
+    assert ProgramSource(files, explain=False).key != ProgramSource(files, explain=True).key
+
+
+def test_unwritable_cache_is_ignored(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, engine: PolicyEngine) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    monkeypatch.setenv(CACHE_ENV, str(blocker / "cache"))
+    program = GroundProgram(engine.files, explain=False)
+    assert program.facts("fact", 4)
