@@ -2,7 +2,18 @@
 
 from __future__ import annotations
 
-from .decision import Advice, Decision, Explanation, MissingFact, Possibility, RouteNotTaken, Status, Step
+from .decision import (
+    STATUSES,
+    STATUSES_DETERMINED,
+    Advice,
+    Decision,
+    Explanation,
+    MissingFact,
+    Possibility,
+    RouteNotTaken,
+    Status,
+    Step,
+)
 from .engine import PolicyEngine, decide, engine_for
 from .errors import FieldProblem, InputError, KnowledgeBaseError, PolicyKBError, UnknownPolicyError
 from ._version import __version__
@@ -13,6 +24,8 @@ from .vocabulary import PatientFacts, Vocabulary
 
 __all__ = [
     "DEFAULT_POLICY",
+    "STATUSES",
+    "STATUSES_DETERMINED",
     "Advice",
     "Decision",
     "Explanation",

@@ -7,6 +7,7 @@ from typing import Any, Literal
 
 Status = Literal["commissioned", "not_commissioned", "outside_policy", "undetermined"]
 STATUSES: tuple[Status, ...] = ("commissioned", "not_commissioned", "outside_policy", "undetermined")
+STATUSES_DETERMINED: tuple[Status, ...] = STATUSES[:3]
 
 
 @dataclass(frozen=True)

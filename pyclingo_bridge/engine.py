@@ -28,6 +28,12 @@ from .solver import GroundProgram
 from .vocabulary import PatientFacts, Vocabulary
 
 UNDETERMINED: Status = "undetermined"
+# What each grounding shows (the engine's contract with kb/core/decision.lp): the cautious
+# solve reads the trace, the brave one only what `possible` and `missing` need. Fewer shown
+# atoms mean fewer models to enumerate and fewer symbols to read.
+TRACE_ATOMS = frozenset(
+    {"status/1", "consistent/0", "decided_by/2", "deciding/1", "fired/3", "why_not/3", "why_not_overridden/2", "advice/2"}
+)
 OUTCOME_ATOMS = frozenset({"status/1", "decided_by/2", "outcome/4"})
 
 
@@ -39,7 +45,7 @@ class PolicyEngine:
         self.kb = kb or KnowledgeBase.installed()
         folder = self.kb.policy_folder(policy_id)
         self.files = self.kb.program_files(policy_id)
-        self.program = GroundProgram(self.files)
+        self.program = GroundProgram(self.files, shown=TRACE_ATOMS)
         self.policy = PolicyInfo.from_program(folder.name, self.program)
         self.vocabulary = Vocabulary.from_program(self.program)
         self.explainer = Explainer(self.policy.rules, self.vocabulary)
@@ -99,7 +105,7 @@ class PolicyEngine:
                 key=lambda advice: clause_order(advice.clause),
             )
         )
-        unknown = tuple(sorted(str(a.arguments[0]) for a in cautious.get("unknown", ())))
+        unknown = self.vocabulary.unknown(facts)
         common = dict(
             id=facts.record_id,
             policy=self.policy.reference,

@@ -22,6 +22,8 @@ class Explainer:
         self.rules = rules
         self.list_keys = frozenset(key for key, spec in vocabulary.specs.items() if spec.type == "list")
         self.describe = lru_cache(maxsize=1 << 14)(self._describe)
+        # Steps are immutable and few (the program is grounded once): build each one once.
+        self._step = lru_cache(maxsize=1 << 14)(self._new_step)
 
     def _describe(self, term: Term) -> str:
         """A ground atom in words: ``holds(setting,mcas)`` reads ``setting = mcas``."""
@@ -40,17 +42,17 @@ class Explainer:
 
     def explanation(self, atoms: Atoms) -> Explanation:
         """The trace of cautious consequences (grouped by predicate name): steps, why-not."""
-        proof = {atom.arguments[0] for atom in atoms.get("proof", ())}
+        deciding = {atom.arguments[0] for atom in atoms.get("deciding", ())}
         fired = atoms.get("fired", ())
         depths = _depths([(f.arguments[1], f.arguments[2].arguments) for f in fired])  # type: ignore[union-attr]
-        steps = [self._step(atom, depth, atom.arguments[1] in proof) for atom, depth in zip(fired, depths)]
+        steps = [self._step(atom, depth, atom.arguments[1] in deciding) for atom, depth in zip(fired, depths)]
         steps.sort(key=lambda step: (step.depth, clause_order(step.clause), step.rule, step.conclusion))
         return Explanation(steps=tuple(steps), why_not=self._why_not(atoms))
 
     def rule(self, label: str) -> RuleInfo:
         return self.rules.get(label) or RuleInfo(label, "?", label)
 
-    def _step(self, fired: Atom, depth: int, in_decision: bool) -> Step:
+    def _new_step(self, fired: Atom, depth: int, in_decision: bool) -> Step:
         label, head, body = fired.arguments
         info = self.rule(str(label))
         return Step(

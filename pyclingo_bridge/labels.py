@@ -8,8 +8,8 @@ base this transformer adds, beside the rule itself and with the same body:
   (those defining ``status/1`` and, transitively, what their bodies read, down to the
   input predicate ``holds/2``), which keeps the grounding small;
 * ``fired(Name, Head, (Atoms...))`` for labelled rules: the instance applied, with the
-  ground facts it used (negative literals as ``neg(Atom)``), and ``used_by(Name, Head, Atom)``
-  for each positive one;
+  ground facts it used (negative literals as ``neg(Atom)``), and, for rules outside the
+  proof of a status, ``used_by(Name, Head, Atom)`` for each positive one;
 * ``rule_head(Name, Head)``, ``condition(Name, I, Condition)`` and ``met(Name, I)`` for
   labelled rules, from which the knowledge base derives why a route did not apply.
 
@@ -84,7 +84,8 @@ def explanation_rules(rule: AST, in_proof: set[Signature]) -> Iterator[AST]:
         return
     label = label_of(rule)
     used = [lit for lit in rule.body if _symbolic_atom(lit) is not None and not _is_label(lit)]
-    if head.ast_type == ASTType.Function and (head.name, len(head.arguments)) in in_proof:
+    in_proof_predicate = head.ast_type == ASTType.Function and (head.name, len(head.arguments)) in in_proof
+    if in_proof_predicate:
         for literal in used:
             if literal.sign == ast.Sign.NoSign and not _has_anonymous(literal):
                 yield _rule("derives", [head, _symbolic_atom(literal).symbol], rule.body)
@@ -92,9 +93,12 @@ def explanation_rules(rule: AST, in_proof: set[Signature]) -> Iterator[AST]:
         return
     facts = [_literal_term(lit) for lit in used if not _has_anonymous(lit)]
     yield _rule("fired", [label, head, _tuple(facts)], rule.body)
-    for literal in used:
-        if literal.sign == ast.Sign.NoSign and not _has_anonymous(literal):
-            yield _rule("used_by", [label, head, _symbolic_atom(literal).symbol], rule.body)
+    if not in_proof_predicate:
+        # Rules outside the proof (such as a precedence rule defeating a stage) say which
+        # atoms they used, so the KB can cite them when a proof atom made them fire.
+        for literal in used:
+            if literal.sign == ast.Sign.NoSign and not _has_anonymous(literal):
+                yield _rule("used_by", [label, head, _symbolic_atom(literal).symbol], rule.body)
     if not _has_variables(head):
         yield _rule("rule_head", [label, head], [])
     for index, literal in enumerate(used, start=1):

@@ -88,12 +88,10 @@ class GroundProgram:
         """Brave or cautious consequences (shown atoms) under ``assumptions``; None if unsatisfiable."""
         control = self._control
         control.configuration.solve.enum_mode = mode  # type: ignore[union-attr]
-        symbols: list[clingo.Symbol] | None = None
-        with control.solve(assumptions=assumptions, yield_=True) as handle:
-            for model in handle:
-                symbols = model.symbols(shown=True)
-        return symbols
-
+        last: list[list[clingo.Symbol]] = []
+        # Only the last model holds the consequences: read it alone, not each model on the way.
+        control.solve(assumptions=assumptions, on_last=lambda model: last.append(model.symbols(shown=True)))
+        return last[0] if last else None
 
 
 _STATEMENTS: dict[str, list[ast.AST]] = {}

@@ -141,6 +141,10 @@ class Vocabulary:
             raise InputError(problems)
         return PatientFacts(given=given, record_id=record_id)
 
+    def unknown(self, facts: PatientFacts) -> tuple[str, ...]:
+        """The open-world facts not given: their values range over every completion."""
+        return tuple(key for key, spec in self.specs.items() if spec.world == "open" and key not in facts.given)
+
     def _unknown_key(self, key: str) -> str:
         hint = difflib.get_close_matches(key, self.fields, n=1)
         suggestion = f" (did you mean {hint[0]!r}?)" if hint else ""

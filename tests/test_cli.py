@@ -147,3 +147,16 @@ def test_python_dash_m_runs_the_same_cli() -> None:
     )
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["status"] == "outside_policy"
+
+
+@pytest.mark.parametrize(
+    ("review", "today", "overdue"),
+    [("2029-03", "2029-03-31", False), ("2029-03", "2029-04-01", True), ("2024-03", "2026-11-25", True)],
+    ids=["review month", "month after", "years after"],
+)
+def test_policies_flags_an_overdue_review(review: str, today: str, overdue: bool) -> None:
+    import datetime
+
+    from pyclingo_bridge.cli.policies import _overdue
+
+    assert _overdue(review, datetime.date.fromisoformat(today)) is overdue

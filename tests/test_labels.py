@@ -33,7 +33,12 @@ def solve(program: str) -> set[str]:
 def test_labelled_rule_fires_with_the_facts_it_used() -> None:
     atoms = solve(PROGRAM)
     assert "fired(adult,adult,(holds(age,40),))" in atoms
-    assert "used_by(adult,adult,holds(age,40))" in atoms
+
+
+def test_rules_outside_the_proof_say_what_they_used() -> None:
+    atoms = solve(PROGRAM + 'rule(block, "2", "b"). blocked :- label(block), adult.')
+    assert "used_by(block,blocked,adult)" in atoms
+    assert not any(atom.startswith("used_by(adult,") for atom in atoms)
 
 
 def test_unlabelled_rules_do_not_fire() -> None:

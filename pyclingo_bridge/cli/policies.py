@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 from pathlib import Path
 
 import click
@@ -24,4 +25,11 @@ def policies(output_format: str, kb_root: Path | None) -> None:
         click.echo(f"{info.reference}  version {info.version}  {info.title}")
         for key in ("category", "commissioner", "ratified", "review", "source"):
             if key in info.metadata:
-                click.echo(f"  {key}: {info.metadata[key]}")
+                overdue = key == "review" and _overdue(info.metadata[key])
+                click.echo(f"  {key}: {info.metadata[key]}" + ("  (REVIEW OVERDUE: check for a newer version)" if overdue else ""))
+
+
+def _overdue(review: str, today: datetime.date | None = None) -> bool:
+    """A review date as YYYY-MM (or YYYY-MM-DD) that has passed."""
+    today = today or datetime.date.today()
+    return review[:7] < today.isoformat()[:7]

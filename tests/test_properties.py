@@ -1,0 +1,85 @@
+"""Laws that hold for every valid input (hypothesis)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from click.testing import CliRunner
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from pyclingo_bridge import STATUSES_DETERMINED, PolicyEngine, engine_for
+from pyclingo_bridge.cli import main
+from pyclingo_bridge.render import STATUS_WORDS
+
+from .conftest import POLICY
+from .strategies import patient_facts, value_of
+
+ENGINE = engine_for(POLICY)
+FACTS = patient_facts(ENGINE.vocabulary)
+SETTINGS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+@SETTINGS
+@given(FACTS)
+def test_every_valid_input_gets_exactly_one_status(facts: dict[str, Any]) -> None:
+    decision = ENGINE.decide(facts)
+    if decision.determined:
+        assert decision.status in STATUSES_DETERMINED
+        assert decision.clauses, "a determined status cites the clauses that decided it"
+        assert decision.possible == () and decision.missing == ()
+    else:
+        assert len(decision.possible) >= 2
+        assert {p.status for p in decision.possible} <= set(STATUSES_DETERMINED)
+        assert decision.missing, "an undetermined answer names what is missing"
+        assert {m.fact for m in decision.missing} <= set(decision.unknown)
+
+
+@SETTINGS
+@given(FACTS, st.data())
+def test_filling_in_an_unknown_fact_never_changes_a_determined_status(facts: dict[str, Any], data: st.DataObject) -> None:
+    decision = ENGINE.decide(facts)
+    if not decision.unknown:
+        return
+    key = data.draw(st.sampled_from(decision.unknown))
+    filled = ENGINE.decide({**facts, key: data.draw(value_of(ENGINE.vocabulary.specs[key]))})
+    if decision.determined:
+        # The status stands; knowing more may only add clauses that also apply.
+        assert filled.status == decision.status
+        assert set(decision.clauses) <= set(filled.clauses)
+    else:
+        assert filled.status == "undetermined" or filled.status in {p.status for p in decision.possible}
+
+
+@SETTINGS
+@given(FACTS)
+def test_not_commissioned_always_carries_the_ifr_route(facts: dict[str, Any]) -> None:
+    decision = ENGINE.decide(facts)
+    if decision.status == "not_commissioned":
+        assert "6.3" in [advice.clause for advice in decision.advice]
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(FACTS)
+def test_text_and_json_formats_agree(facts: dict[str, Any]) -> None:
+    runner = CliRunner()
+    document = json.dumps(facts)
+    as_json = json.loads(runner.invoke(main, ["query", "-", "--format", "json"], input=document).stdout)
+    text = runner.invoke(main, ["query", "-"], input=document).stdout
+    assert text.startswith(f"Status: {STATUS_WORDS[as_json['status']]}\n")
+    if as_json["clauses"]:
+        assert f"Clauses: {', '.join(as_json['clauses'])}\n" in text
+    for missing in as_json["missing"]:
+        assert f"? {missing['question']}\n" in text
+    for possible in as_json["possible"]:
+        assert STATUS_WORDS[possible["status"]] in text
+    for step in as_json["explanation"]["fired"]:
+        assert f"[{step['clause']}] {step['text']}" in text
+    for advice in as_json["advice"]:
+        assert f"[{advice['clause']}] {advice['text']}" in text
+    assert as_json == ENGINE.decide(facts).to_dict()
+
+
+def test_the_engine_is_shared(engine: PolicyEngine) -> None:
+    assert engine is ENGINE
