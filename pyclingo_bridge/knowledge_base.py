@@ -21,10 +21,17 @@ PROGRAM_SUFFIX = ".lp"
 
 
 def installed_kb_root() -> Path:
-    """The knowledge base shipped with the package."""
-    root = Path(str(resources.files("pyclingo_bridge.kb")))
+    """The knowledge base shipped with the package (``pyclingo_bridge.kb``).
+
+    When the package is imported from a source checkout rather than installed (as
+    ``python -m pytest`` does from the repository root), the KB is the checkout's ``kb/``.
+    """
+    try:
+        root = Path(str(resources.files("pyclingo_bridge.kb")))
+    except ModuleNotFoundError:
+        root = Path(__file__).resolve().parent.parent / "kb"
     if not (root / CORE_FOLDER).is_dir():
-        raise KnowledgeBaseError(f"the installed knowledge base at {root} has no {CORE_FOLDER}/")
+        raise KnowledgeBaseError(f"no knowledge base at {root}: expected a {CORE_FOLDER}/ folder there")
     return root
 
 
