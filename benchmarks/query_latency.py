@@ -22,7 +22,7 @@ from typing import Any
 
 from pyclingo_bridge import PolicyEngine, Vocabulary, engine_for
 from pyclingo_bridge.atoms import Atom, atoms_by_name
-from pyclingo_bridge.engine import _input_keys, _InputLiterals
+from pyclingo_bridge.inputs import InputLiterals, input_keys
 from pyclingo_bridge.solver import GroundProgram
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "specialist-likely-to-change.json"
@@ -68,11 +68,11 @@ def plain_decider(engine: PolicyEngine) -> Any:
     answer the outcomes behind `missing`) and reads it, but builds no explanation.
     """
     files = engine.kb.program_files(engine.policy.id)
-    cautious = _InputLiterals(GroundProgram(files, explain=False, shown={"status/1", "consistent/0", "advice/2"}))
-    brave = _InputLiterals(GroundProgram(files, explain=False, shown={"status/1", "outcome/4"}))
+    cautious = InputLiterals(GroundProgram(files, explain=False, shown={"status/1", "consistent/0", "advice/2"}))
+    brave = InputLiterals(GroundProgram(files, explain=False, shown={"status/1", "outcome/4"}))
 
     def decide(facts: dict[str, Any]) -> dict[str, list[Atom]]:
-        given = _input_keys(engine.vocabulary.validate(facts))
+        given = input_keys(engine.vocabulary.validate(facts))
         atoms = atoms_by_name(cautious.program.consequences(cautious.assumptions(given), "cautious") or [])
         if len(atoms.get("status", ())) != 1:
             atoms = atoms_by_name(brave.program.consequences(brave.assumptions(given), "brave") or [])

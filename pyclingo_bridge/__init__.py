@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ._version import __version__
 from .decision import (
     STATUSES,
     STATUSES_DETERMINED,
@@ -16,11 +17,9 @@ from .decision import (
 )
 from .engine import PolicyEngine, decide, engine_for
 from .errors import FieldProblem, InputError, KnowledgeBaseError, PolicyKBError, UnknownPolicyError
-from ._version import __version__
 from .knowledge_base import DEFAULT_POLICY, KnowledgeBase
 from .metadata import PolicyInfo
 from .vocabulary import PatientFacts, Vocabulary
-
 
 __all__ = [
     "DEFAULT_POLICY",
@@ -44,7 +43,7 @@ __all__ = [
     "Step",
     "UnknownPolicyError",
     "Vocabulary",
+    "__version__",
     "decide",
     "engine_for",
-    "__version__",
 ]

@@ -116,6 +116,10 @@ class Decision:
     advice: tuple[Advice, ...] = ()
     unknown: tuple[str, ...] = ()
     """Every open-world fact that was not given (whether or not it mattered)."""
+    clauses_depend_on_unknowns: bool = False
+    """The status is certain but which clause decides it depends on facts not given: the
+    clauses are every one that decides it for some completion (e.g. not commissioned by 1.2
+    in primary care or by 1.3 in a specialist setting, with the setting unknown)."""
 
     @property
     def determined(self) -> bool:
@@ -133,6 +137,7 @@ class Decision:
             "missing": [missing.to_dict() for missing in self.missing],
             "advice": [advice.to_dict() for advice in self.advice],
             "unknown": list(self.unknown),
+            "clauses_depend_on_unknowns": self.clauses_depend_on_unknowns,
         }
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Mapping
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import clingo
@@ -22,6 +22,7 @@ from .atoms import Atoms, atoms_by_name
 from .decision import Advice, Decision, MissingFact, Possibility, Status, clause_order
 from .errors import KnowledgeBaseError
 from .explain import Explainer
+from .inputs import InputKey, InputLiterals, input_keys
 from .knowledge_base import KnowledgeBase
 from .metadata import PolicyInfo
 from .solver import GroundProgram
@@ -49,35 +50,24 @@ class PolicyEngine:
         self.policy = PolicyInfo.from_program(folder.name, self.program)
         self.vocabulary = Vocabulary.from_program(self.program)
         self.explainer = Explainer(self.policy.rules, self.vocabulary)
-        self._trace = _InputLiterals(self.program)
-        self._outcomes: _InputLiterals | None = None
+        self._trace = InputLiterals(self.program)
+        self._outcomes: InputLiterals | None = None
         self._lock = threading.Lock()
 
-    def _outcome_inputs(self) -> _InputLiterals:
+    def _outcome_inputs(self) -> InputLiterals:
         # A second grounding of the same program that shows only what `possible` and `missing`
         # need, so that its brave enumeration takes few models. Built when first needed.
         if self._outcomes is None:
-            self._outcomes = _InputLiterals(GroundProgram(self.files, shown=OUTCOME_ATOMS))
+            self._outcomes = InputLiterals(GroundProgram(self.files, shown=OUTCOME_ATOMS))
         return self._outcomes
 
     def decide(self, facts: Mapping[str, object]) -> Decision:
         """Validate ``facts`` (a JSON-like mapping) and decide them; raises InputError."""
         return self.decide_facts(self.vocabulary.validate(facts))
 
-    def input_atoms(self, facts: PatientFacts) -> set[clingo.Symbol]:
-        """The ``given/2`` and ``known/1`` atoms that state exactly the patient's facts."""
-        atoms = set()
-        for key, value in facts.given.items():
-            spec = self.vocabulary.specs[key]
-            key_symbol = clingo.Function(key)
-            atoms.add(clingo.Function("known", [key_symbol]))
-            for member in value if isinstance(value, frozenset) else (value,):
-                atoms.add(clingo.Function("given", [key_symbol, spec.value_symbol(member)]))
-        return atoms
-
     def decide_facts(self, facts: PatientFacts) -> Decision:
         """Decide validated facts."""
-        given = _input_keys(facts)
+        given = input_keys(facts)
         with self._lock:
             cautious = atoms_by_name(self._solve(self._trace, given, "cautious"))
             if "consistent" not in cautious:
@@ -85,19 +75,24 @@ class PolicyEngine:
                     f"{self.policy.reference}: for some completion of these facts the knowledge "
                     "base concludes two statuses or none; run `policykb check`"
                 )
-            determined = len(cautious.get("status", ())) == 1
-            brave = None if determined else atoms_by_name(self._solve(self._outcome_inputs(), given, "brave"))
+            # A status certain in every completion, decided by a clause certain too, is the answer.
+            # Otherwise brave consequences give the statuses some completion reaches, or, for a
+            # certain status whose deciding clause depends on the unknown facts, every clause
+            # that decides it in some completion.
+            settled = len(cautious.get("status", ())) == 1 and "decided_by" in cautious
+            brave = None if settled else atoms_by_name(self._solve(self._outcome_inputs(), given, "brave"))
         return self.decision_from_atoms(facts, cautious, brave)
 
-    def _solve(self, inputs: _InputLiterals, given: set[InputKey], mode: str) -> list[clingo.Symbol]:
+    def _solve(self, inputs: InputLiterals, given: set[InputKey], mode: str) -> list[clingo.Symbol]:
         symbols = inputs.program.consequences(inputs.assumptions(given), mode)  # type: ignore[arg-type]
         if symbols is None:
             raise KnowledgeBaseError(f"{self.policy.reference}: no completion of these facts has a model")
         return symbols
 
     def decision_from_atoms(self, facts: PatientFacts, cautious: Atoms, brave: Atoms | None) -> Decision:
-        """Assemble the decision from cautious consequences and, when no status is certain,
-        brave ones (each grouped by predicate name). Every front end goes through here."""
+        """Assemble the decision from cautious consequences and, when the status or its clauses
+        are not certain, brave ones (each grouped by predicate name). Every front end goes
+        through here."""
         explanation = self.explainer.explanation(cautious)
         advice = tuple(
             sorted(
@@ -106,25 +101,32 @@ class PolicyEngine:
             )
         )
         unknown = self.vocabulary.unknown(facts)
-        common = dict(
+        status: Status
+        possible: tuple[Possibility, ...] = ()
+        missing: tuple[MissingFact, ...] = ()
+        clauses_vary = False
+        if len(cautious.get("status", ())) == 1:
+            status = str(cautious["status"][0].arguments[0])  # type: ignore[assignment]
+            clauses = _clauses(cautious, status)
+            if not clauses and brave is not None:
+                clauses, clauses_vary = _clauses(brave, status), True
+        else:
+            status, clauses = UNDETERMINED, ()
+            statuses = sorted(str(a.arguments[0]) for a in brave.get("status", ()))
+            possible = tuple(Possibility(s, _clauses(brave, s)) for s in statuses)  # type: ignore[arg-type]
+            missing = self._missing(brave, unknown)
+        return Decision(
             id=facts.record_id,
             policy=self.policy.reference,
             policy_version=self.policy.version,
+            status=status,
+            clauses=clauses,
             explanation=explanation,
+            possible=possible,
+            missing=missing,
             advice=advice,
             unknown=unknown,
-        )
-        if brave is None:
-            status = str(cautious["status"][0].arguments[0])
-            return Decision(status=status, clauses=_clauses(cautious, status), **common)  # type: ignore[arg-type]
-        statuses = sorted(str(a.arguments[0]) for a in brave.get("status", ()))
-        possible = tuple(Possibility(s, _clauses(brave, s)) for s in statuses)  # type: ignore[arg-type]
-        return Decision(
-            status=UNDETERMINED,
-            clauses=(),
-            possible=possible,
-            missing=self._missing(brave, unknown),
-            **common,  # type: ignore[arg-type]
+            clauses_depend_on_unknowns=clauses_vary,
         )
 
     def _missing(self, brave: Atoms, unknown: tuple[str, ...]) -> tuple[MissingFact, ...]:
@@ -147,48 +149,12 @@ class PolicyEngine:
         return MissingFact(key, spec.question or f"What is {key} ({spec.meaning})?", spec.allowed())
 
 
-InputKey = tuple[str, ...] | tuple[str, str, "str | int"]
-
-
-def _input_keys(facts: PatientFacts) -> set[InputKey]:
-    """The patient's facts as keys of input externals: ("known", K) and ("given", K, V)."""
-    keys: set[InputKey] = set()
-    for key, value in facts.given.items():
-        keys.add(("known", key))
-        for member in value if isinstance(value, frozenset) else (value,):
-            if isinstance(member, bool):
-                member = "true" if member else "false"
-            keys.add(("given", key, member))
-    return keys
-
-
-def _symbol_key(atom: clingo.Symbol) -> InputKey:
-    arguments = [a.number if a.type == clingo.SymbolType.Number else a.name for a in atom.arguments]
-    return (atom.name, *arguments)  # type: ignore[return-value]
-
-
-class _InputLiterals:
-    """A program's input externals, left free and fixed per solve by assumptions."""
-
-    def __init__(self, program: GroundProgram) -> None:
-        self.program = program
-        atoms = program.externals("given", 2) + program.externals("known", 1)
-        self.literal = {_symbol_key(atom): program.literal(atom) for atom in atoms}
-        self._all = [literal for literal in self.literal.values() if literal is not None]
-        program.free_externals(self._all)
-
-    def assumptions(self, given: set[InputKey]) -> list[int]:
-        """Every input fixed: true when the patient states it, false otherwise."""
-        true = {self.literal[key] for key in given}
-        return [literal if literal in true else -literal for literal in self._all]
-
-
 def _clauses(atoms: Atoms, status: str) -> tuple[str, ...]:
     clauses = {str(a.arguments[1]) for a in atoms.get("decided_by", ()) if str(a.arguments[0]) == status}
     return tuple(sorted(clauses, key=clause_order))
 
 
-@lru_cache(maxsize=None)
+@cache
 def _engine(folder_name: str, kb_root: Path | None) -> PolicyEngine:
     return PolicyEngine(folder_name, KnowledgeBase(kb_root) if kb_root else None)
 

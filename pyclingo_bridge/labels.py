@@ -20,6 +20,7 @@ a few extra atoms, instead of a second meta-level pass.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
+from typing import cast
 
 from clingo import Number, ast
 from clingo.ast import AST, ASTType, Location, Position
@@ -44,7 +45,7 @@ def label_of(rule: AST) -> AST | None:
             and atom.symbol.name == LABEL_PREDICATE
             and len(atom.symbol.arguments) == 1
         ):
-            return atom.symbol.arguments[0]
+            return cast(AST, atom.symbol.arguments[0])
     return None
 
 
@@ -88,7 +89,7 @@ def explanation_rules(rule: AST, in_proof: set[Signature]) -> Iterator[AST]:
     if in_proof_predicate:
         for literal in used:
             if literal.sign == ast.Sign.NoSign and not _has_anonymous(literal):
-                yield _rule("derives", [head, _symbolic_atom(literal).symbol], rule.body)
+                yield _rule("derives", [head, _atom_term(literal)], rule.body)
     if label is None:
         return
     facts = [_literal_term(lit) for lit in used if not _has_anonymous(lit)]
@@ -98,7 +99,7 @@ def explanation_rules(rule: AST, in_proof: set[Signature]) -> Iterator[AST]:
         # atoms they used, so the KB can cite them when a proof atom made them fire.
         for literal in used:
             if literal.sign == ast.Sign.NoSign and not _has_anonymous(literal):
-                yield _rule("used_by", [label, head, _symbolic_atom(literal).symbol], rule.body)
+                yield _rule("used_by", [label, head, _atom_term(literal)], rule.body)
     if not _has_variables(head):
         yield _rule("rule_head", [label, head], [])
     for index, literal in enumerate(used, start=1):
@@ -119,8 +120,15 @@ def with_explanations(statements: Sequence[AST]) -> Iterator[AST]:
 
 def _symbolic_atom(literal: AST) -> AST | None:
     if literal.ast_type == ASTType.Literal and literal.atom.ast_type == ASTType.SymbolicAtom:
-        return literal.atom
+        return cast(AST, literal.atom)
     return None
+
+
+def _atom_term(literal: AST) -> AST:
+    """The term of a literal already known to hold a symbolic atom."""
+    atom = _symbolic_atom(literal)
+    assert atom is not None
+    return cast(AST, atom.symbol)
 
 
 def _reads_explanations(rule: AST) -> bool:
@@ -144,11 +152,11 @@ def _is_label(literal: AST) -> bool:
 
 def _head_term(rule: AST) -> AST | None:
     atom = _symbolic_atom(rule.head)
-    return atom.symbol if atom is not None else None
+    return cast(AST, atom.symbol) if atom is not None else None
 
 
 def _literal_term(literal: AST, ground: bool = False) -> AST:
-    term = _symbolic_atom(literal).symbol
+    term = _atom_term(literal)
     if ground:
         term = _VariablesToAny().visit(term)
     if literal.sign != ast.Sign.NoSign:
@@ -174,7 +182,7 @@ def _rule(predicate: str, arguments: list[AST], body: list[AST] | AST) -> AST:
 
 
 class _VariablesToAny(ast.Transformer):
-    def visit_Variable(self, variable: AST) -> AST:  # noqa: N802 (clingo's visitor naming)
+    def visit_Variable(self, variable: AST) -> AST:
         return ast.Function(variable.location, _ANY, [], 0)
 
 
@@ -182,7 +190,7 @@ class _VariableFinder(ast.Transformer):
     def __init__(self) -> None:
         self.names: list[str] = []
 
-    def visit_Variable(self, variable: AST) -> AST:  # noqa: N802
+    def visit_Variable(self, variable: AST) -> AST:
         self.names.append(variable.name)
         return variable
 

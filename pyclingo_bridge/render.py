@@ -21,6 +21,8 @@ def render_text(decision: Decision, title: str = "") -> str:
         lines.append(f"Record: {decision.id}")
     if decision.clauses:
         lines.append("Clauses: " + ", ".join(decision.clauses))
+    if decision.clauses_depend_on_unknowns:
+        lines.append("  (the status holds whatever the facts not given are; which of these clauses decides it depends on them)")
     if decision.possible:
         lines += ["", "Possible outcomes"]
         lines += [

@@ -90,7 +90,7 @@ class GroundProgram:
         control.configuration.solve.enum_mode = mode  # type: ignore[union-attr]
         last: list[list[clingo.Symbol]] = []
         # Only the last model holds the consequences: read it alone, not each model on the way.
-        control.solve(assumptions=assumptions, on_last=lambda model: last.append(model.symbols(shown=True)))
+        control.solve(assumptions=assumptions, on_last=lambda model: last.append(list(model.symbols(shown=True))))
         return last[0] if last else None
 
 

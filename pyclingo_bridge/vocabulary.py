@@ -11,7 +11,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Literal, Union
+from typing import Literal
 
 import clingo
 
@@ -22,7 +22,7 @@ ID_FIELD = "id"
 
 FactType = Literal["boolean", "integer", "enum", "list"]
 World = Literal["open", "closed"]
-Value = Union[bool, int, str, frozenset[str]]
+Value = bool | int | str | frozenset[str]
 
 
 @dataclass(frozen=True)
@@ -83,9 +83,9 @@ class Vocabulary:
     def from_program(cls, program: GroundProgram) -> Vocabulary:
         symbols: dict[str, dict[str, clingo.Symbol]] = {}
         for atom in program.facts("fact_value", 2):
-            key, value = atom.arguments
+            owner, value = atom.arguments
             if value.type == clingo.SymbolType.Function:
-                symbols.setdefault(key.name, {})[value.name] = value
+                symbols.setdefault(owner.name, {})[value.name] = value
         ranges = {a.arguments[0].name: a.arguments[1:] for a in program.facts("fact_range", 3)}
         questions = {a.arguments[0].name: a.arguments[1].string for a in program.facts("fact_question", 2)}
         specs: dict[str, FactSpec] = {}

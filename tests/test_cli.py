@@ -75,12 +75,12 @@ def test_query_reads_stdin_and_exits_0_when_undetermined(runner: CliRunner) -> N
 # name, stdin, arguments, exit code, exact stderr
 ERRORS = [
     ("mistyped key", '{"sciatic": true}', [], 1,
-     "Error: invalid input: sciatic: unknown field (did you mean 'sciatica'?); allowed fields: id, age, "
-     "clinical_trial_continuation, core_criteria, facet_joint_rfd_prerequisite, ifr_approved, "
-     "likely_to_change_management, mcas_in_place, red_flags, sciatica, seen_by_mcas, setting\n"),
+     ("Error: invalid input: sciatic: unknown field (did you mean 'sciatica'?); allowed fields: id, age, "
+      "clinical_trial_continuation, core_criteria, facet_joint_rfd_prerequisite, ifr_approved, "
+      "likely_to_change_management, mcas_in_place, red_flags, sciatica, seen_by_mcas, setting\n")),
     ("bad value", '{"setting": "gp"}', [], 1,
-     "Error: invalid input: setting: 'gp' is not allowed; expected one of primary_care, mcas, secondary_care "
-     "(or null / leave it out when unknown)\n"),
+     ("Error: invalid input: setting: 'gp' is not allowed; expected one of primary_care, mcas, secondary_care "
+      "(or null / leave it out when unknown)\n")),
     ("not JSON", "{age: 4}", [], 1,
      "Error: input is not valid JSON: Expecting property name enclosed in double quotes (line 1, column 2)\n"),
     ("duplicate key", '{"age": 4, "age": 50}', [], 1, "Error: invalid input: age: given more than once\n"),

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from pyclingo_bridge import KnowledgeBaseError, PolicyEngine, KnowledgeBase
+from pyclingo_bridge import KnowledgeBase, KnowledgeBaseError, PolicyEngine
 
 from .conftest import patient
 

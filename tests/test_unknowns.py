@@ -79,3 +79,17 @@ def test_closed_world_facts_are_never_unknown(engine: PolicyEngine) -> None:
     closed = {key for key, spec in engine.vocabulary.specs.items() if spec.world == "closed"}
     assert closed == {"core_criteria", "ifr_approved", "clinical_trial_continuation", "facet_joint_rfd_prerequisite"}
     assert closed.isdisjoint(engine.decide({}).unknown)
+
+
+def test_a_certain_status_whose_clause_depends_on_unknowns_cites_every_deciding_clause(engine: PolicyEngine) -> None:
+    # Not commissioned whatever the setting: by 1.2 in primary care, by 1.3 (or 1.1) in a specialist one.
+    decision = engine.decide({"age": 16, "likely_to_change_management": False, "red_flags": []})
+    assert (decision.status, decision.clauses, decision.clauses_depend_on_unknowns) == (
+        "not_commissioned", ("1.1", "1.2", "1.3"), True,
+    )
+    assert decision.missing == () and decision.possible == ()
+
+
+def test_certain_clauses_are_not_widened_by_unknowns(engine: PolicyEngine) -> None:
+    decision = engine.decide({"red_flags": ["suspected_infection"]})  # age unknown: 1.5 might apply too
+    assert (decision.status, decision.clauses, decision.clauses_depend_on_unknowns) == ("outside_policy", ("2.1",), False)

@@ -1,0 +1,54 @@
+"""Patient facts as the solver's input externals: ``given(Key, Value)`` and ``known(Key)``.
+
+A policy's program is grounded once with every possible input as an external atom. The
+externals are left free and each solve fixes all of them by assumptions: true for what the
+patient record states, false for everything else. Keys are plain Python values, so building
+the assumptions for a query touches no clingo symbol.
+"""
+
+from __future__ import annotations
+
+import clingo
+
+from .errors import KnowledgeBaseError
+from .solver import GroundProgram
+from .vocabulary import PatientFacts
+
+InputKey = tuple[str | int, ...]
+"""("known", Key) or ("given", Key, Value): an input external as plain Python values."""
+
+
+def input_keys(facts: PatientFacts) -> set[InputKey]:
+    """The patient's facts as keys of input externals: ("known", K) and ("given", K, V)."""
+    keys: set[InputKey] = set()
+    for key, value in facts.given.items():
+        keys.add(("known", key))
+        for member in value if isinstance(value, frozenset) else (value,):
+            if isinstance(member, bool):
+                member = "true" if member else "false"
+            keys.add(("given", key, member))
+    return keys
+
+
+def _symbol_key(atom: clingo.Symbol) -> InputKey:
+    arguments = [a.number if a.type == clingo.SymbolType.Number else a.name for a in atom.arguments]
+    return (atom.name, *arguments)
+
+
+class InputLiterals:
+    """A program's input externals, left free and fixed per solve by assumptions."""
+
+    def __init__(self, program: GroundProgram) -> None:
+        self.program = program
+        atoms = program.externals("given", 2) + program.externals("known", 1)
+        self.literal = {_symbol_key(atom): program.literal(atom) for atom in atoms}
+        self._all = [literal for literal in self.literal.values() if literal is not None]
+        program.free_externals(self._all)
+
+    def assumptions(self, given: set[InputKey]) -> list[int]:
+        """Every input fixed: true when the patient states it, false otherwise."""
+        try:
+            true = {self.literal[key] for key in given}
+        except KeyError as missing:
+            raise KnowledgeBaseError(f"the knowledge base has no input external for {missing}") from None
+        return [literal if literal in true else -literal for literal in self._all]
