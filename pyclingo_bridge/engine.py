@@ -111,6 +111,7 @@ class PolicyEngine:
             if not clauses and brave is not None:
                 clauses, clauses_vary = _clauses(brave, status), True
         else:
+            assert brave is not None, "no certain status: the brave consequences are needed"
             status, clauses = UNDETERMINED, ()
             statuses = sorted(str(a.arguments[0]) for a in brave.get("status", ()))
             possible = tuple(Possibility(s, _clauses(brave, s)) for s in statuses)  # type: ignore[arg-type]
