@@ -66,6 +66,10 @@ class GroundProgram:
             if atom.is_external
         ]
 
+    def atoms(self, name: str, arity: int) -> list[clingo.Symbol]:
+        """Every ground atom of ``name/arity`` that grounding kept (fact or not)."""
+        return [atom.symbol for atom in self._control.symbolic_atoms.by_signature(name, arity)]
+
     def literal(self, symbol: clingo.Symbol) -> int | None:
         """The solver literal of a ground atom, or None when grounding dropped it."""
         atom = self._control.symbolic_atoms[symbol]
@@ -82,10 +86,23 @@ class GroundProgram:
         """Brave or cautious consequences (shown atoms) under ``assumptions``; None if unsatisfiable."""
         control = self._control
         control.configuration.solve.enum_mode = mode  # type: ignore[union-attr]
+        control.configuration.solve.opt_mode = "ignore"  # type: ignore[union-attr]
         symbols: list[clingo.Symbol] | None = None
         with control.solve(assumptions=assumptions, yield_=True) as handle:
             for model in handle:
                 symbols = model.symbols(shown=True)
+        return symbols
+
+    def optimal_model(self, assumptions: Sequence[int]) -> list[clingo.Symbol] | None:
+        """The shown atoms of a model of least cost (by the program's ``#minimize``) under
+        ``assumptions``; None if unsatisfiable."""
+        control = self._control
+        control.configuration.solve.enum_mode = "auto"  # type: ignore[union-attr]
+        control.configuration.solve.opt_mode = "opt"  # type: ignore[union-attr]
+        symbols: list[clingo.Symbol] | None = None
+        with control.solve(assumptions=assumptions, yield_=True) as handle:
+            for model in handle:
+                symbols = model.symbols(shown=True)  # each model is cheaper than the last
         return symbols
 
 
