@@ -13,6 +13,7 @@ from .._version import __version__
 from .check import check
 from .policies import policies
 from .query import query
+from .show import show
 from .test import test_command
 
 
@@ -26,3 +27,4 @@ main.add_command(query)
 main.add_command(policies)
 main.add_command(check)
 main.add_command(test_command)
+main.add_command(show)
