@@ -86,7 +86,8 @@ class CaseResult:
 def load_case_file(path: Path) -> CaseFile:
     """Read and check the structure of a case file; raises CaseFileError."""
     try:
-        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_Loader)  # noqa: S506 (a SafeLoader)
+        with path.open(encoding="utf-8") as stream:  # named, so that marks name the file
+            data = yaml.load(stream, Loader=_Loader)  # noqa: S506 (a SafeLoader)
     except OSError as error:
         raise CaseFileError(f"{path}: cannot read: {error.strerror}") from None
     except yaml.YAMLError as error:

@@ -37,6 +37,7 @@ class ClauseTrace:
 
 def trace_policy(kb: KnowledgeBase, policy_id: str) -> tuple[PolicyInfo, list[ClauseTrace]]:
     """The policy's metadata and, for each of its clauses, its rules and cases."""
+    kb.policy_folder(policy_id)  # an unknown id is named as the user spelt it
     engine = engine_for(policy_id, kb.root)
     policy = engine.policy
     index = index_sources(kb.program_files(policy_id), kb.root)
