@@ -57,8 +57,10 @@ def render_coverage(cover: Coverage) -> str:
     rules = len(cover.rules) - len(cover.rules_not_fired)
     clauses = len(cover.clauses) - len(cover.clauses_not_covered)
     lines = [
-        f"{cover.policy} coverage: rules {rules}/{len(cover.rules)} ({cover.rule_percent:.0f}%), "
-        f"normative clauses {clauses}/{len(cover.clauses)} ({cover.clause_percent:.0f}%)"
+        (
+            f"{cover.policy} coverage: rules {rules}/{len(cover.rules)} ({cover.rule_percent:.0f}%), "
+            f"normative clauses {clauses}/{len(cover.clauses)} ({cover.clause_percent:.0f}%)"
+        )
     ]
     if cover.rules_not_fired:
         lines.append("  rules no case fires: " + ", ".join(cover.rules_not_fired))

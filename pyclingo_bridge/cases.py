@@ -87,7 +87,7 @@ def load_case_file(path: Path) -> CaseFile:
     """Read and check the structure of a case file; raises CaseFileError."""
     try:
         with path.open(encoding="utf-8") as stream:  # named, so that marks name the file
-            data = yaml.load(stream, Loader=_Loader)  # noqa: S506 (a SafeLoader)
+            data = yaml.load(stream, Loader=_Loader)  # _Loader is a SafeLoader
     except OSError as error:
         raise CaseFileError(f"{path}: cannot read: {error.strerror}") from None
     except yaml.YAMLError as error:

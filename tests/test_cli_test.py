@@ -62,12 +62,15 @@ def test_failing_case_shows_expected_against_derived(tmp_path: Path) -> None:
     assert lines[-4:] == [
         "2 cases: 1 passed, 1 failed",
         "CMICB_Clin086 coverage: rules 1/20 (5%), normative clauses 1/12 (8%)",
-        "  rules no case fires: mcas_first_defeats_1_3, mcas_first_required, mcas_not_seen_first, "
-        "likely_to_change_management, specialist_request, unlikely_to_change_management, facet_joint_rfd_prerequisite, "
-        "rfd_imaging_is_diagnostic, rfd_prerequisite_defeats_1_3, under_minimum_age, serious_pathology_excluded, "
-        "suspected_cauda_equina_excluded, core_criterion_overrides, core_criterion_met, individual_funding_approved, "
-        "individual_funding_overrides, diagnostic_for_restricted_procedure, clinical_trial_continuation, "
-        "clinical_trial_overrides",
+        (
+            "  rules no case fires: mcas_first_defeats_1_3, mcas_first_required, mcas_not_seen_first, "
+            "likely_to_change_management, specialist_request, unlikely_to_change_management, "
+            "facet_joint_rfd_prerequisite, rfd_imaging_is_diagnostic, rfd_prerequisite_defeats_1_3, "
+            "under_minimum_age, serious_pathology_excluded, suspected_cauda_equina_excluded, "
+            "core_criterion_overrides, core_criterion_met, individual_funding_approved, "
+            "individual_funding_overrides, diagnostic_for_restricted_procedure, clinical_trial_continuation, "
+            "clinical_trial_overrides"
+        ),
         "  clauses no case exercises: 1.1, 1.3, 1.4, 1.5, 2.1, 2.2, 3.1, 3.2, 6.3, 6.5, 6.6",
     ]
 
@@ -114,7 +117,7 @@ def test_show_lists_clause_rules_and_cases() -> None:
     kb = KnowledgeBase.installed()
     rules = (kb.root / "policies/cmicb_clin086/rules.lp").read_text().splitlines()
     line = next(n for n, text in enumerate(rules, start=1) if "label(under_minimum_age)" in text)
-    cases = dict((name, number) for number, name in shipped_cases())
+    cases = {name: number for number, name in shipped_cases()}
     result = CliRunner().invoke(main, ["show", POLICY])
     assert result.exit_code == 0
     output = result.output.split("\n\n")
@@ -123,8 +126,10 @@ def test_show_lists_clause_rules_and_cases() -> None:
     assert block.splitlines() == [
         "1.5 (normative) This policy applies to people aged 16 years or older.",
         "  rules:",
-        f"    under_minimum_age  kb/policies/cmicb_clin086/rules.lp:{line}:1  "
-        "The patient is younger than the policy's minimum age of 16",
+        (
+            f"    under_minimum_age  kb/policies/cmicb_clin086/rules.lp:{line}:1  "
+            "The patient is younger than the policy's minimum age of 16"
+        ),
         "  cases:",
         *(
             f"    {SHIPPED}:{cases[name]}  {name}"

@@ -10,7 +10,7 @@ that describe the policy (``rule/3``, ``clause/3``, ``fact/4``, ``fact_not_read/
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -112,13 +112,17 @@ def index_sources(files: Sequence[Path], kb_root: Path) -> SourceIndex:
         messages: list[str] = []
         statements: list[AST] = []
         try:
-            ast.parse_files([str(path)], statements.append, logger=lambda _c, m: messages.append(m), message_limit=20)
+            ast.parse_files([str(path)], statements.append, logger=_collect(messages), message_limit=20)
         except RuntimeError:
             index.syntax_errors += findings_from_messages(messages, "syntax", kb_root)
             continue
         for statement in statements:
             _index_statement(index, statement, kb_root)
     return index
+
+
+def _collect(messages: list[str]) -> Callable[[clingo.MessageCode, str], None]:
+    return lambda _code, message: messages.append(message)
 
 
 def findings_from_messages(messages: Sequence[str], kind: Kind, kb_root: Path) -> list[Finding]:
