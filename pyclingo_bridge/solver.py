@@ -28,8 +28,10 @@ class GroundProgram:
         files: Sequence[Path],
         arguments: Iterable[str] = (),
         shown: Collection[str] | None = None,
+        rewrite: Callable[[ast.AST], ast.AST] | None = None,
     ) -> None:
-        """Parse and ground ``files``; ``shown`` keeps only those ``#show name/arity`` lines."""
+        """Parse and ground ``files``; ``shown`` keeps only those ``#show name/arity`` lines;
+        ``rewrite`` (used by ``policykb check``) transforms each statement as parsed."""
         self.files = tuple(files)
         self.messages: list[str] = []
         self._control = clingo.Control(
@@ -37,8 +39,10 @@ class GroundProgram:
         )
         try:
             with ast.ProgramBuilder(self._control) as builder:
-                add = add_with_explanations(builder.add)
-                ast.parse_files([str(path) for path in self.files], _only_shown(add, shown))
+                add = _only_shown(add_with_explanations(builder.add), shown)
+                if rewrite is not None:
+                    add = _rewritten(add, rewrite)
+                ast.parse_files([str(path) for path in self.files], add)
             self._control.ground([("base", [])])
         except RuntimeError as error:
             raise KnowledgeBaseError(self._failure(error)) from None
@@ -104,6 +108,10 @@ class GroundProgram:
             for model in handle:
                 symbols = model.symbols(shown=True)  # each model is cheaper than the last
         return symbols
+
+
+def _rewritten(add: Callable[[ast.AST], None], rewrite: Callable[[ast.AST], ast.AST]) -> Callable[[ast.AST], None]:
+    return lambda statement: add(rewrite(statement))
 
 
 def _only_shown(add: Callable[[ast.AST], None], shown: Collection[str] | None) -> Callable[[ast.AST], None]:

@@ -235,14 +235,23 @@ FAULTS = {
         "violates(red_flag_never_not_comissioned)",
         located_in=INVARIANTS,
     ),
+    "constraint rules out a patient": Fault(
+        RULES,
+        NEW_RULE_ANCHOR,
+        ":- holds(age, Age), Age < 16.\n" + NEW_RULE_ANCHOR,
+        frozenset({"ruled_out"}),
+        "ruled_out",
+        "this integrity constraint rules out a patient: the engine would refuse to decide them",
+        ":- holds(age, Age), Age < 16.",
+    ),
     "no model": Fault(
         RULES,
         NEW_RULE_ANCHOR,
-        ":- holds(age, _).\n" + NEW_RULE_ANCHOR,
+        "contradiction :- not contradiction.\n" + NEW_RULE_ANCHOR,
         frozenset({"unsatisfiable"}),
         "unsatisfiable",
         "no patient has a decision: the program has no model for any complete input "
-        "(an integrity constraint or a contradiction rules out every patient)",
+        "(a contradiction such as `p :- not p.` rules out every patient)",
         "",
     ),
 }
@@ -326,7 +335,9 @@ def test_fault_is_named_and_located(tmp_path: Path, fault: Fault) -> None:
 
 
 @pytest.mark.parametrize(
-    "name", ["conflicting rule", "gap", "broken invariant"], ids=["conflict", "gap", "invariant"]
+    "name",
+    ["conflicting rule", "gap", "broken invariant", "constraint rules out a patient"],
+    ids=["conflict", "gap", "invariant", "ruled-out"],
 )
 def test_counterexample_reproduces_the_fault(tmp_path: Path, name: str) -> None:
     """The counterexample is a real patient: the engine over the broken KB meets the fault."""
@@ -339,6 +350,9 @@ def test_counterexample_reproduces_the_fault(tmp_path: Path, name: str) -> None:
     if name == "broken invariant":
         decision = engine.decide(finding.counterexample)
         assert decision.status == "commissioned" and finding.counterexample["age"] < 16
+    elif name == "constraint rules out a patient":
+        with pytest.raises(KnowledgeBaseError, match="no completion of these facts has a model"):
+            engine.decide(finding.counterexample)
     else:
         with pytest.raises(KnowledgeBaseError, match="two statuses or none"):
             engine.decide(finding.counterexample)

@@ -5,8 +5,9 @@ Three passes, each finding located by ``file:line`` and tied to a clause:
 1. the program as written (:mod:`.source`): syntax errors with clingo's message;
 2. the lint (:mod:`.lint`): undefined predicates, arity mismatches, undeclared facts and
    values, facts no rule reads, labels without a clause, clauses without a rule;
-3. exhaustive verification (:mod:`.verify`): conflicts, gaps, dead rules and broken
-   invariants over every complete patient, each with a minimal counterexample.
+3. exhaustive verification (:mod:`.verify`): conflicts, gaps, patients an integrity
+   constraint rules out, dead rules and broken invariants over every complete patient, each
+   with a minimal counterexample.
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ def check_policy(kb: KnowledgeBase, policy_id: str) -> CheckReport:
     declared = Declared.from_program(program)
     direct = [path for path in kb.core_files if path.name == INPUTS_FILE] + [complete_inputs_file()]
     findings = lint(index, declared, direct)
-    verification = verify(program, index, declared)
+    verification = verify(program, index, declared, kb.root)
     traced = sum(
         1
         for number, normative in declared.clauses.items()

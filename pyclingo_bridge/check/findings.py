@@ -25,6 +25,7 @@ Kind = Literal[
     "conflict",
     "gap",
     "unsatisfiable",
+    "ruled_out",
     "dead_rule",
     "invariant_violated",
 ]

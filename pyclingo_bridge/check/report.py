@@ -25,6 +25,7 @@ KIND_WORDS = {
     "conflict": "conflict",
     "gap": "gap",
     "unsatisfiable": "no model",
+    "ruled_out": "patient ruled out",
     "dead_rule": "dead rule",
     "invariant_violated": "invariant violated",
 }

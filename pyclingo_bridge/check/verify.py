@@ -6,12 +6,15 @@ the input externals left free, so a model is one complete patient and its decisi
 * a conflict is a model with two statuses, a gap one with ``no_status``: each found by a
   solve under an assumption, optimised for the fewest stated facts (a minimal counterexample);
 * a dead rule is a label that fires in no model (brave consequences of ``fired/3``);
-* an invariant is broken when some model derives ``violates(Name)``.
+* an invariant is broken when some model derives ``violates(Name)``;
+* an integrity constraint of the knowledge base is grounded as ``ruled_out(File, Line)``
+  instead: a model where it holds is a patient the engine would refuse ("no completion of
+  these facts has a model"), which the check must find before any patient does.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from itertools import combinations
@@ -19,16 +22,18 @@ from pathlib import Path
 from typing import Any
 
 import clingo
-from clingo.ast import ASTType
+from clingo import ast
+from clingo.ast import AST, ASTType
 
 from ..decision import clause_order
 from ..solver import GroundProgram
 from ..vocabulary import Vocabulary
 from .findings import Finding, Location, RuleRef
 from .lint import Declared
-from .source import SourceIndex
+from .source import SourceIndex, shown_path
 
-SHOWN = frozenset({"given/2", "known/1", "fired/3", "status/1", "violates/1"})
+SHOWN = frozenset({"given/2", "known/1", "fired/3", "status/1", "violates/1", "ruled_out/2"})
+RULED_OUT = "ruled_out"
 
 
 def complete_inputs_file() -> Path:
@@ -38,10 +43,35 @@ def complete_inputs_file() -> Path:
 
 def ground_for_verification(files: Sequence[Path]) -> GroundProgram:
     """Ground ``files`` with the input generator and every input external left free."""
-    program = GroundProgram([*files, complete_inputs_file()], shown=SHOWN)
+    generator = complete_inputs_file()
+    program = GroundProgram([*files, generator], shown=SHOWN, rewrite=_constraints_as_atoms(generator))
     inputs = program.externals("given", 2) + program.externals("known", 1)
     program.free_externals(literal for atom in inputs if (literal := program.literal(atom)) is not None)
     return program
+
+
+def _constraints_as_atoms(generator: Path) -> Callable[[AST], AST]:
+    """Turn each integrity constraint of the KB (not of the generator) into a ``ruled_out``
+    rule, so that the patients it would rule out remain, and can be found."""
+
+    def rewrite(statement: AST) -> AST:
+        if (
+            statement.ast_type != ASTType.Rule
+            or statement.head.ast_type != ASTType.Literal
+            or statement.head.atom.ast_type != ASTType.BooleanConstant
+            or statement.head.atom.value
+            or Path(statement.location.begin.filename) == generator
+        ):
+            return statement
+        location = statement.location
+        place = [
+            ast.SymbolicTerm(location, clingo.String(location.begin.filename)),
+            ast.SymbolicTerm(location, clingo.Number(location.begin.line)),
+        ]
+        head = ast.Literal(location, ast.Sign.NoSign, ast.SymbolicAtom(ast.Function(location, RULED_OUT, place, 0)))
+        return ast.Rule(location, head, statement.body)
+
+    return rewrite
 
 
 @dataclass(frozen=True)
@@ -51,14 +81,16 @@ class Verification:
     invariants_checked: int
 
 
-def verify(program: GroundProgram, index: SourceIndex, declared: Declared) -> Verification:
-    """Conflicts, gaps, dead rules and broken invariants over every complete patient."""
-    return _Verifier(program, index, declared).run()
+def verify(program: GroundProgram, index: SourceIndex, declared: Declared, kb_root: Path) -> Verification:
+    """Patients ruled out, conflicts, gaps, dead rules and broken invariants over every
+    complete patient."""
+    return _Verifier(program, index, declared, kb_root).run()
 
 
 class _Verifier:
-    def __init__(self, program: GroundProgram, index: SourceIndex, declared: Declared) -> None:
+    def __init__(self, program: GroundProgram, index: SourceIndex, declared: Declared, kb_root: Path) -> None:
         self.program = program
+        self.kb_root = kb_root
         self.index = index
         self.declared = declared
         self.vocabulary = Vocabulary.from_program(program)
@@ -70,11 +102,17 @@ class _Verifier:
             finding = Finding(
                 "unsatisfiable",
                 "no patient has a decision: the program has no model for any complete input "
-                "(an integrity constraint or a contradiction rules out every patient)",
+                "(a contradiction such as `p :- not p.` rules out every patient)",
             )
             return Verification((finding,), 0, 0)
         fired = {str(atom.arguments[0]) for atom in brave if atom.name == "fired"}
-        findings = [*self._conflicts(), *self._gaps(), *self._invariants(), *self._dead_rules(fired)]
+        findings = [
+            *self._ruled_out(),
+            *self._conflicts(),
+            *self._gaps(),
+            *self._invariants(),
+            *self._dead_rules(fired),
+        ]
         return Verification(tuple(findings), len(fired & set(self.labelled)), len(self.declared.invariants))
 
     def _counterexample(self, atoms: Sequence[clingo.Symbol]) -> Sequence[clingo.Symbol] | None:
@@ -82,6 +120,25 @@ class _Verifier:
         if any(literal is None for literal in literals):
             return None  # grounding proved the atom can never hold
         return self.program.optimal_model([literal for literal in literals if literal is not None])
+
+    def _ruled_out(self) -> list[Finding]:
+        findings = []
+        for atom in sorted(self.program.atoms(RULED_OUT, 2), key=lambda a: (a.arguments[0].string, a.arguments[1].number)):
+            model = self._counterexample([atom])
+            if model is None:
+                continue
+            file, line = atom.arguments[0].string, atom.arguments[1].number
+            location = Location(Path(file), line, 1, shown_path(file, self.kb_root))
+            findings.append(
+                Finding(
+                    "ruled_out",
+                    "this integrity constraint rules out a patient: the engine would refuse to decide them",
+                    location,
+                    counterexample=self._patient(model),
+                    rules=tuple(rule for rule, _ in self._rules(model)),
+                )
+            )
+        return findings
 
     def _conflicts(self) -> list[Finding]:
         statuses = sorted(self.program.atoms("status", 1), key=str)
