@@ -44,6 +44,8 @@ class Fault:
     """Text on the line the finding must point at (in the broken file ``located_in``)."""
     located_in: str = ""
     clauses: tuple[str, ...] = ()
+    also: tuple[tuple[str, str, str], ...] = ()
+    """Further edits (file, old, new) that make up the fault."""
 
 
 FAULTS = {
@@ -192,6 +194,36 @@ FAULTS = {
         "fact(sciatica, boolean",
         located_in=VOCABULARY,
     ),
+    "fact read only by an invariant": Fault(
+        VOCABULARY,
+        'fact_not_read(sciatica, "1.2").',
+        "",
+        frozenset({"fact_not_read"}),
+        "fact_not_read",
+        "fact sciatica is declared but no rule reads holds(sciatica, _)",
+        "fact(sciatica, boolean",
+        located_in=VOCABULARY,
+        also=(
+            (
+                INVARIANTS,
+                "%## Derived",
+                'invariant(sciatica_decides_nothing, "1.2", "sciatica alone never excludes").\n'
+                "violates(sciatica_decides_nothing) :- holds(sciatica, true), status(outside_policy),\n"
+                "    holds(red_flags, _), not holds(red_flags, _).\n%## Derived",
+            ),
+        ),
+    ),
+    "fact_not_read of an undeclared fact": Fault(
+        VOCABULARY,
+        'fact_not_read(sciatica, "1.2").',
+        'fact_not_read(sciatica, "1.2").\nfact_not_read(sciatic, "1.2").',
+        frozenset({"undeclared_fact"}),
+        "undeclared_fact",
+        "fact_not_read(sciatic, ...) names a fact the vocabulary does not declare (did you mean sciatica?)",
+        "fact_not_read(sciatic,",
+        located_in=VOCABULARY,
+        clauses=("1.2",),
+    ),
     "input read directly": Fault(
         RULES,
         "diagnostic_for_restricted_procedure :- label(rfd_imaging_is_diagnostic),\n    holds(",
@@ -210,6 +242,17 @@ FAULTS = {
         "undeclared_threshold",
         "age < 18 splits age where no threshold(age, 18) is declared: the check would not try both sides",
         "Age < 18.",
+        clauses=("1.5",),
+    ),
+    "integer read at an untried value": Fault(
+        RULES,
+        "holds(age, Age), parameter(minimum_age, Minimum, _), Age < Minimum.\n\n%## 2.1",
+        "holds(age, 12).\n\n%## 2.1",
+        frozenset({"undeclared_threshold", "dead_rule", "invariant_violated"}),
+        "undeclared_threshold",
+        "holds(age, 12) reads age at 12, a value the check never tries: "
+        "declare threshold(age, 12) or compare with a declared threshold",
+        "holds(age, 12).",
         clauses=("1.5",),
     ),
     "invariant without rule": Fault(
@@ -265,10 +308,11 @@ def copy_kb(tmp_path: Path) -> Path:
 
 def break_kb(tmp_path: Path, fault: Fault) -> Path:
     root = copy_kb(tmp_path)
-    path = root / fault.file
-    text = path.read_text()
-    assert text.count(fault.old) == 1, f"the fault's anchor must occur once in {fault.file}"
-    path.write_text(text.replace(fault.old, fault.new))
+    for file, old, new in ((fault.file, fault.old, fault.new), *fault.also):
+        path = root / file
+        text = path.read_text()
+        assert text.count(old) == 1, f"the fault's anchor must occur once in {file}"
+        path.write_text(text.replace(old, new))
     return root
 
 

@@ -40,7 +40,7 @@ def check_policy(kb: KnowledgeBase, policy_id: str) -> CheckReport:
         return CheckReport(name, tuple(found or [Finding("grounding", str(error))]))
     declared = Declared.from_program(program)
     direct = [path for path in kb.core_files if path.name == INPUTS_FILE] + [complete_inputs_file()]
-    findings = lint(index, declared, direct)
+    findings = lint(index, declared, direct, kb.check_files(policy_id))
     verification = verify(program, index, declared, kb.root)
     traced = sum(
         1

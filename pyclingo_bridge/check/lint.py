@@ -37,6 +37,8 @@ class Declared:
     values: dict[str, set[str]]
     """Fact key → its allowed values as clingo prints them."""
     thresholds: dict[str, set[int]]
+    representatives: dict[str, set[int]]
+    """Integer fact → the values the check (and a query for an unknown integer) tries."""
     rules: dict[str, tuple[str, str]]
     """Label → (clause, sentence)."""
     clauses: dict[str, bool]
@@ -55,7 +57,12 @@ class Declared:
         for atom in program.facts("threshold", 2):
             if atom.arguments[1].type == clingo.SymbolType.Number:
                 thresholds.setdefault(str(atom.arguments[0]), set()).add(atom.arguments[1].number)
+        representatives: dict[str, set[int]] = {}
+        for atom in program.facts("representative", 2):
+            if atom.arguments[1].type == clingo.SymbolType.Number:
+                representatives.setdefault(str(atom.arguments[0]), set()).add(atom.arguments[1].number)
         return cls(
+            representatives=representatives,
             facts={str(a.arguments[0]): str(a.arguments[1]) for a in program.facts("fact", 4)},
             values=values,
             thresholds=thresholds,
@@ -69,9 +76,13 @@ class Declared:
         )
 
 
-def lint(index: SourceIndex, declared: Declared, direct_input_files: Iterable[Path]) -> list[Finding]:
-    """Every lint finding, in file order. ``direct_input_files`` may read ``given/known``."""
+def lint(
+    index: SourceIndex, declared: Declared, direct_input_files: Iterable[Path], check_files: Iterable[Path] = ()
+) -> list[Finding]:
+    """Every lint finding, in file order. ``direct_input_files`` may read ``given/known``;
+    reads in ``check_files`` (invariants) do not count as a policy rule reading a fact."""
     linter = _Linter(index, declared, {path.resolve() for path in direct_input_files})
+    linter.check_files = {path.resolve() for path in check_files}
     findings = [
         *linter.predicates(),
         *linter.holds_reads(),
@@ -90,6 +101,7 @@ class _Linter:
         self.declared = declared
         self.direct_input_files = direct_input_files
         self.defined = set(index.defined) | GENERATED_SIGNATURES
+        self.check_files: set[Path] = set()
 
     def _clauses_of(self, label: str | None) -> tuple[str, ...]:
         if label is not None and label in self.declared.rules:
@@ -148,6 +160,16 @@ class _Linter:
                 )
                 continue
             value = constant(read.symbol.arguments[1])
+            if value is not None and self.declared.facts[key] == "integer":
+                if value.lstrip("-").isdigit() and int(value) not in self.declared.representatives.get(key, set()):
+                    yield Finding(
+                        "undeclared_threshold",
+                        f"holds({key}, {value}) reads {key} at {value}, a value the check never tries: "
+                        f"declare threshold({key}, {value}) or compare with a declared threshold",
+                        read.location,
+                        clauses,
+                    )
+                continue
             allowed = self.declared.values.get(key, set())
             if value is not None and self.declared.facts[key] != "integer" and value not in allowed:
                 yield Finding(
@@ -188,8 +210,21 @@ class _Linter:
 
     def facts_not_read(self) -> Iterable[Finding]:
         """Declared facts no rule reads, unless ``fact_not_read(Key, Clause)`` says why."""
-        read_keys = {constant(read.symbol.arguments[0]) for read in self._constant_key_reads()}
+        read_keys = {
+            constant(read.symbol.arguments[0])
+            for read in self._constant_key_reads()
+            if read.location.file.resolve() not in self.check_files
+        }
         declarations = {fact.arguments[0]: fact.location for fact in self.index.facts.get(("fact", 4), [])}
+        for fact in self.index.facts.get(("fact_not_read", 2), []):
+            if fact.arguments[0] not in self.declared.facts:
+                yield Finding(
+                    "undeclared_fact",
+                    f"fact_not_read({fact.arguments[0]}, ...) names a fact the vocabulary does not declare"
+                    f"{_did_you_mean(fact.arguments[0], self.declared.facts)}",
+                    fact.location,
+                    (fact.arguments[1],),
+                )
         for key in sorted(self.declared.facts):
             if key in read_keys or key in self.declared.not_read:
                 continue
