@@ -207,9 +207,9 @@ FAULTS = {
             (
                 INVARIANTS,
                 "%## Derived",
-                'invariant(sciatica_decides_nothing, "1.2", "sciatica alone never excludes").\n'
+                ('invariant(sciatica_decides_nothing, "1.2", "sciatica alone never excludes").\n'
                 "violates(sciatica_decides_nothing) :- holds(sciatica, true), status(outside_policy),\n"
-                "    holds(red_flags, _), not holds(red_flags, _).\n%## Derived",
+                "    holds(red_flags, _), not holds(red_flags, _).\n%## Derived"),
             ),
         ),
     ),
