@@ -151,3 +151,13 @@ def test_every_command_has_help(command: str) -> None:
     result = CliRunner().invoke(main, [command, "--help"])
     assert result.exit_code == 0
     assert main.commands[command].help
+
+
+def test_show_json_has_every_clause() -> None:
+    result = CliRunner().invoke(main, ["show", POLICY, "--format", "json"])
+    assert result.exit_code == 0
+    data = json.loads(result.output)
+    clauses = {c["clause"]: c for c in data["clauses"]}
+    assert list(clauses) == ["1.1", "1.2", "1.3", "1.4", "1.5", "2.1", "2.2", "3.1", "3.2", "4.1", "6.3", "6.5", "6.6", "7.3"]
+    assert [r["label"] for r in clauses["1.5"]["rules"]] == ["under_minimum_age"]
+    assert all(c["rules"] for c in data["clauses"] if c["normative"])
