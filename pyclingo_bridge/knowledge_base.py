@@ -3,6 +3,14 @@
 Layout: ``core/*.lp`` are the suite's shared principles; each folder of ``policies/`` is one
 policy (its ``*.lp`` files, and author cases beside them). Adding a policy adds files here
 and never Python.
+
+Two kinds of file sit beside a policy's program and are *not* part of it, so a query never
+loads them:
+
+* ``checks/*.lp`` (in ``core/`` or a policy folder): programs only ``policykb check`` loads,
+  such as the author's invariants. They live in a subfolder because the query path loads
+  every ``*.lp`` directly in ``core/`` and the policy folder, and nothing below.
+* ``cases.yaml`` and ``*.cases.yaml``: author cases, run by ``policykb test`` and pytest.
 """
 
 from __future__ import annotations
@@ -18,6 +26,9 @@ DEFAULT_POLICY = "CMICB_Clin086"
 CORE_FOLDER = "core"
 POLICIES_FOLDER = "policies"
 PROGRAM_SUFFIX = ".lp"
+CHECKS_FOLDER = "checks"
+CASES_FILE = "cases.yaml"
+CASES_SUFFIX = ".cases.yaml"
 
 
 def installed_kb_root() -> Path:
@@ -74,6 +85,21 @@ class KnowledgeBase:
     def program_files(self, policy_id: str) -> tuple[Path, ...]:
         """Every ASP file that makes up ``policy_id``: the core, then the policy's own."""
         return self.core_files + _programs(self.policy_folder(policy_id))
+
+    def check_files(self, policy_id: str) -> tuple[Path, ...]:
+        """The check-only programs of ``policy_id`` (``checks/*.lp`` of the core and the policy)."""
+        folder = self.policy_folder(policy_id)
+        return _programs(self.root / CORE_FOLDER / CHECKS_FOLDER) + _programs(folder / CHECKS_FOLDER)
+
+    def case_files(self, policy_id: str) -> tuple[Path, ...]:
+        """The author case files beside ``policy_id``."""
+        folder = self.policy_folder(policy_id)
+        return tuple(sorted(path for path in folder.iterdir() if is_case_file(path)))
+
+
+def is_case_file(path: Path) -> bool:
+    """Whether ``path`` is named as an author case file."""
+    return path.is_file() and (path.name == CASES_FILE or path.name.endswith(CASES_SUFFIX))
 
 
 def _programs(folder: Path) -> tuple[Path, ...]:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from clingo import ast
@@ -37,9 +37,13 @@ def cache_dir() -> Path:
 class ProgramSource:
     """The statements of some KB files, explained or plain, and where their text is cached."""
 
-    def __init__(self, files: Sequence[Path], explain: bool) -> None:
+    def __init__(
+        self, files: Sequence[Path], explain: bool, rewrite: Callable[[ast.AST], ast.AST] | None = None
+    ) -> None:
+        """``rewrite`` transforms each parsed statement first; a rewritten program is not cached."""
         self.files = tuple(files)
         self.explain = explain
+        self.rewrite = rewrite
         # The transformer's own source is part of the key: changing it must not reuse old text.
         digest = hashlib.sha256(f"{__version__}\0{explain}\0".encode())
         digest.update(Path(labels.__file__).read_bytes() + Path(__file__).read_bytes())
@@ -50,7 +54,7 @@ class ProgramSource:
 
     def statements(self) -> list[ast.AST]:
         statements: list[ast.AST] = []
-        cached = self._cached_text()
+        cached = self._cached_text() if self.rewrite is None else None
         if cached is not None:
             try:
                 ast.parse_string(cached, statements.append)
@@ -58,12 +62,16 @@ class ProgramSource:
                 return statements
             except RuntimeError:
                 statements.clear()
-        ast.parse_files([str(path) for path in self.files], statements.append)
+        rewrite = self.rewrite
+        ast.parse_files(
+            [str(path) for path in self.files],
+            statements.append if rewrite is None else lambda statement: statements.append(rewrite(statement)),
+        )
         return list(with_explanations(statements)) if self.explain else statements
 
     def remember(self, statements: Sequence[ast.AST]) -> None:
         """Keep the text of statements that grounded without error, for the next process."""
-        if self.from_cache:
+        if self.from_cache or self.rewrite is not None:
             return
         try:
             folder = cache_dir()

@@ -7,7 +7,7 @@ keeps a decision with its explanation well under a millisecond.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from pathlib import Path
 from typing import Literal
 
@@ -29,15 +29,17 @@ class GroundProgram:
         arguments: Iterable[str] = (),
         shown: Collection[str] | None = None,
         explain: bool = True,
+        rewrite: Callable[[ast.AST], ast.AST] | None = None,
     ) -> None:
         """Parse and ground ``files``; ``shown`` keeps only those ``#show name/arity`` lines;
-        ``explain=False`` leaves out the explanation rules (a plain program, for comparison)."""
+        ``explain=False`` leaves out the explanation rules (a plain program, for comparison);
+        ``rewrite`` (used by ``policykb check``) transforms each statement as parsed."""
         self.files = tuple(files)
         self.messages: list[str] = []
         self._control = clingo.Control(
             ["--models=0", *arguments], logger=self._log, message_limit=100
         )
-        source = ProgramSource(self.files, explain)
+        source = ProgramSource(self.files, explain, rewrite)
         try:
             statements = _statements(source)
             with ast.ProgramBuilder(self._control) as builder:
@@ -72,6 +74,10 @@ class GroundProgram:
             if atom.is_external
         ]
 
+    def atoms(self, name: str, arity: int) -> list[clingo.Symbol]:
+        """Every ground atom of ``name/arity`` that grounding kept (fact or not)."""
+        return [atom.symbol for atom in self._control.symbolic_atoms.by_signature(name, arity)]
+
     def literal(self, symbol: clingo.Symbol) -> int | None:
         """The solver literal of a ground atom, or None when grounding dropped it."""
         atom = self._control.symbolic_atoms[symbol]
@@ -88,17 +94,32 @@ class GroundProgram:
         """Brave or cautious consequences (shown atoms) under ``assumptions``; None if unsatisfiable."""
         control = self._control
         control.configuration.solve.enum_mode = mode  # type: ignore[union-attr]
+        control.configuration.solve.opt_mode = "ignore"  # type: ignore[union-attr]
         last: list[list[clingo.Symbol]] = []
         # Only the last model holds the consequences: read it alone, not each model on the way.
         control.solve(assumptions=assumptions, on_last=lambda model: last.append(list(model.symbols(shown=True))))
         return last[0] if last else None
+
+    def optimal_model(self, assumptions: Sequence[int]) -> list[clingo.Symbol] | None:
+        """The shown atoms of a model of least cost (by the program's ``#minimize``) under
+        ``assumptions``; None if unsatisfiable."""
+        control = self._control
+        control.configuration.solve.enum_mode = "auto"  # type: ignore[union-attr]
+        control.configuration.solve.opt_mode = "opt"  # type: ignore[union-attr]
+        symbols: list[clingo.Symbol] | None = None
+        with control.solve(assumptions=assumptions, yield_=True) as handle:
+            for model in handle:
+                symbols = model.symbols(shown=True)  # each model is cheaper than the last
+        return symbols
 
 
 _STATEMENTS: dict[str, list[ast.AST]] = {}
 
 
 def _statements(source: ProgramSource) -> list[ast.AST]:
-    """The source's statements, transformed at most once per process."""
+    """The source's statements, transformed at most once per process (unless rewritten)."""
+    if source.rewrite is not None:
+        return source.statements()
     if source.key not in _STATEMENTS:
         _STATEMENTS[source.key] = source.statements()
     return _STATEMENTS[source.key]

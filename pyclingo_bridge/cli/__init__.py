@@ -10,8 +10,11 @@ from __future__ import annotations
 import click
 
 from .._version import __version__
+from .check import check
 from .policies import policies
 from .query import query
+from .show import show
+from .test import test_command
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -22,3 +25,6 @@ def main() -> None:
 
 main.add_command(query)
 main.add_command(policies)
+main.add_command(check)
+main.add_command(test_command)
+main.add_command(show)
