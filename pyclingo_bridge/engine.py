@@ -59,7 +59,9 @@ class PolicyEngine:
         for key, value in facts.given.items():
             spec = self.vocabulary.specs[key]
             key_symbol = clingo.Function(key)
-            atoms.add(clingo.Function("known", [key_symbol]))
+            if key not in facts.at_least:
+                # Without known/1 an open list stays unknown beyond its given members.
+                atoms.add(clingo.Function("known", [key_symbol]))
             for member in value if isinstance(value, frozenset) else (value,):
                 atoms.add(clingo.Function("given", [key_symbol, spec.value_symbol(member)]))
         return atoms

@@ -71,6 +71,9 @@ class PatientFacts:
 
     given: Mapping[str, Value]
     record_id: str | None = None
+    at_least: frozenset[str] = frozenset()
+    """List facts whose given members are known present while the others stay unknown (a
+    coded record establishes some red flags without a completed screen); not from JSON input."""
 
 
 class Vocabulary:
