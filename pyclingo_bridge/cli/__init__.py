@@ -12,6 +12,7 @@ import click
 from .._version import __version__
 from .policies import policies
 from .query import query
+from .serve import serve
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -22,3 +23,4 @@ def main() -> None:
 
 main.add_command(query)
 main.add_command(policies)
+main.add_command(serve)
