@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -268,10 +268,11 @@ def decide_order(
     conditions: Sequence[Condition],
     order: ServiceRequest,
     other: Iterable[str] = (),
+    decide: Callable[[PatientFacts], Decision] | None = None,
 ) -> FhirDecision:
-    """Decide one order through the one engine."""
+    """Decide one order through the one engine (``decide``: its decide_facts, or a memory of it)."""
     fhir = facts_from_resources(engine, patient, conditions, order, other)
-    return FhirDecision(engine.decide_facts(fhir.facts), fhir)
+    return FhirDecision((decide or engine.decide_facts)(fhir.facts), fhir)
 
 
 def decide_bundle(engine: PolicyEngine, data: object) -> FhirDecision:

@@ -4,14 +4,18 @@ FastAPI (on Starlette) is used for its OpenAPI document, which the fuzz test rea
 well-kept ASGI stack under uvicorn. The body of a hook call is read by hand, not by a
 pydantic model, so that each fault gets the status CDS Hooks asks for (400 malformed, 412
 prefetch missing, 413 too large) instead of a generic 422, and so that its size is enforced
-while it is read. Decisions run in the thread pool: the engine is synchronous (clingo, one
-lock per policy), and the event loop stays free to read and answer other requests.
+while it is read. By default each call is parsed and decided in one worker thread, in
+arrival order: the engine is synchronous (clingo, one lock per policy) and the event loop
+stays free to read and answer other requests meanwhile. docs/performance.md measures this
+against Starlette's thread pool and the event loop itself.
 """
 
 from __future__ import annotations
 
+import asyncio
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import FastAPI, HTTPException, Path as PathParameter, Request
 from fastapi.middleware.cors import CORSMiddleware
@@ -24,23 +28,35 @@ from ..errors import InputError
 from ..fhir import decide_order, is_policy_order
 from ..knowledge_base import KnowledgeBase
 from .cards import card
+from .decisions import DEFAULT_SIZE as DEFAULT_CACHE_SIZE
+from .decisions import DecisionCache
 from .openapi import DISCOVERY_SCHEMA, ERROR_RESPONSES, EXAMPLE_REQUEST, HOOK_REQUEST_SCHEMA, HOOK_RESPONSE_SCHEMA
 from .request import HookError, parse_body, read_request
 from .services import Service, services_for
+
+DecideIn = Literal["thread", "pool", "loop"]
 
 MAX_BODY_BYTES = 1024 * 1024
 """Largest hook request read (1 MB); a larger one is refused with 413 before it is read whole."""
 
 
-def create_app(kb_root: Path | None = None, *, offload: bool = True) -> FastAPI:
+def create_app(
+    kb_root: Path | None = None, *, decide_in: DecideIn = "thread", cache_size: int = DEFAULT_CACHE_SIZE
+) -> FastAPI:
     """The application for every policy of the knowledge base at ``kb_root`` (or installed).
 
     Engines are built now, so a faulty knowledge base stops the server at start, not at the
-    first request. ``offload=False`` decides on the event loop itself (for the benchmark).
+    first request. ``decide_in`` says where a hook call is parsed and decided: ``thread``, one
+    worker thread shared by all calls, in arrival order (the default: the work holds the GIL
+    and the engine's lock, so more threads only contend, see docs/performance.md); ``pool``,
+    Starlette's thread pool; ``loop``, on the event loop itself. ``cache_size`` bounds the
+    decisions remembered by their facts (0: none; see decisions.py).
     """
+    executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="cds-hooks-decide") if decide_in == "thread" else None
     kb = KnowledgeBase(kb_root) if kb_root else KnowledgeBase.installed()
     engines = {policy_id: engine_for(policy_id, kb_root) for policy_id in kb.policy_folders()}
     services = services_for(engines)
+    caches = {id(engine): DecisionCache(engine, cache_size) for engine in engines.values()}
     app = FastAPI(
         title="policykb CDS Hooks service",
         version=__version__,
@@ -73,14 +89,20 @@ def create_app(kb_root: Path | None = None, *, offload: bool = True) -> FastAPI:
         if service is None:
             raise HTTPException(404, f"no service {service_id!r}; see GET /cds-services")
         body = await _read_limited(request)
-        if offload:
-            return await run_in_threadpool(_answer, service, body)
-        return _answer(service, body)
+        cache = caches[id(service.engine)]
+        if executor is not None:
+            answer = await asyncio.get_running_loop().run_in_executor(executor, _answer, service, cache, body)
+        elif decide_in == "pool":
+            answer = await run_in_threadpool(_answer, service, cache, body)
+        else:
+            answer = _answer(service, cache, body)
+        # Already plain JSON data: skip FastAPI's jsonable_encoder walk.
+        return JSONResponse(answer)  # type: ignore[return-value]
 
     return app
 
 
-def _answer(service: Service, body: bytes) -> dict[str, Any]:
+def _answer(service: Service, cache: DecisionCache, body: bytes) -> dict[str, Any]:
     """Parse, decide and render one hook call (CPU work: runs off the event loop)."""
     hook = read_request(parse_body(body), service.hook)
     engine: PolicyEngine = service.engine
@@ -89,7 +111,7 @@ def _answer(service: Service, body: bytes) -> dict[str, Any]:
         if not is_policy_order(engine, order):
             continue  # another kind of order (laboratory, ...): nothing to say about it
         try:
-            result = decide_order(engine, hook.patient, hook.conditions, order, hook.other)
+            result = decide_order(engine, hook.patient, hook.conditions, order, hook.other, cache.decide)
         except InputError as error:
             raise HookError(400, str(error)) from None
         cards.append(card(result, engine))
