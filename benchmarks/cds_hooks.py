@@ -16,6 +16,7 @@ import argparse
 import asyncio
 import copy
 import json
+import math
 import os
 import random
 import socket
@@ -73,7 +74,7 @@ def start_server(port: int, decide_in: str, cache_size: int) -> subprocess.Popen
 
 def percentiles(latencies: list[float]) -> str:
     ordered = sorted(latencies)
-    p99 = ordered[min(len(ordered) - 1, int(round(0.99 * len(ordered))) - 1)]
+    p99 = ordered[math.ceil(0.99 * len(ordered)) - 1]  # nearest rank
     return f"p50 {statistics.median(ordered) * 1000:6.2f} ms   p99 {p99 * 1000:6.2f} ms   (n={len(ordered)})"
 
 

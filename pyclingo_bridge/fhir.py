@@ -21,7 +21,7 @@ import calendar
 import datetime as dt
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache
 from typing import Any
 
 from fhir.resources.R4B.bundle import Bundle
@@ -165,7 +165,7 @@ def split_bundle(bundle: Bundle, where: str = "Bundle") -> Resources:
 # --- facts -------------------------------------------------------------------------------
 
 
-@lru_cache(maxsize=None)
+@cache
 def code_maps(engine: PolicyEngine) -> CodeMaps:
     """The code mappings of an engine's policy, read once from its grounded program."""
     return CodeMaps.from_program(engine.program, engine.vocabulary)
@@ -307,7 +307,7 @@ def _ignored_because(condition: Condition) -> str | None:
         (condition.verificationStatus, _VERIFICATION_STATUS_IGNORED, "verificationStatus"),
         (condition.clinicalStatus, _CLINICAL_STATUS_IGNORED, "clinicalStatus"),
     ):
-        codes = {coding.code for coding in (concept.coding or ())} if concept else set()
+        codes: set[str] = {coding.code for coding in (concept.coding or ()) if coding.code} if concept else set()
         if codes & ignored:
             return f"{what} {', '.join(sorted(codes & ignored))}: not read"
     return None

@@ -33,7 +33,7 @@ def test_lookup(engine: PolicyEngine, system: str | None, code: str, meanings: l
 
 def test_every_source_cites_its_code(engine: PolicyEngine) -> None:
     maps: CodeMaps = code_maps(engine)
-    for (_, _), meanings in maps._meanings.items():
+    for meanings in maps._meanings.values():
         for meaning in meanings:
             assert meaning.code in meaning.source
 

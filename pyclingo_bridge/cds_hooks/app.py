@@ -17,7 +17,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Literal
 
-from fastapi import FastAPI, HTTPException, Path as PathParameter, Request
+from fastapi import FastAPI, HTTPException, Request
+from fastapi import Path as PathParameter
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
@@ -30,7 +31,13 @@ from ..knowledge_base import KnowledgeBase
 from .cards import card
 from .decisions import DEFAULT_SIZE as DEFAULT_CACHE_SIZE
 from .decisions import DecisionCache
-from .openapi import DISCOVERY_SCHEMA, ERROR_RESPONSES, EXAMPLE_REQUEST, HOOK_REQUEST_SCHEMA, HOOK_RESPONSE_SCHEMA
+from .openapi import (
+    DISCOVERY_SCHEMA,
+    ERROR_RESPONSES,
+    EXAMPLE_REQUEST,
+    HOOK_REQUEST_SCHEMA,
+    HOOK_RESPONSE_SCHEMA,
+)
 from .request import HookError, parse_body, read_request
 from .services import Service, services_for
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from functools import lru_cache
+from functools import cache
 from typing import Any
 
 from ..engine import PolicyEngine
@@ -25,7 +25,7 @@ EXTENSION_KEY = "policykb"
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]#!|<>~])")
 
 
-@lru_cache(maxsize=None)
+@cache
 def urgent_clauses(engine: PolicyEngine) -> frozenset[str]:
     """The clauses whose exclusion sends a patient on an urgent pathway (from the KB)."""
     return frozenset(atom.arguments[0].string for atom in engine.program.facts("urgent_pathway", 1))
