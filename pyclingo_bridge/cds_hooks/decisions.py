@@ -1,8 +1,8 @@
-"""Decisions for the service, remembered by their exact input atoms.
+"""Decisions for the service, remembered by their exact facts.
 
-A decision depends only on the policy's program and the input atoms (``given/2``,
-``known/1``) of the facts, so two orders with the same facts get the same decision; only
-the record id differs. The service keeps the most recent ones: patients of the same age
+A decision depends only on the policy's program and the validated facts (what is given,
+and which lists are only known in part), so two orders with the same facts get the same
+decision; only the record id differs. The service keeps the most recent ones: patients of the same age
 with the same coded conditions are common, and an undetermined decision costs a brave solve.
 The engine still makes every decision the first time (one engine); this only remembers it.
 """
@@ -26,13 +26,13 @@ class DecisionCache:
     def __init__(self, engine: PolicyEngine, size: int = DEFAULT_SIZE) -> None:
         self.engine = engine
         self.size = size
-        self._decisions: OrderedDict[frozenset[object], Decision] = OrderedDict()
+        self._decisions: OrderedDict[tuple[frozenset[tuple[str, object]], frozenset[str]], Decision] = OrderedDict()
         self._lock = threading.Lock()
 
     def decide(self, facts: PatientFacts) -> Decision:
         if self.size <= 0:
             return self.engine.decide_facts(facts)
-        key = frozenset(self.engine.input_atoms(facts))
+        key = (frozenset(facts.given.items()), facts.at_least)
         with self._lock:
             known = self._decisions.get(key)
             if known is not None:
