@@ -8,9 +8,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from pyclingo_bridge import InputError, PolicyEngine
-from pyclingo_bridge.fhir import decide_bundle
+from pyclingo_bridge import InputError, PolicyEngine, engine_for
+from pyclingo_bridge.cds_hooks.cards import indicator
+from pyclingo_bridge.fhir import code_maps, decide_bundle
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples" / "fhir"
 ICD10 = "http://hl7.org/fhir/sid/icd-10"
@@ -145,3 +148,29 @@ def test_bad_input_names_the_field(engine: PolicyEngine, data: Any, field: str) 
     with pytest.raises(InputError) as raised:
         decide_bundle(engine, _bad(data))
     assert str(raised.value).startswith(field)
+
+
+def _mapped_codes() -> list[tuple[str, str, str | None]]:
+    """Every (system URI, code, fact) the KB maps, read from the KB itself."""
+    maps = code_maps(engine_for("CMICB_Clin086"))
+    uris = {system.name: uri for uri, system in maps.systems.items()}
+    return sorted({(uris[m.system], m.code, m.key) for ms in maps._meanings.values() for m in ms}, key=str)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.sampled_from(_mapped_codes()), max_size=4), st.integers(1930, 2020),
+       st.lists(st.sampled_from([(SNOMED, "38341003"), (ICD10, "J45.9")]), max_size=2))
+def test_a_coded_red_flag_always_puts_the_order_on_the_urgent_pathway(
+    codes: list[tuple[str, str, str | None]], born: int, others: list[tuple[str, str]]
+) -> None:
+    engine = engine_for("CMICB_Clin086")
+    resources = [condition(system, code) for system, code, _ in codes] + [condition(s, c) for s, c in others]
+    result = decide_bundle(engine, bundle(*resources, born=f"{born}-01-01"))
+    # Every coding read is accounted for, once: mapped or unmapped.
+    assert len(result.fhir.unmapped) == len(others)
+    assert {m.coding.code for m in result.fhir.mapped} == {code for _, code, _ in codes}
+    if any(fact == "red_flags" for _, _, fact in codes):
+        assert result.decision.status == "outside_policy"
+        assert indicator(result, engine) == "critical"
+    else:
+        assert "red_flags" in result.decision.unknown
