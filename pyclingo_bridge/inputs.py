@@ -22,7 +22,9 @@ def input_keys(facts: PatientFacts) -> set[InputKey]:
     """The patient's facts as keys of input externals: ("known", K) and ("given", K, V)."""
     keys: set[InputKey] = set()
     for key, value in facts.given.items():
-        keys.add(("known", key))
+        if key not in facts.at_least:
+            # Without known/1 an open list stays unknown beyond its given members.
+            keys.add(("known", key))
         for member in value if isinstance(value, frozenset) else (value,):
             if isinstance(member, bool):
                 member = "true" if member else "false"

@@ -57,13 +57,6 @@ class FactSpec:
             return text + " (or null / leave it out when unknown)"
         return text + " (leave it out for " + ("none" if self.type == "list" else "false") + ")"
 
-    def value_symbol(self, value: bool | int | str) -> clingo.Symbol:
-        """The ASP term of a validated value: a KB symbol or a number, never parsed text."""
-        if self.type == "integer":
-            return clingo.Number(int(value))
-        name = ("true" if value else "false") if isinstance(value, bool) else str(value)
-        return self.symbols[name]
-
 
 @dataclass(frozen=True)
 class PatientFacts:
@@ -71,6 +64,9 @@ class PatientFacts:
 
     given: Mapping[str, Value]
     record_id: str | None = None
+    at_least: frozenset[str] = frozenset()
+    """List facts whose given members are known present while the others stay unknown (a
+    coded record establishes some red flags without a completed screen); not from JSON input."""
 
 
 class Vocabulary:
@@ -142,8 +138,13 @@ class Vocabulary:
         return PatientFacts(given=given, record_id=record_id)
 
     def unknown(self, facts: PatientFacts) -> tuple[str, ...]:
-        """The open-world facts not given: their values range over every completion."""
-        return tuple(key for key, spec in self.specs.items() if spec.world == "open" and key not in facts.given)
+        """The open-world facts not given (or given only in part): their values range over every
+        completion."""
+        return tuple(
+            key
+            for key, spec in self.specs.items()
+            if spec.world == "open" and (key not in facts.given or key in facts.at_least)
+        )
 
     def _unknown_key(self, key: str) -> str:
         hint = difflib.get_close_matches(key, self.fields, n=1)

@@ -13,6 +13,7 @@ from .._version import __version__
 from .check import check
 from .policies import policies
 from .query import query
+from .serve import serve
 from .show import show
 from .test import test_command
 
@@ -28,3 +29,4 @@ main.add_command(policies)
 main.add_command(check)
 main.add_command(test_command)
 main.add_command(show)
+main.add_command(serve)

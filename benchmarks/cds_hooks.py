@@ -1,0 +1,173 @@
+"""Latency of a CDS Hooks call: p50/p99, sequential and with concurrent clients (loopback only).
+
+Starts `policykb serve` equivalents as a child process on a free 127.0.0.1 port, sends a
+bounded number of order-sign calls (half a red-flag order decided by the cautious solve
+alone, half an undetermined one that needs the brave solve too), prints the figures and
+stops the server. Nothing leaves the machine.
+
+    python benchmarks/cds_hooks.py [--requests 400] [--clients 50] [--per-client 40] [--decide-in thread|pool|loop]
+
+``--decide-in`` picks where the server decides, for comparison (see create_app).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import copy
+import json
+import math
+import os
+import random
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLE = json.loads((ROOT / "examples" / "fhir" / "cds-hooks-order-sign.json").read_text())
+PATH = "/cds-services/cmicb_clin086-order-sign"
+
+
+def bodies(count: int = 200) -> list[bytes]:
+    """``count`` calls of different patients: ages 16 to 85, and alternately a red-flag order
+    (decided by the cautious solve alone) and a low-back-pain-only one (undetermined: brave
+    solve too)."""
+    calls = []
+    for index in range(count):
+        body = copy.deepcopy(EXAMPLE)
+        body["prefetch"]["patient"]["birthDate"] = f"{1941 + index % 70}-{1 + index % 12:02d}-15"
+        if index % 2:
+            body["prefetch"]["conditions"]["entry"] = body["prefetch"]["conditions"]["entry"][1:]
+        calls.append(json.dumps(body).encode())
+    return calls
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def start_server(port: int, decide_in: str, cache_size: int) -> subprocess.Popen[bytes]:
+    code = (
+        "import uvicorn; from pyclingo_bridge.cds_hooks import create_app; "
+        f"uvicorn.run(create_app(decide_in={decide_in!r}, cache_size={cache_size}), host='127.0.0.1', port={port}, "
+        "log_level='warning', access_log=False)"
+    )
+    process = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT)
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            httpx.get(f"http://127.0.0.1:{port}/cds-services", timeout=1)
+            return process
+        except httpx.TransportError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                process.kill()
+                raise SystemExit("the server did not start")
+            time.sleep(0.1)
+
+
+def percentiles(latencies: list[float]) -> str:
+    ordered = sorted(latencies)
+    p99 = ordered[math.ceil(0.99 * len(ordered)) - 1]  # nearest rank
+    return f"p50 {statistics.median(ordered) * 1000:6.2f} ms   p99 {p99 * 1000:6.2f} ms   (n={len(ordered)})"
+
+
+async def sequential(port: int, count: int) -> list[float]:
+    payloads = bodies()
+    latencies = []
+    connection = await Connection.open(port)
+    for index in range(count):
+        start = time.perf_counter()
+        status = await connection.post(PATH, payloads[index % len(payloads)])
+        latencies.append(time.perf_counter() - start)
+        assert status == 200, status
+    connection.close()
+    return latencies
+
+
+class Connection:
+    """A minimal keep-alive HTTP/1.1 client on asyncio streams: it costs the shared CPU far
+    less than a full client library would, so the figures are the server's."""
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.reader, self.writer = reader, writer
+
+    @classmethod
+    async def open(cls, port: int) -> Connection:
+        return cls(*await asyncio.open_connection("127.0.0.1", port))
+
+    async def post(self, path: str, body: bytes) -> int:
+        self.writer.write(
+            f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(body)}\r\n\r\n".encode() + body
+        )
+        head = await self.reader.readuntil(b"\r\n\r\n")
+        status = int(head.split(b" ", 2)[1])
+        length = next(int(line.split(b":", 1)[1]) for line in head.split(b"\r\n") if line.lower().startswith(b"content-length:"))
+        await self.reader.readexactly(length)
+        return status
+
+    def close(self) -> None:
+        self.writer.close()
+
+
+async def concurrent(port: int, clients: int, per_client: int, think: float) -> tuple[list[float], float]:
+    payloads = bodies()
+    latencies: list[float] = []
+    connections = [await Connection.open(port) for _ in range(clients)]
+
+    async def client(number: int) -> None:
+        connection = connections[number]
+        for index in range(per_client):
+            start = time.perf_counter()
+            status = await connection.post(PATH, payloads[(number * per_client + index) % len(payloads)])
+            latencies.append(time.perf_counter() - start)
+            assert status == 200, status
+            if think:
+                await asyncio.sleep(think * random.uniform(0.5, 1.5))  # clients out of step
+
+    start = time.perf_counter()
+    await asyncio.gather(*(client(number) for number in range(clients)))
+    elapsed = time.perf_counter() - start
+    for connection in connections:
+        connection.close()
+    return latencies, elapsed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=400, help="sequential calls")
+    parser.add_argument("--clients", type=int, default=50, help="concurrent clients")
+    parser.add_argument("--per-client", type=int, default=40, help="calls per concurrent client")
+    parser.add_argument("--decide-in", choices=["thread", "pool", "loop"], default="thread",
+                        help="where the server decides: its one worker thread (default), the thread pool, the event loop")
+    parser.add_argument("--cache-size", type=int, default=4096, help="decisions the server remembers (0: none)")
+    parser.add_argument("--think-ms", type=float, default=0.0,
+                        help="pause of each concurrent client between its calls (0: back to back)")
+    args = parser.parse_args()
+
+    port = free_port()
+    server = start_server(port, args.decide_in, args.cache_size)
+    try:
+        # Warm up with every call once: with a cache, the figures below are of remembered
+        # decisions (FHIR parsing, mapping and cards still run each time); --cache-size 0 for none.
+        asyncio.run(sequential(port, len(bodies())))
+        print(f"CDS Hooks order-sign, decided in: {args.decide_in}, cache {args.cache_size}, "
+              f"think {args.think_ms:g} ms, cpus={os.cpu_count()}")
+        print(f"  sequential            {percentiles(asyncio.run(sequential(port, args.requests)))}")
+        latencies, elapsed = asyncio.run(concurrent(port, args.clients, args.per_client, args.think_ms / 1000))
+        rate = len(latencies) / elapsed
+        print(f"  {args.clients:3d} concurrent clients {percentiles(latencies)}   {rate:.0f} calls/s")
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+if __name__ == "__main__":
+    main()

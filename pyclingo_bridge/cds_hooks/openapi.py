@@ -1,0 +1,112 @@
+"""JSON schemas of the CDS Hooks 2.0 messages, for the OpenAPI document (and the fuzz test).
+
+They describe the shape CDS Hooks defines; the service checks requests itself (request.py)
+so that each fault gets its own status. FHIR resources are left open here (objects): they
+are validated by fhir.resources.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+_FHIR_RESOURCE: dict[str, Any] = {"type": "object", "description": "A FHIR R4 resource (JSON)"}
+
+HOOK_REQUEST_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["hook", "hookInstance", "context"],
+    "properties": {
+        "hook": {"type": "string", "enum": ["order-select", "order-sign"]},
+        "hookInstance": {"type": "string"},
+        "fhirServer": {"type": "string"},
+        "context": {
+            "type": "object",
+            "required": ["patientId", "draftOrders"],
+            "properties": {
+                "userId": {"type": "string"},
+                "patientId": {"type": "string"},
+                "encounterId": {"type": "string"},
+                "selections": {"type": "array", "items": {"type": "string"}},
+                "draftOrders": {**_FHIR_RESOURCE, "description": "A FHIR Bundle of draft orders"},
+            },
+        },
+        "prefetch": {
+            "type": "object",
+            "properties": {
+                "patient": {**_FHIR_RESOURCE, "nullable": True},
+                "conditions": {**_FHIR_RESOURCE, "nullable": True, "description": "A FHIR Bundle of Conditions"},
+            },
+        },
+    },
+}
+
+CARD_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["summary", "indicator", "source"],
+    "properties": {
+        "uuid": {"type": "string"},
+        "summary": {"type": "string", "maxLength": 140},
+        "indicator": {"type": "string", "enum": ["info", "warning", "critical"]},
+        "detail": {"type": "string", "description": "Markdown"},
+        "source": {"type": "object", "required": ["label"], "properties": {"label": {"type": "string"}}},
+        "extension": {"type": "object", "description": "policykb: the machine-readable decision"},
+    },
+}
+
+HOOK_RESPONSE_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["cards"],
+    "properties": {"cards": {"type": "array", "items": CARD_SCHEMA}},
+}
+
+DISCOVERY_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["services"],
+    "properties": {
+        "services": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["hook", "id", "description"],
+                "properties": {
+                    "hook": {"type": "string"},
+                    "id": {"type": "string"},
+                    "title": {"type": "string"},
+                    "description": {"type": "string"},
+                    "prefetch": {"type": "object", "additionalProperties": {"type": "string"}},
+                },
+            },
+        }
+    },
+}
+
+_ERROR: dict[str, Any] = {
+    "content": {"application/json": {"schema": {"type": "object", "properties": {"detail": {"type": "string"}}}}}
+}
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: {"description": "Malformed request: the message names the field", **_ERROR},
+    404: {"description": "No such service", **_ERROR},
+    412: {"description": "A prefetch was not sent (this service never queries fhirServer)", **_ERROR},
+    413: {"description": "Body larger than 1 MB", **_ERROR},
+}
+
+_CODING_SYSTEMS = {"icd10": "http://hl7.org/fhir/sid/icd-10", "snomed": "http://snomed.info/sct"}
+
+EXAMPLE_REQUEST: dict[str, Any] = {
+    "hook": "order-sign",
+    "hookInstance": "d1577c69-dfbe-44ad-ba6d-3e05e953b2ea",
+    "context": {
+        "patientId": "pat-1",
+        "draftOrders": {"resourceType": "Bundle", "type": "collection", "entry": [{"resource": {
+            "resourceType": "ServiceRequest", "id": "order-1", "status": "draft", "intent": "order",
+            "category": [{"coding": [{"system": _CODING_SYSTEMS["snomed"], "code": "363679005"}]}],
+            "code": {"text": "MRI lumbar spine"}, "subject": {"reference": "Patient/pat-1"},
+            "authoredOn": "2026-03-10"}}]},
+    },
+    "prefetch": {
+        "patient": {"resourceType": "Patient", "id": "pat-1", "birthDate": "1970-04-01"},
+        "conditions": {"resourceType": "Bundle", "type": "searchset", "entry": [{"resource": {
+            "resourceType": "Condition", "subject": {"reference": "Patient/pat-1"},
+            "code": {"coding": [{"system": _CODING_SYSTEMS["icd10"], "code": "M54.4"}]}}}]},
+    },
+}
+"""A complete order-sign request: the OpenAPI example, and a seed for the fuzz test."""

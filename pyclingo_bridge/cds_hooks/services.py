@@ -1,0 +1,54 @@
+"""The services this CDS Hooks endpoint offers: one per policy and hook, with prefetch."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from ..engine import PolicyEngine
+
+HOOKS = ("order-select", "order-sign")
+
+# CDS Hooks prefetch templates: the client fills them in and sends the results.
+PREFETCH = {
+    "patient": "Patient/{{context.patientId}}",
+    "conditions": "Condition?patient={{context.patientId}}",
+}
+
+
+@dataclass(frozen=True)
+class Service:
+    """One CDS service: a policy's decision on one hook."""
+
+    id: str
+    hook: str
+    engine: PolicyEngine
+
+    @property
+    def title(self) -> str:
+        return f"{self.engine.policy.reference} {self.engine.policy.title}"
+
+    def discovery(self) -> dict[str, Any]:
+        policy = self.engine.policy
+        return {
+            "hook": self.hook,
+            "id": self.id,
+            "title": self.title,
+            "description": (
+                f"Decides a draft imaging ServiceRequest under {policy.reference} version {policy.version} "
+                f"({policy.title}, {policy.metadata.get('commissioner', 'commissioner not recorded')}): "
+                "commissioned, not commissioned, outside the policy or undetermined, with the clauses "
+                "that decided it and the information still missing."
+            ),
+            "prefetch": dict(PREFETCH),
+        }
+
+
+def services_for(engines: dict[str, PolicyEngine]) -> dict[str, Service]:
+    """Every service, by id (``<policy>-<hook>``, e.g. ``cmicb_clin086-order-sign``)."""
+    services = {}
+    for policy_id, engine in engines.items():
+        for hook in HOOKS:
+            service = Service(f"{policy_id.lower()}-{hook}", hook, engine)
+            services[service.id] = service
+    return services

@@ -1,0 +1,131 @@
+"""Clinical code mappings, read from the knowledge base's own facts.
+
+``kb/core/codes.lp`` declares the code systems (``code_system/4``) and order categories;
+each policy's ``codes.lp`` maps codes to its patient facts (``code_maps_to/5``) or to the
+condition it is about (``code_indication/4``). Python repeats none of them: it only matches a
+recorded coding against these facts, exactly or by ICD-10-style prefix as the KB says.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Literal
+
+import clingo
+
+from .errors import KnowledgeBaseError
+from .solver import GroundProgram
+from .vocabulary import Vocabulary
+
+Matching = Literal["exact", "prefix"]
+
+
+@dataclass(frozen=True)
+class CodeSystem:
+    """A code system the bridge reads, by its FHIR ``Coding.system`` URI."""
+
+    name: str
+    uri: str
+    title: str
+    matching: Matching
+
+    def key(self, code: str) -> str:
+        """The form in which codes of this system are compared (ICD-10: no dot, upper case)."""
+        code = code.strip()
+        return code.replace(".", "").upper() if self.matching == "prefix" else code
+
+
+@dataclass(frozen=True)
+class CodeMeaning:
+    """What one mapped code means: a patient fact and value, or an indication (``key`` None)."""
+
+    system: str
+    code: str
+    source: str
+    key: str | None = None
+    value: str | None = None
+    indication: str | None = None
+
+
+@dataclass(frozen=True)
+class OrderCategory:
+    system: str
+    code: str
+    category: str
+    source: str
+
+
+class CodeMaps:
+    """Every code mapping of one policy, checked against its vocabulary."""
+
+    def __init__(
+        self,
+        systems: Iterable[CodeSystem],
+        meanings: Iterable[CodeMeaning],
+        categories: Iterable[OrderCategory],
+        policy_categories: Iterable[str],
+    ) -> None:
+        self.systems = {system.uri: system for system in systems}
+        self._by_name = {system.name: system for system in self.systems.values()}
+        self._meanings: dict[tuple[str, str], list[CodeMeaning]] = {}
+        for meaning in meanings:
+            system = self._by_name.get(meaning.system)
+            if system is None:
+                raise KnowledgeBaseError(f"code mapping {meaning.code!r} names undeclared code system {meaning.system!r}")
+            self._meanings.setdefault((system.name, system.key(meaning.code)), []).append(meaning)
+        self._categories = {(c.system, c.code): c for c in categories}
+        self.policy_categories = frozenset(policy_categories)
+
+    @classmethod
+    def from_program(cls, program: GroundProgram, vocabulary: Vocabulary) -> CodeMaps:
+        """Read the mappings of a grounded policy program; a mapping to a fact or value the
+        vocabulary does not declare is a knowledge-base fault."""
+        systems = [
+            CodeSystem(a.arguments[0].name, a.arguments[1].string, a.arguments[2].string, a.arguments[3].name)  # type: ignore[arg-type]
+            for a in program.facts("code_system", 4)
+        ]
+        meanings = [_fact_meaning(atom, vocabulary) for atom in program.facts("code_maps_to", 5)]
+        meanings += [
+            CodeMeaning(a.arguments[0].name, a.arguments[1].string, a.arguments[3].string, indication=a.arguments[2].name)
+            for a in program.facts("code_indication", 4)
+        ]
+        categories = [
+            OrderCategory(a.arguments[0].name, a.arguments[1].string, a.arguments[2].name, a.arguments[3].string)
+            for a in program.facts("order_category", 4)
+        ]
+        policy_categories = [a.arguments[0].name for a in program.facts("policy_order_category", 1)]
+        return cls(systems, meanings, categories, policy_categories)
+
+    def system(self, uri: str | None) -> CodeSystem | None:
+        return self.systems.get(uri) if uri else None
+
+    def meanings(self, uri: str | None, code: str | None) -> list[CodeMeaning]:
+        """What a recorded coding means; [] when its system or code is not mapped."""
+        system = self.system(uri)
+        if system is None or not code:
+            return []
+        key = system.key(code)
+        if system.matching == "exact":
+            return list(self._meanings.get((system.name, key), ()))
+        # A longer ICD-10 code is a subdivision of each of its prefixes.
+        found: list[CodeMeaning] = []
+        for length in range(1, len(key) + 1):
+            found += self._meanings.get((system.name, key[:length]), ())
+        return found
+
+    def order_category(self, uri: str | None, code: str | None) -> OrderCategory | None:
+        system = self.system(uri)
+        if system is None or not code:
+            return None
+        return self._categories.get((system.name, code.strip()))
+
+
+def _fact_meaning(atom: clingo.Symbol, vocabulary: Vocabulary) -> CodeMeaning:
+    system, code, key, value, source = atom.arguments
+    spec = vocabulary.specs.get(key.name)
+    if spec is None or spec.type == "integer" or value.name not in spec.symbols:
+        raise KnowledgeBaseError(
+            f"code_maps_to({system}, {code}, {key}, {value}, ...): not a declared fact and value of the vocabulary"
+        )
+    return CodeMeaning(system.name, code.string, source.string, key=key.name, value=value.name)

@@ -1,0 +1,47 @@
+"""``policykb query --fhir``: a FHIR R4 Bundle through the same command and engine."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from pyclingo_bridge.cli import main
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples" / "fhir"
+
+
+def test_json_carries_the_decision_and_the_fhir_account() -> None:
+    result = CliRunner().invoke(main, ["query", "--fhir", "--format", "json", str(EXAMPLES / "sciatica-bundle.json")])
+    assert result.exit_code == 0
+    output = json.loads(result.output)
+    assert (output["id"], output["status"]) == ("ServiceRequest/order-sci", "undetermined")
+    assert output["fhir"]["unmapped"] == [
+        {"resource": "Condition/cond-htn", "system": "http://snomed.info/sct", "code": "38341003",
+         "display": "Hypertensive disorder"}
+    ]
+
+
+def test_text_ends_with_the_fhir_account() -> None:
+    result = CliRunner().invoke(main, ["query", "--fhir", str(EXAMPLES / "suspected-cauda-equina-bundle.json")])
+    assert result.exit_code == 0
+    assert result.output.startswith("Status: OUTSIDE THIS POLICY\n")
+    assert result.output.endswith(
+        "FHIR input (ServiceRequest/order-ces)\n"
+        "  + G83.4 Cauda equina syndrome (Condition/cond-ces) => red_flags = cauda_equina  [ICD-10 G83.4 Cauda equina syndrome]\n"
+        "  + M54.5 Low back pain (Condition/cond-lbp) => indication: low_back_pain  [ICD-10 M54.5 Low back pain]\n"
+        "  ! red_flags: cauda_equina coded as present; the others are unknown (no screen recorded)\n"
+    )
+
+
+def test_bad_bundle_is_one_clear_error() -> None:
+    result = CliRunner().invoke(main, ["query", "--fhir", "-"], input='{"resourceType": "Patient"}')
+    assert result.exit_code == 1
+    assert result.output.startswith("Error: invalid input: Bundle.resource_type: ")
+
+
+def test_plain_facts_are_not_taken_for_a_bundle() -> None:
+    result = CliRunner().invoke(main, ["query", "--fhir", "-"], input='{"age": 40}')
+    assert result.exit_code == 1
+    assert "Error: invalid input: Bundle" in result.output
