@@ -7,9 +7,7 @@ from pathlib import Path
 import click
 
 from ..engine import engine_for
-from ..fhir import FhirDecision, decide_bundle
 from ..render import render_text
-from ..render_fhir import render_fhir_text
 from .options import format_option, kb_option, library_errors, policy_option, print_json, read_json_object
 
 
@@ -27,12 +25,19 @@ def query(facts_file: click.File, fhir: bool, policy: str, output_format: str, k
     """
     facts = read_json_object(facts_file)
     engine = engine_for(policy, kb_root)
-    result = decide_bundle(engine, facts) if fhir else engine.decide(facts)  # type: ignore[arg-type]
-    decision = result.decision if isinstance(result, FhirDecision) else result
+    if fhir:
+        # Imported here: the FHIR models (pydantic) double the start-up of a plain query.
+        from ..fhir import decide_bundle
+        from ..render_fhir import render_fhir_text
+
+        result = decide_bundle(engine, facts)
+        if output_format == "json":
+            print_json(result.to_dict())
+        else:
+            click.echo(render_text(result.decision, engine.policy.title) + render_fhir_text(result.fhir), nl=False)
+        return
+    decision = engine.decide(facts)  # type: ignore[arg-type]
     if output_format == "json":
-        print_json(result.to_dict())
+        print_json(decision.to_dict())
     else:
-        text = render_text(decision, engine.policy.title)
-        if isinstance(result, FhirDecision):
-            text += render_fhir_text(result.fhir)
-        click.echo(text, nl=False)
+        click.echo(render_text(decision, engine.policy.title), nl=False)
