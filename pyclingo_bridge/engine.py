@@ -6,7 +6,8 @@ A query is at most two solves of the policy's program, grounded once:
    the unknown facts. If a status is among them it stands, with its proof as explanation.
 2. otherwise brave consequences: every status some completion reaches (``possible``), and
    for each unknown fact the statuses each of its values reaches; a fact whose values reach
-   different statuses is ``missing``.
+   different statuses is ``missing``. The brave solve also runs for a certain status that
+   no single clause decides in every completion: its clauses are then all that decide it.
 """
 
 from __future__ import annotations
@@ -36,7 +37,6 @@ TRACE_ATOMS = frozenset(
     {"status/1", "consistent/0", "decided_by/2", "deciding/1", "fired/3", "why_not/3", "why_not_overridden/2", "advice/2"}
 )
 OUTCOME_ATOMS = frozenset({"status/1", "decided_by/2", "outcome/4"})
-
 
 
 class PolicyEngine:
