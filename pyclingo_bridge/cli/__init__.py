@@ -10,6 +10,7 @@ from __future__ import annotations
 import click
 
 from .._version import __version__
+from .audit import audit
 from .policies import policies
 from .query import query
 
@@ -22,3 +23,4 @@ def main() -> None:
 
 main.add_command(query)
 main.add_command(policies)
+main.add_command(audit)

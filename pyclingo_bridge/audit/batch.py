@@ -1,0 +1,158 @@
+"""Deciding the rows of a chunk: validate each row, decide each distinct input once, replay.
+
+Every row is validated by :meth:`Vocabulary.validate` and decided by
+:meth:`PolicyEngine.decide_facts` — the very calls of ``policykb query`` — so its status,
+clauses, missing facts and explanation are those ``query`` gives for the same facts.
+
+What makes an audit fast is that routine data repeats itself: rows whose validated facts are
+the same have the same decision, apart from their ``id``. So each distinct input is decided
+once and its answer, already serialized, is replayed for every later row with that input
+(a bounded LRU cache, so memory stays flat however long the extract). Without
+``--explain``, integers are compared by the interval they fall in between the knowledge
+base's own ``threshold/2`` split points, the same classes the KB uses for unknown integers
+(``representative/2`` in ``kb/core/inputs.lp``): the rules test integers only against those
+thresholds. With ``--explain`` the explanation quotes the value itself, so values are exact.
+"""
+
+from __future__ import annotations
+
+import bisect
+import json
+from collections import OrderedDict
+from collections.abc import Hashable, Sequence
+from dataclasses import dataclass
+
+from ..decision import Decision
+from ..engine import PolicyEngine
+from ..errors import InputError, KnowledgeBaseError
+from ..vocabulary import ID_FIELD, PatientFacts
+from .reader import Chunk, RawRow, RowParser
+from .summary import FOLLOW_UP_LIMIT, Tally
+
+CACHE_SIZE = 20_000
+"""Distinct inputs remembered per process (a few kilobytes each at most)."""
+
+_ABSENT = object()
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A decided input: the JSON members every row with this input prints, and what the tally needs."""
+
+    body: str
+    status: str
+    clauses: tuple[str, ...]
+    missing: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ChunkResult:
+    """The output lines of a chunk (JSONL text, in input order) and its tally."""
+
+    text: str
+    tally: Tally
+
+
+def answer_fields(decision: Decision, explain: bool) -> dict[str, object]:
+    """The members of a decision an audit row prints, as ``policykb query --format json`` prints them."""
+    data = decision.to_dict()
+    fields = {key: data[key] for key in ("status", "clauses", "missing")}
+    if explain:
+        fields["explanation"] = data["explanation"]
+    return fields
+
+
+class Auditor:
+    """Decides chunks of raw rows under one engine, remembering decided inputs."""
+
+    def __init__(
+        self,
+        engine: PolicyEngine,
+        parser: RowParser,
+        explain: bool = False,
+        cache_size: int = CACHE_SIZE,
+        follow_up_limit: int = FOLLOW_UP_LIMIT,
+    ) -> None:
+        self.engine = engine
+        self.parser = parser
+        self.explain = explain
+        self.cache_size = cache_size
+        self.follow_up_limit = follow_up_limit
+        self.decided = 0
+        """Inputs actually solved (cache misses), for the benchmark."""
+        self._keys = tuple(engine.vocabulary.specs)
+        self._splits = {} if explain else _integer_splits(engine)
+        self._cache: OrderedDict[Hashable, Answer] = OrderedDict()
+
+    def decide_chunk(self, chunk: Chunk) -> ChunkResult:
+        """Decide every row of ``chunk``; a bad row becomes an error line, never an exception."""
+        tally = Tally(limit=self.follow_up_limit)
+        lines = [self._row(number, raw, tally) for number, raw in chunk]
+        return ChunkResult("".join(lines), tally)
+
+    def _row(self, number: int, raw: RawRow, tally: Tally) -> str:
+        parsed: object = None
+        try:
+            parsed = self.parser.parse(raw)
+            facts = self.engine.vocabulary.validate(parsed)
+            answer = self._answer(facts)
+        except (InputError, KnowledgeBaseError) as error:
+            record_id = _id_of(parsed, number)
+            message = _error_message(number, error)
+            tally.add_error(number, record_id, message)
+            fields = list(error.fields) if isinstance(error, InputError) else []
+            return json.dumps({"row": number, "id": record_id, "error": message, "fields": fields}, ensure_ascii=False) + "\n"
+        record_id = facts.record_id if facts.record_id is not None else number
+        tally.add_decision(number, record_id, answer.status, answer.clauses, answer.missing)
+        return f'{{"row": {number}, "id": {json.dumps(record_id, ensure_ascii=False)}, {answer.body}}}\n'
+
+    def _answer(self, facts: PatientFacts) -> Answer:
+        key = self._key(facts)
+        cache = self._cache
+        answer = cache.get(key)
+        if answer is not None:
+            cache.move_to_end(key)
+            return answer
+        decision = self.engine.decide_facts(facts)
+        self.decided += 1
+        body = json.dumps(answer_fields(decision, self.explain), ensure_ascii=False)[1:-1]
+        answer = Answer(body, decision.status, decision.clauses, tuple(m.fact for m in decision.missing))
+        cache[key] = answer
+        if len(cache) > self.cache_size:
+            cache.popitem(last=False)
+        return answer
+
+    def _key(self, facts: PatientFacts) -> Hashable:
+        given = facts.given
+        splits = self._splits
+        key = []
+        for name in self._keys:
+            value = given.get(name, _ABSENT)
+            if name in splits and value is not _ABSENT:
+                value = ("interval", bisect.bisect_right(splits[name], value))
+            key.append(value)
+        return tuple(key)
+
+
+def _integer_splits(engine: PolicyEngine) -> dict[str, Sequence[int]]:
+    """Each integer fact's threshold values, sorted: the points where a rule's test can change."""
+    splits: dict[str, set[int]] = {key: set() for key, spec in engine.vocabulary.specs.items() if spec.type == "integer"}
+    for atom in engine.program.facts("threshold", 2):
+        key, value = atom.arguments
+        if key.name in splits:
+            splits[key.name].add(value.number)
+    return {key: sorted(values) for key, values in splits.items()}
+
+
+def _id_of(parsed: object, number: int) -> str | int:
+    if isinstance(parsed, dict):
+        record_id = parsed.get(ID_FIELD)
+        if isinstance(record_id, str):
+            return record_id
+    return number
+
+
+def _error_message(number: int, error: InputError | KnowledgeBaseError) -> str:
+    if isinstance(error, InputError):
+        return f"row {number}: " + "; ".join(str(problem) for problem in error.problems)
+    return f"row {number}: knowledge base fault: {error}"

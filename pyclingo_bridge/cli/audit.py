@@ -1,0 +1,95 @@
+"""``policykb audit``: decide every row of an activity extract, as ``query`` decides one."""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import TextIO
+
+import click
+
+from ..audit import INPUT_FORMATS, AuditSettings, audit as run_audit, format_of, summary_text
+from ..audit.report import write_report
+from ..engine import engine_for
+from .options import kb_option, library_errors, policy_option
+
+
+@click.command()
+@click.argument("input_file", metavar="INPUT|-", type=click.File("r", encoding="utf-8"))
+@click.option("-o", "--output", type=click.File("w", encoding="utf-8"), default="-", help="JSONL output file (default: stdout).")
+@policy_option
+@click.option(
+    "--input-format",
+    type=click.Choice(INPUT_FORMATS),
+    default=None,
+    help="jsonl or csv; by default from INPUT's extension (.jsonl, .ndjson, .csv); stdin is jsonl.",
+)
+@click.option("--explain", is_flag=True, help="Add each row's explanation (rules fired, why not).")
+@click.option(
+    "--report",
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    default=None,
+    help="Write a self-contained HTML report (counts, chart, rows to follow up).",
+)
+@click.option("--jobs", type=click.IntRange(min=1), default=None, help="Processes to decide with (default: every core).")
+@kb_option
+@library_errors
+def audit(
+    input_file: TextIO,
+    output: TextIO,
+    policy: str,
+    input_format: str | None,
+    explain: bool,
+    report: Path | None,
+    jobs: int | None,
+    kb_root: Path | None,
+) -> None:
+    """Decide every row of an extract (JSONL, or CSV with the fact names as header).
+
+    Writes one JSONL line per input row, in input order: row, id (the row number when the
+    row has none), status, clauses, missing; a malformed row gets an error line naming the
+    row and field, and the run goes on. CSV: lists are ';'-separated, [] is the empty list,
+    an empty cell is an absent fact. A summary goes to stderr. Exit 0 when every row was
+    decided, 1 when any row failed.
+    """
+    # stdin has no name to go by: it takes the query contract's JSON, one object per line.
+    chosen = input_format or format_of(input_file.name) or ("jsonl" if input_file.name == "<stdin>" else None)
+    if chosen is None:
+        raise click.UsageError(
+            f"cannot tell the format of {input_file.name!r} from its name; use --input-format jsonl|csv"
+        )
+    engine = engine_for(policy, kb_root)
+    settings = AuditSettings(engine.policy.id, kb_root, explain, chosen)  # type: ignore[arg-type]
+    started = time.perf_counter()
+    with _progress(input_file) as progress:
+        tally = run_audit(input_file, settings, output.write, jobs=jobs, progress=progress)
+    output.flush()
+    seconds = time.perf_counter() - started
+    click.echo(summary_text(tally, engine.policy.reference, engine.policy.version, seconds), err=True, nl=False)
+    if report is not None:
+        write_report(report, tally, engine.policy)
+        click.echo(f"report written to {report}", err=True)
+    if tally.errors:
+        raise click.ClickException(f"{tally.errors:,} of {tally.rows:,} rows could not be decided (see their error lines)")
+
+
+class _progress:
+    """A live count of rows decided, on stderr, only when stderr is a terminal."""
+
+    def __init__(self, source: TextIO) -> None:
+        self.name = getattr(source, "name", "input")
+        self.rows = 0
+        self.live = sys.stderr.isatty()
+
+    def __enter__(self) -> Callable[[int], None] | None:
+        return self.update if self.live else None
+
+    def update(self, rows: int) -> None:
+        self.rows += rows
+        click.echo(f"\rauditing {self.name}: {self.rows:,} rows", err=True, nl=False)
+
+    def __exit__(self, *exc: object) -> None:
+        if self.live and self.rows:
+            click.echo("\r\033[K", err=True, nl=False)  # clear the line before the summary
