@@ -82,11 +82,11 @@ class GroundProgram:
         """Brave or cautious consequences (shown atoms) under ``assumptions``; None if unsatisfiable."""
         control = self._control
         control.configuration.solve.enum_mode = mode  # type: ignore[union-attr]
-        symbols: list[clingo.Symbol] | None = None
         with control.solve(assumptions=assumptions, yield_=True) as handle:
-            for model in handle:
-                symbols = model.symbols(shown=True)
-        return symbols
+            for _ in handle:
+                pass  # each model refines the one before; only the last holds the consequences
+            last = handle.last()
+            return None if last is None else last.symbols(shown=True)
 
 
 def _only_shown(add: Callable[[ast.AST], None], shown: Collection[str] | None) -> Callable[[ast.AST], None]:

@@ -1,8 +1,9 @@
 """Deciding the rows of a chunk: validate each row, decide each distinct input once, replay.
 
-Every row is validated by :meth:`Vocabulary.validate` and decided by
-:meth:`PolicyEngine.decide_facts` — the very calls of ``policykb query`` — so its status,
-clauses, missing facts and explanation are those ``query`` gives for the same facts.
+Every row is validated by :meth:`Vocabulary.validate` and its decision assembled by
+:meth:`PolicyEngine.decision_from_atoms` from the engine's own solves — the code of
+``policykb query`` — so its status, clauses, missing facts and explanation are those
+``query`` gives for the same facts (``tests/test_audit_identity.py`` checks it).
 
 What makes an audit fast is that routine data repeats itself: rows whose validated facts are
 the same have the same decision, apart from their ``id``. So each distinct input is decided
@@ -11,7 +12,13 @@ once and its answer, already serialized, is replayed for every later row with th
 ``--explain``, integers are compared by the interval they fall in between the knowledge
 base's own ``threshold/2`` split points, the same classes the KB uses for unknown integers
 (``representative/2`` in ``kb/core/inputs.lp``): the rules test integers only against those
-thresholds. With ``--explain`` the explanation quotes the value itself, so values are exact.
+thresholds. Likewise the value of a fact the KB declares no rule reads (``fact_not_read/2``)
+does not matter, only whether it is given (an unknown fact is listed and may be asked for).
+With ``--explain`` the explanation quotes values themselves, so values are exact.
+
+A new input is decided by the engine itself with ``--explain``; without it, by the same two
+solves showing only the atoms the printed fields come from (:mod:`.solve`), assembled by
+:meth:`PolicyEngine.decision_from_atoms`.
 """
 
 from __future__ import annotations
@@ -22,17 +29,21 @@ from collections import OrderedDict
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 
+import clingo
+
 from ..decision import Decision
-from ..engine import PolicyEngine
+from ..engine import Atoms, PolicyEngine
 from ..errors import InputError, KnowledgeBaseError
 from ..vocabulary import ID_FIELD, PatientFacts
 from .reader import Chunk, RawRow, RowParser
+from .solve import outcome_solver
 from .summary import FOLLOW_UP_LIMIT, Tally
 
 CACHE_SIZE = 20_000
 """Distinct inputs remembered per process (a few kilobytes each at most)."""
 
 _ABSENT = object()
+_GIVEN = ("given",)
 
 
 @dataclass(frozen=True)
@@ -82,7 +93,10 @@ class Auditor:
         """Inputs actually solved (cache misses), for the benchmark."""
         self._keys = tuple(engine.vocabulary.specs)
         self._splits = {} if explain else _integer_splits(engine)
+        self._not_read = frozenset() if explain else _not_read(engine)
         self._cache: OrderedDict[Hashable, Answer] = OrderedDict()
+        self._assembled: OrderedDict[Hashable, Decision] = OrderedDict()
+        self._solver = None if explain else outcome_solver(engine)
 
     def decide_chunk(self, chunk: Chunk) -> ChunkResult:
         """Decide every row of ``chunk``; a bad row becomes an error line, never an exception."""
@@ -113,8 +127,7 @@ class Auditor:
         if answer is not None:
             cache.move_to_end(key)
             return answer
-        decision = self.engine.decide_facts(facts)
-        self.decided += 1
+        decision = self._decide(facts)
         body = json.dumps(answer_fields(decision, self.explain), ensure_ascii=False)[1:-1]
         answer = Answer(body, decision.status, decision.clauses, tuple(m.fact for m in decision.missing))
         cache[key] = answer
@@ -122,16 +135,41 @@ class Auditor:
             cache.popitem(last=False)
         return answer
 
+    def _decide(self, facts: PatientFacts) -> Decision:
+        self.decided += 1
+        if self.explain:
+            return self.engine.decide_facts(facts)
+        # Without the explanation only status, clauses and missing are printed: solve for
+        # just those atoms and assemble the decision with the engine's own code. Inputs that
+        # differ yet give the same atoms give the same decision: assemble it once.
+        assert self._solver is not None
+        cautious, brave = self._solver.atoms(facts)
+        key = (_atom_set(cautious), None if brave is None else _atom_set(brave))
+        decision = self._assembled.get(key)
+        if decision is None:
+            decision = self.engine.decision_from_atoms(facts, cautious, brave)
+            self._assembled[key] = decision
+            if len(self._assembled) > self.cache_size:
+                self._assembled.popitem(last=False)
+        return decision
+
     def _key(self, facts: PatientFacts) -> Hashable:
         given = facts.given
         splits = self._splits
         key = []
         for name in self._keys:
             value = given.get(name, _ABSENT)
-            if name in splits and value is not _ABSENT:
-                value = ("interval", bisect.bisect_right(splits[name], value))
+            if value is not _ABSENT:
+                if name in splits:
+                    value = ("interval", bisect.bisect_right(splits[name], value))
+                elif name in self._not_read:
+                    value = _GIVEN
             key.append(value)
         return tuple(key)
+
+
+def _atom_set(atoms: Atoms) -> frozenset[clingo.Symbol]:
+    return frozenset(symbol for symbols in atoms.values() for symbol in symbols)
 
 
 def _integer_splits(engine: PolicyEngine) -> dict[str, Sequence[int]]:
@@ -142,6 +180,11 @@ def _integer_splits(engine: PolicyEngine) -> dict[str, Sequence[int]]:
         if key.name in splits:
             splits[key.name].add(value.number)
     return {key: sorted(values) for key, values in splits.items()}
+
+
+def _not_read(engine: PolicyEngine) -> frozenset[str]:
+    """Facts that, by the KB's ``fact_not_read/2``, no rule reads: only whether they are given matters."""
+    return frozenset(str(atom.arguments[0]) for atom in engine.program.facts("fact_not_read", 2))
 
 
 def _id_of(parsed: object, number: int) -> str | int:

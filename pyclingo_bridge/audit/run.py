@@ -88,30 +88,46 @@ def audit(
 
 def decide_chunks(chunks: Iterator[Chunk], settings: AuditSettings, jobs: int) -> Iterator[ChunkResult]:
     """Each chunk's result, in order: in this process, or on ``jobs`` workers when there is
-    more than one chunk to share."""
-    first = list(itertools.islice(chunks, 2))
-    chunks = itertools.chain(first, chunks)
-    if jobs <= 1 or len(first) < 2:
-        auditor = settings.auditor()
+    more than one chunk to share.
+
+    The first chunk is always decided here: most distinct inputs of an extract show up
+    early, and forked workers start with the answers this process already has.
+    """
+    auditor = settings.auditor()
+    first = next(chunks, None)
+    if first is None:
+        return
+    yield auditor.decide_chunk(first)
+    more = list(itertools.islice(chunks, 1))
+    if not more:
+        return
+    chunks = itertools.chain(more, chunks)
+    if jobs <= 1:
         for chunk in chunks:
             yield auditor.decide_chunk(chunk)
         return
-    yield from _on_workers(chunks, settings, jobs)
+    yield from _on_workers(chunks, auditor, settings, jobs)
 
 
-def _on_workers(chunks: Iterator[Chunk], settings: AuditSettings, jobs: int) -> Iterator[ChunkResult]:
-    # fork shares the parent's grounded engine with the workers; elsewhere they ground their own.
+def _on_workers(chunks: Iterator[Chunk], auditor: Auditor, settings: AuditSettings, jobs: int) -> Iterator[ChunkResult]:
+    global _worker
+    # fork hands the workers this process's grounded programs and answers; elsewhere each
+    # worker grounds its own.
     method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
     context = multiprocessing.get_context(method)
     window = 2 * jobs  # chunks in flight: keeps every worker busy, bounds memory
-    with context.Pool(jobs, initializer=_start_worker, initargs=(settings,)) as pool:
-        pending: deque[AsyncResult[ChunkResult]] = deque()
-        for chunk in chunks:
-            pending.append(pool.apply_async(_decide_in_worker, (chunk,)))
-            if len(pending) >= window:
+    _worker = auditor
+    try:
+        with context.Pool(jobs, initializer=_start_worker, initargs=(settings,)) as pool:
+            pending: deque[AsyncResult[ChunkResult]] = deque()
+            for chunk in chunks:
+                pending.append(pool.apply_async(_decide_in_worker, (chunk,)))
+                if len(pending) >= window:
+                    yield pending.popleft().get()
+            while pending:
                 yield pending.popleft().get()
-        while pending:
-            yield pending.popleft().get()
+    finally:
+        _worker = None
 
 
 _worker: Auditor | None = None
@@ -119,7 +135,8 @@ _worker: Auditor | None = None
 
 def _start_worker(settings: AuditSettings) -> None:
     global _worker
-    _worker = settings.auditor()
+    if _worker is None:  # spawned, not forked: nothing inherited
+        _worker = settings.auditor()
 
 
 def _decide_in_worker(chunk: Chunk) -> ChunkResult:
