@@ -58,10 +58,14 @@ class Answer:
 
 @dataclass(frozen=True)
 class ChunkResult:
-    """The output lines of a chunk (JSONL text, in input order) and its tally."""
+    """The output lines of a chunk (JSONL, in input order) and its tally."""
 
-    text: str
+    lines: list[str]
     tally: Tally
+
+    @property
+    def text(self) -> str:
+        return "".join(self.lines)
 
 
 def answer_fields(decision: Decision, explain: bool) -> dict[str, object]:
@@ -102,7 +106,7 @@ class Auditor:
         """Decide every row of ``chunk``; a bad row becomes an error line, never an exception."""
         tally = Tally(limit=self.follow_up_limit)
         lines = [self._row(number, raw, tally) for number, raw in chunk]
-        return ChunkResult("".join(lines), tally)
+        return ChunkResult(lines, tally)
 
     def _row(self, number: int, raw: RawRow, tally: Tally) -> str:
         parsed: object = None

@@ -68,6 +68,21 @@ class Tally:
             kept = self.follow_up.setdefault(kind, [])
             kept.extend(rows[: max(0, self.limit - len(kept))])
 
+    def merge_interleaved(self, parts: list[Tally]) -> None:
+        """Add the tallies of parts of one chunk whose rows interleave (split between
+        workers): the follow-up rows are kept in input order all the same."""
+        merged: dict[str, list[FollowUp]] = {}
+        for part in parts:
+            self.rows += part.rows
+            self.statuses.update(part.statuses)
+            self.clauses.update(part.clauses)
+            self.errors += part.errors
+            for kind, rows in part.follow_up.items():
+                merged.setdefault(kind, []).extend(rows)
+        for kind, rows in merged.items():
+            kept = self.follow_up.setdefault(kind, [])
+            kept.extend(sorted(rows, key=lambda follow_up: follow_up.row)[: max(0, self.limit - len(kept))])
+
     def count(self, kind: str) -> int:
         """Rows of a status, or errors."""
         return self.errors if kind == "error" else self.statuses[kind]
