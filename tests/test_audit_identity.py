@@ -14,7 +14,7 @@ from pyclingo_bridge import InputError, PolicyEngine, engine_for
 from pyclingo_bridge.audit import AuditSettings, answer_fields, audit
 from pyclingo_bridge.vocabulary import FactSpec
 
-from .conftest import POLICY
+from .conftest import POLICY, patient
 
 VOCABULARY = engine_for(POLICY).vocabulary
 
@@ -80,6 +80,20 @@ def test_same_interval_other_age_equals_query(engine: PolicyEngine, rows: list[d
     facts += [{**row, "age": age} for row in rows[:1] for age in ages]
     expected = [_expected(engine, row, number, False) for number, row in enumerate(facts, start=1)]
     assert _audited(facts, False) == expected
+
+
+def test_workers_tally_as_one_process() -> None:
+    """Counts and the follow-up rows (first ones, in input order) do not depend on the split."""
+    settings_by_row = ["mcas", "primary_care", ...]  # commissioned, not_commissioned, undetermined
+    rows = [{"id": f"t{n}", **patient(age=20 + n % 50, setting=settings_by_row[n % 3])} for n in range(900)]
+    text = "".join(json.dumps(row) + "\n" for row in rows)
+    settings = AuditSettings(POLICY, follow_up_limit=25)
+    one = audit(io.StringIO(text), settings, lambda _: None, jobs=1, chunk_size=40)
+    two = audit(io.StringIO(text), settings, lambda _: None, jobs=2, chunk_size=40)
+    assert (two.statuses, two.clauses, two.errors, two.rows) == (one.statuses, one.clauses, one.errors, one.rows)
+    assert two.follow_up == one.follow_up
+    assert [f.row for f in two.follow_up["not_commissioned"]] == list(range(2, 76, 3))
+    assert [f.row for f in two.follow_up["undetermined"]] == list(range(3, 76, 3))
 
 
 def test_workers_keep_input_order() -> None:
