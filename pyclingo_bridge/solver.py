@@ -32,6 +32,7 @@ class GroundProgram:
         """Parse and ground ``files``; ``shown`` keeps only those ``#show name/arity`` lines."""
         self.files = tuple(files)
         self.messages: list[str] = []
+        self._mode: Consequences | None = None
         self._control = clingo.Control(
             ["--models=0", *arguments], logger=self._log, message_limit=100
         )
@@ -81,7 +82,9 @@ class GroundProgram:
     ) -> list[clingo.Symbol] | None:
         """Brave or cautious consequences (shown atoms) under ``assumptions``; None if unsatisfiable."""
         control = self._control
-        control.configuration.solve.enum_mode = mode  # type: ignore[union-attr]
+        if mode != self._mode:  # setting the configuration costs as much as a small solve
+            control.configuration.solve.enum_mode = mode  # type: ignore[union-attr]
+            self._mode = mode
         with control.solve(assumptions=assumptions, yield_=True) as handle:
             for _ in handle:
                 pass  # each model refines the one before; only the last holds the consequences
