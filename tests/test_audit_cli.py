@@ -168,6 +168,15 @@ def test_unknown_policy_is_a_clear_error() -> None:
     assert "Traceback" not in result.output
 
 
+def test_input_that_is_not_utf8_is_a_clear_error(tmp_path: Path) -> None:
+    source = tmp_path / "extract.jsonl"
+    source.write_bytes(b'{"id": "caf\xe9"}\n')
+    result = _run([str(source)])
+    assert result.exit_code == 1
+    assert result.stderr.startswith(f"Error: {source} is not UTF-8 text (invalid continuation byte at byte ")
+    assert "Traceback" not in result.output
+
+
 def test_empty_input_is_zero_rows() -> None:
     result = _run(["-"], stdin="")
     assert result.exit_code == 0

@@ -63,8 +63,11 @@ def audit(
     engine = engine_for(policy, kb_root)
     settings = AuditSettings(engine.policy.id, kb_root, explain, chosen)  # type: ignore[arg-type]
     started = time.perf_counter()
-    with _progress(input_file) as progress:
-        tally = run_audit(input_file, settings, output.write, jobs=jobs, progress=progress)
+    try:
+        with _progress(input_file) as progress:
+            tally = run_audit(input_file, settings, output.write, jobs=jobs, progress=progress)
+    except UnicodeDecodeError as error:
+        raise click.ClickException(f"{input_file.name} is not UTF-8 text ({error.reason} at byte {error.start} of a block)") from None
     output.flush()
     seconds = time.perf_counter() - started
     click.echo(summary_text(tally, engine.policy.reference, engine.policy.version, seconds), err=True, nl=False)
