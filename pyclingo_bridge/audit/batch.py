@@ -95,7 +95,8 @@ class Auditor:
         self.follow_up_limit = follow_up_limit
         self.decided = 0
         """Inputs actually solved (cache misses), for the benchmark."""
-        self._keys = tuple(engine.vocabulary.specs)
+        self._positions = {name: index for index, name in enumerate(engine.vocabulary.specs)}
+        self._absent = (_ABSENT,) * len(self._positions)
         self._splits = {} if explain else _integer_splits(engine)
         self._not_read = frozenset() if explain else _not_read(engine)
         self._cache: OrderedDict[Hashable, Answer] = OrderedDict()
@@ -158,17 +159,16 @@ class Auditor:
         return decision
 
     def _key(self, facts: PatientFacts) -> Hashable:
-        given = facts.given
-        splits = self._splits
-        key = []
-        for name in self._keys:
-            value = given.get(name, _ABSENT)
-            if value is not _ABSENT:
-                if name in splits:
-                    value = ("interval", bisect.bisect_right(splits[name], value))
-                elif name in self._not_read:
-                    value = _GIVEN
-            key.append(value)
+        # Position by vocabulary order, so that the same facts give the same key whatever
+        # order the row listed them in.
+        key = list(self._absent)
+        positions = self._positions
+        for name, value in facts.given.items():
+            if name in self._splits:
+                value = ("interval", bisect.bisect_right(self._splits[name], value))
+            elif name in self._not_read:
+                value = _GIVEN
+            key[positions[name]] = value
         return tuple(key)
 
 

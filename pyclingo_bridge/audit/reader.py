@@ -172,10 +172,14 @@ def _reject_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return result
 
 
+# One decoder for every row: json.loads with a hook would build a new one per call.
+_DECODER = json.JSONDecoder(object_pairs_hook=_reject_duplicates)
+
+
 def _parse_json(line: str) -> object:
     # Duplicate keys are an error, as in `policykb query`, never a silent overwrite.
     try:
-        return json.loads(line.rstrip("\r\n"), object_pairs_hook=_reject_duplicates)
+        return _DECODER.decode(line.rstrip("\r\n"))
     except json.JSONDecodeError as error:
         raise InputError([FieldProblem("input", f"not valid JSON: {error.msg} (column {error.colno})")]) from None
     except _DuplicateKey as error:
