@@ -141,6 +141,21 @@ def test_output_file_and_csv_input(tmp_path: Path) -> None:
     assert lines[5] == {"row": 6, "id": 6, "error": "row 6: input: 3 cells where the header has 9 columns", "fields": ["input"]}
 
 
+def test_csv_with_a_byte_order_mark(tmp_path: Path) -> None:
+    source = tmp_path / "extract.csv"
+    source.write_bytes("id,age,setting\nx,15,mcas\n".encode("utf-8-sig"))
+    result = _run([str(source)])
+    assert result.exit_code == 0, result.stderr
+    assert _lines(result.stdout) == [{"row": 1, "id": "x", "status": "outside_policy", "clauses": ["1.5"], "missing": []}]
+
+
+def test_report_that_cannot_be_written_is_a_clear_error(tmp_path: Path) -> None:
+    report = tmp_path / "no-such-folder" / "audit.html"
+    result = _run(["-", "--report", str(report)], stdin=_jsonl(COMMISSIONED))
+    assert result.exit_code == 1
+    assert result.stderr.endswith(f"Error: cannot write the report {report}: No such file or directory\n")
+
+
 def test_csv_header_with_an_unknown_column_is_one_clear_error(tmp_path: Path) -> None:
     source = tmp_path / "extract.csv"
     source.write_text("id,agee\nx,40\n")

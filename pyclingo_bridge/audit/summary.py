@@ -99,7 +99,8 @@ class Tally:
 def summary_text(tally: Tally, policy: str, version: str, seconds: float) -> str:
     """The summary printed on stderr at the end of an audit."""
     rate = f", {tally.rows / seconds:,.0f} rows/s" if seconds > 0 else ""
-    lines = [f"audited {tally.rows:,} rows under {policy} version {version} in {seconds:.2f} s{rate}"]
+    rows = f"{tally.rows:,} row" + ("" if tally.rows == 1 else "s")
+    lines = [f"audited {rows} under {policy} version {version} in {seconds:.2f} s{rate}"]
     lines.append("by status:")
     lines += [f"  {name:<17} {count:>10,}" for name, count in tally.status_counts()]
     lines.append("by clause (rows whose status the clause decided):")

@@ -17,7 +17,7 @@ from .options import kb_option, library_errors, policy_option
 
 
 @click.command()
-@click.argument("input_file", metavar="INPUT|-", type=click.File("r", encoding="utf-8"))
+@click.argument("input_file", metavar="INPUT|-", type=click.File("r", encoding="utf-8-sig"))
 @click.option("-o", "--output", type=click.File("w", encoding="utf-8"), default="-", help="JSONL output file (default: stdout).")
 @policy_option
 @click.option(
@@ -54,25 +54,29 @@ def audit(
     an empty cell is an absent fact. A summary goes to stderr. Exit 0 when every row was
     decided, 1 when any row failed.
     """
+    name = getattr(input_file, "name", "<stdin>")
+    if not isinstance(name, str) or name == "-":
+        name = "<stdin>"
     # stdin has no name to go by: it takes the query contract's JSON, one object per line.
-    chosen = input_format or format_of(input_file.name) or ("jsonl" if input_file.name == "<stdin>" else None)
+    chosen = input_format or format_of(name) or ("jsonl" if name == "<stdin>" else None)
     if chosen is None:
-        raise click.UsageError(
-            f"cannot tell the format of {input_file.name!r} from its name; use --input-format jsonl|csv"
-        )
+        raise click.UsageError(f"cannot tell the format of {name!r} from its name; use --input-format jsonl|csv")
     engine = engine_for(policy, kb_root)
     settings = AuditSettings(engine.policy.id, kb_root, explain, chosen)  # type: ignore[arg-type]
     started = time.perf_counter()
     try:
-        with _progress(input_file) as progress:
+        with _progress(name) as progress:
             tally = run_audit(input_file, settings, output.write, jobs=jobs, progress=progress)
     except UnicodeDecodeError as error:
-        raise click.ClickException(f"{input_file.name} is not UTF-8 text ({error.reason} at byte {error.start} of a block)") from None
+        raise click.ClickException(f"{name} is not UTF-8 text ({error.reason} at byte {error.start} of a block)") from None
     output.flush()
     seconds = time.perf_counter() - started
     click.echo(summary_text(tally, engine.policy.reference, engine.policy.version, seconds), err=True, nl=False)
     if report is not None:
-        write_report(report, tally, engine.policy)
+        try:
+            write_report(report, tally, engine.policy)
+        except OSError as error:
+            raise click.ClickException(f"cannot write the report {report}: {error.strerror}") from None
         click.echo(f"report written to {report}", err=True)
     if tally.errors:
         raise click.ClickException(f"{tally.errors:,} of {tally.rows:,} rows could not be decided (see their error lines)")
@@ -81,8 +85,8 @@ def audit(
 class _progress:
     """A live count of rows decided, on stderr, only when stderr is a terminal."""
 
-    def __init__(self, source: TextIO) -> None:
-        self.name = getattr(source, "name", "input")
+    def __init__(self, name: str) -> None:
+        self.name = name
         self.rows = 0
         self.live = sys.stderr.isatty()
 
