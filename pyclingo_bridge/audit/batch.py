@@ -40,7 +40,7 @@ from .reader import Chunk, RawRow, RowParser
 from .solve import outcome_solver
 from .summary import FOLLOW_UP_LIMIT, Tally
 
-CACHE_SIZE = 20_000
+CACHE_SIZE = 8192
 """Distinct inputs remembered per process (a few kilobytes each at most)."""
 
 _ABSENT = object()
