@@ -28,9 +28,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.synthetic import RARE, UNKNOWN, jsonl_lines, synthetic_rows  # noqa: E402
-from pyclingo_bridge import engine_for  # noqa: E402
-from pyclingo_bridge.audit import AuditSettings  # noqa: E402
+from benchmarks.synthetic import RARE, UNKNOWN, jsonl_lines, synthetic_rows
+from pyclingo_bridge import engine_for
+from pyclingo_bridge.audit import AuditSettings
 
 POLICY = "CMICB_Clin086"
 

@@ -13,7 +13,7 @@ from pyclingo_bridge import PolicyEngine
 from pyclingo_bridge.audit import Tally
 from pyclingo_bridge.audit.report import render_report
 
-WHEN = datetime.datetime(2026, 1, 2, 3, 4, tzinfo=datetime.timezone.utc)
+WHEN = datetime.datetime(2026, 1, 2, 3, 4, tzinfo=datetime.UTC)
 
 
 def _tally(limit: int = 1000) -> Tally:

@@ -101,7 +101,7 @@ class Auditor:
         self._splits = {} if explain else _integer_splits(engine)
         self._not_read = frozenset() if explain else _not_read(engine)
         self._cache: OrderedDict[Hashable, Answer] = OrderedDict()
-        self._valid: OrderedDict[Hashable, Any] = OrderedDict()
+        self._valid: OrderedDict[Hashable, tuple[Any, Any]] = OrderedDict()
         self._assembled: OrderedDict[Hashable, Decision] = OrderedDict()
         self._solver = None if explain else outcome_solver(engine)
 
@@ -135,7 +135,7 @@ class Auditor:
         if members is None:
             facts = self.engine.vocabulary.validate(parsed)
             return facts, self._key(facts)
-        seen = self._valid.get(members)
+        seen: tuple[Any, Any] | None = self._valid.get(members)
         if seen is None:
             try:
                 facts = self.engine.vocabulary.validate(parsed)
@@ -145,10 +145,11 @@ class Auditor:
             self._valid[members] = seen
             if len(self._valid) > self.cache_size:
                 self._valid.popitem(last=False)
-        given, key = seen
+        given, known = seen  # the answer key, or the problems when the row is invalid
         if given is None:
-            raise InputError(list(key))  # a fresh error each time, same problems
-        return PatientFacts(given=given, record_id=parsed.get(ID_FIELD)), key  # type: ignore[union-attr]
+            raise InputError(list(known))  # a fresh error each time, same problems
+        assert isinstance(parsed, dict)  # _members only keys objects
+        return PatientFacts(given=given, record_id=parsed.get(ID_FIELD)), known
 
     def _answer(self, facts: PatientFacts, key: Hashable) -> Answer:
         cache = self._cache
@@ -185,14 +186,15 @@ class Auditor:
     def _key(self, facts: PatientFacts) -> Hashable:
         # Position by vocabulary order, so that the same facts give the same key whatever
         # order the row listed them in.
-        key = list(self._absent)
+        key: list[object] = list(self._absent)
         positions = self._positions
         for name, value in facts.given.items():
             if name in self._splits:
-                value = ("interval", bisect.bisect_right(self._splits[name], value))
+                key[positions[name]] = ("interval", bisect.bisect_right(self._splits[name], value))
             elif name in self._not_read:
-                value = _GIVEN
-            key[positions[name]] = value
+                key[positions[name]] = _GIVEN
+            else:
+                key[positions[name]] = value
         return tuple(key)
 
 

@@ -16,7 +16,7 @@ import json
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal, TextIO, Union
+from typing import Any, Literal, TextIO
 
 from ..errors import FieldProblem, InputError
 from ..vocabulary import ID_FIELD, Vocabulary
@@ -24,7 +24,7 @@ from ..vocabulary import ID_FIELD, Vocabulary
 InputFormat = Literal["jsonl", "csv"]
 INPUT_FORMATS: tuple[InputFormat, ...] = ("jsonl", "csv")
 
-RawRow = Union[str, tuple[str, ...]]
+RawRow = str | tuple[str, ...]
 """A JSONL line or the cells of a CSV record."""
 
 Chunk = list[tuple[int, RawRow]]

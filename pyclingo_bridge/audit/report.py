@@ -40,7 +40,7 @@ def write_report(path: Path, tally: Tally, policy: PolicyInfo) -> None:
 
 def render_report(tally: Tally, policy: PolicyInfo, generated: datetime.datetime | None = None) -> str:
     """The report as one HTML document."""
-    when = (generated or datetime.datetime.now(datetime.timezone.utc)).strftime("%Y-%m-%d %H:%M UTC")
+    when = (generated or datetime.datetime.now(datetime.UTC)).strftime("%Y-%m-%d %H:%M UTC")
     clause_texts = {clause.number: clause.text for clause in policy.clauses}
     statuses = tally.status_counts()
     clauses = tally.clause_counts()
@@ -57,8 +57,10 @@ def render_report(tally: Tally, policy: PolicyInfo, generated: datetime.datetime
         bar_chart(statuses, "Rows by status", lambda name: STATUS_COLOURS.get(name, CLAUSE_COLOUR)),
         _count_table(["Status", "Rows", "Share"], [(name, count) for name, count in statuses], tally.rows),
         '<h2 id="by-clause">Rows by deciding clause</h2>',
-        '<p class="note">A row counts once under each clause that decided its status; '
-        "undetermined rows and errors have no deciding clause.</p>",
+        (
+            '<p class="note">A row counts once under each clause that decided its status; '
+            "undetermined rows and errors have no deciding clause.</p>"
+        ),
         bar_chart(clauses, "Rows by deciding clause", lambda name: CLAUSE_COLOUR) if clauses else "<p>No row was decided.</p>",
         _clause_table(clauses, clause_texts, tally.rows),
         _follow_up_section(tally, "not_commissioned", "Not commissioned rows", "Clauses"),

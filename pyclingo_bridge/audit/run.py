@@ -19,11 +19,11 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TextIO
+from typing import Any, Self, TextIO
 
 from ..engine import engine_for
-from .batch import CACHE_SIZE, Auditor, ChunkResult
 from ..vocabulary import ID_FIELD
+from .batch import CACHE_SIZE, Auditor, ChunkResult
 from .reader import Chunk, InputFormat, RawRow, RowParser, open_source
 from .summary import FOLLOW_UP_LIMIT, Tally
 
@@ -135,7 +135,7 @@ class _Workers:
         # fork hands the workers this process's grounded programs and answers; elsewhere
         # each worker grounds its own.
         method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
-        context = multiprocessing.get_context(method)
+        context: Any = multiprocessing.get_context(method)
         self.jobs = jobs
         self.window = 2  # chunks in flight beyond the one being merged: bounds memory
         self.skip = settings.header.index(ID_FIELD) if settings.header and ID_FIELD in settings.header else None
@@ -154,7 +154,7 @@ class _Workers:
             gc.unfreeze()
             _inherited = None
 
-    def __enter__(self) -> _Workers:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -12,7 +12,7 @@ the engine's own files, once per process; the atoms go to ``decision_from_atoms`
 from __future__ import annotations
 
 import threading
-from functools import lru_cache
+from functools import cache
 
 import clingo
 
@@ -107,7 +107,7 @@ def _inputs(program: GroundProgram) -> dict[clingo.Symbol, int]:
     return literals
 
 
-@lru_cache(maxsize=None)
+@cache
 def outcome_solver(engine: PolicyEngine) -> OutcomeSolver:
     """The engine's outcome solver, grounded once per process (workers forked later share it)."""
     return OutcomeSolver(engine)

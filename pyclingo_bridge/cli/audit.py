@@ -10,7 +10,8 @@ from typing import TextIO
 
 import click
 
-from ..audit import INPUT_FORMATS, AuditSettings, audit as run_audit, format_of, summary_text
+from ..audit import INPUT_FORMATS, AuditSettings, format_of, summary_text
+from ..audit import audit as run_audit
 from ..audit.report import write_report
 from ..engine import engine_for
 from .options import kb_option, library_errors, policy_option
