@@ -28,13 +28,13 @@ import json
 from collections import OrderedDict
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import clingo
 
 from ..decision import Decision
 from ..engine import Atoms, PolicyEngine
-from ..errors import InputError, KnowledgeBaseError
+from ..errors import FieldProblem, InputError, KnowledgeBaseError
 from ..vocabulary import ID_FIELD, PatientFacts
 from .reader import Chunk, RawRow, RowParser
 from .solve import outcome_solver
@@ -147,7 +147,7 @@ class Auditor:
                 self._valid.popitem(last=False)
         given, known = seen  # the answer key, or the problems when the row is invalid
         if given is None:
-            raise InputError(list(known))  # a fresh error each time, same problems
+            raise InputError(list(cast("tuple[FieldProblem, ...]", known)))  # a fresh error, same problems
         assert isinstance(parsed, dict)  # _members only keys objects
         return PatientFacts(given=given, record_id=parsed.get(ID_FIELD)), known
 
