@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 import click
 
@@ -66,7 +67,7 @@ def audit(
     settings = AuditSettings(engine.policy.id, kb_root, explain, chosen)  # type: ignore[arg-type]
     started = time.perf_counter()
     try:
-        with _progress(name) as progress:
+        with _progress(name, input_file) as progress:
             tally = run_audit(input_file, settings, output.write, jobs=jobs, progress=progress)
     except UnicodeDecodeError as error:
         raise click.ClickException(f"{name} is not UTF-8 text ({error.reason} at byte {error.start} of a block)") from None
@@ -84,20 +85,42 @@ def audit(
 
 
 class _progress:
-    """A live count of rows decided, on stderr, only when stderr is a terminal."""
+    """Progress on stderr, only when stderr is a terminal: a bar over the bytes of a file
+    whose size is known, else a live count of rows."""
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, source: TextIO) -> None:
         self.name = name
         self.rows = 0
         self.live = sys.stderr.isatty()
+        self.raw: Any = getattr(source, "buffer", None)
+        self.size = _size(self.raw)
+        self.bar: Any = None
 
     def __enter__(self) -> Callable[[int], None] | None:
-        return self.update if self.live else None
+        if not self.live:
+            return None
+        if self.size:
+            self.bar = click.progressbar(length=self.size, label=f"auditing {self.name}", file=sys.stderr)
+            self.bar.__enter__()
+        return self.update
 
     def update(self, rows: int) -> None:
         self.rows += rows
-        click.echo(f"\rauditing {self.name}: {self.rows:,} rows", err=True, nl=False)
+        if self.bar is not None:
+            # The raw position runs a little ahead of the rows decided (read-ahead): close enough.
+            self.bar.update(min(self.raw.tell(), self.size) - self.bar.pos)
+        else:
+            click.echo(f"\rauditing {self.name}: {self.rows:,} rows", err=True, nl=False)
 
     def __exit__(self, *exc: object) -> None:
-        if self.live and self.rows:
+        if self.bar is not None:
+            self.bar.__exit__(None, None, None)
+        elif self.live and self.rows:
             click.echo("\r\033[K", err=True, nl=False)  # clear the line before the summary
+
+
+def _size(raw: Any) -> int:
+    try:
+        return os.fstat(raw.fileno()).st_size if raw is not None and raw.seekable() else 0
+    except (OSError, AttributeError, ValueError):
+        return 0
