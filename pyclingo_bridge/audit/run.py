@@ -10,6 +10,7 @@ would cost more than it saves.
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import itertools
 import multiprocessing
@@ -72,15 +73,7 @@ def audit(
     """
     engine = engine_for(settings.policy_id, settings.kb_root)
     source = open_source(stream, settings.input_format, engine.vocabulary, chunk_size)
-    settings = AuditSettings(
-        settings.policy_id,
-        settings.kb_root,
-        settings.explain,
-        source.format,
-        source.header,
-        settings.cache_size,
-        settings.follow_up_limit,
-    )
+    settings = dataclasses.replace(settings, input_format=source.format, header=source.header)
     total = Tally(limit=settings.follow_up_limit)
     for result in decide_chunks(source.chunks, settings, jobs or default_jobs()):
         write(result.text)
