@@ -37,6 +37,8 @@ TRACE_ATOMS = frozenset(
     {"status/1", "consistent/0", "decided_by/2", "deciding/1", "fired/3", "why_not/3", "why_not_overridden/2", "advice/2"}
 )
 OUTCOME_ATOMS = frozenset({"status/1", "decided_by/2", "outcome/4"})
+# A decision without its explanation (audit rows): the same program, showing no trace atoms.
+DECISION_ATOMS = frozenset({"status/1", "consistent/0", "decided_by/2", "advice/2"})
 
 
 class PolicyEngine:
@@ -51,25 +53,27 @@ class PolicyEngine:
         self.vocabulary = Vocabulary.from_program(self.program)
         self.explainer = Explainer(self.policy.rules, self.vocabulary)
         self._trace = InputLiterals(self.program)
-        self._outcomes: InputLiterals | None = None
+        # Further groundings of the same program, each showing only what its solve needs
+        # (fewer shown atoms: fewer models to enumerate, fewer symbols to read), built when
+        # first needed: the brave one for `possible` and `missing`, and one without the trace.
+        self._groundings: dict[frozenset[str], InputLiterals] = {TRACE_ATOMS: self._trace}
         self._lock = threading.Lock()
 
-    def _outcome_inputs(self) -> InputLiterals:
-        # A second grounding of the same program that shows only what `possible` and `missing`
-        # need, so that its brave enumeration takes few models. Built when first needed.
-        if self._outcomes is None:
-            self._outcomes = InputLiterals(GroundProgram(self.files, shown=OUTCOME_ATOMS))
-        return self._outcomes
+    def _grounding(self, shown: frozenset[str]) -> InputLiterals:
+        if shown not in self._groundings:
+            self._groundings[shown] = InputLiterals(GroundProgram(self.files, shown=shown))
+        return self._groundings[shown]
 
     def decide(self, facts: Mapping[str, object]) -> Decision:
         """Validate ``facts`` (a JSON-like mapping) and decide them; raises InputError."""
         return self.decide_facts(self.vocabulary.validate(facts))
 
-    def decide_facts(self, facts: PatientFacts) -> Decision:
-        """Decide validated facts."""
+    def decide_facts(self, facts: PatientFacts, explain: bool = True) -> Decision:
+        """Decide validated facts; ``explain=False`` leaves the explanation empty (and is faster)."""
         given = input_keys(facts)
         with self._lock:
-            cautious = atoms_by_name(self._solve(self._trace, given, "cautious"))
+            decision_inputs = self._trace if explain else self._grounding(DECISION_ATOMS)
+            cautious = atoms_by_name(self._solve(decision_inputs, given, "cautious"))
             if "consistent" not in cautious:
                 raise KnowledgeBaseError(
                     f"{self.policy.reference}: for some completion of these facts the knowledge "
@@ -80,7 +84,7 @@ class PolicyEngine:
             # certain status whose deciding clause depends on the unknown facts, every clause
             # that decides it in some completion.
             settled = len(cautious.get("status", ())) == 1 and "decided_by" in cautious
-            brave = None if settled else atoms_by_name(self._solve(self._outcome_inputs(), given, "brave"))
+            brave = None if settled else atoms_by_name(self._solve(self._grounding(OUTCOME_ATOMS), given, "brave"))
         return self.decision_from_atoms(facts, cautious, brave)
 
     def _solve(self, inputs: InputLiterals, given: set[InputKey], mode: str) -> list[clingo.Symbol]:

@@ -36,6 +36,7 @@ class GroundProgram:
         ``rewrite`` (used by ``policykb check``) transforms each statement as parsed."""
         self.files = tuple(files)
         self.messages: list[str] = []
+        self._mode: tuple[str, str] | None = None
         self._control = clingo.Control(
             ["--models=0", *arguments], logger=self._log, message_limit=100
         )
@@ -93,8 +94,7 @@ class GroundProgram:
     ) -> list[clingo.Symbol] | None:
         """Brave or cautious consequences (shown atoms) under ``assumptions``; None if unsatisfiable."""
         control = self._control
-        control.configuration.solve.enum_mode = mode  # type: ignore[union-attr]
-        control.configuration.solve.opt_mode = "ignore"  # type: ignore[union-attr]
+        self._configure(mode, "ignore")
         last: list[list[clingo.Symbol]] = []
         # Only the last model holds the consequences: read it alone, not each model on the way.
         control.solve(assumptions=assumptions, on_last=lambda model: last.append(list(model.symbols(shown=True))))
@@ -104,13 +104,19 @@ class GroundProgram:
         """The shown atoms of a model of least cost (by the program's ``#minimize``) under
         ``assumptions``; None if unsatisfiable."""
         control = self._control
-        control.configuration.solve.enum_mode = "auto"  # type: ignore[union-attr]
-        control.configuration.solve.opt_mode = "opt"  # type: ignore[union-attr]
+        self._configure("auto", "opt")
         symbols: list[clingo.Symbol] | None = None
         with control.solve(assumptions=assumptions, yield_=True) as handle:
             for model in handle:
                 symbols = model.symbols(shown=True)  # each model is cheaper than the last
         return symbols
+
+    def _configure(self, enum_mode: str, opt_mode: str) -> None:
+        # Setting the configuration costs about as much as a small solve: only on a change.
+        if (enum_mode, opt_mode) != self._mode:
+            self._control.configuration.solve.enum_mode = enum_mode  # type: ignore[union-attr]
+            self._control.configuration.solve.opt_mode = opt_mode  # type: ignore[union-attr]
+            self._mode = (enum_mode, opt_mode)
 
 
 _STATEMENTS: dict[str, list[ast.AST]] = {}

@@ -16,6 +16,7 @@ from .._version import __version__
 
 COMMANDS = {
     "query": "query:query",
+    "audit": "audit:audit",
     "policies": "policies:policies",
     "check": "check:check",
     "test": "test:test_command",

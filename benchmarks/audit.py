@@ -1,0 +1,115 @@
+"""Benchmark `policykb audit` against one query per row, on synthetic extracts.
+
+Usage (from the repository root, in the venv):
+
+    python benchmarks/audit.py                       # 100,000 rows
+    python benchmarks/audit.py --rows 100000 1000000 # peak memory at both sizes too
+
+For each size it writes a synthetic JSONL extract (benchmarks/synthetic.py, with a few
+malformed rows), runs `policykb audit FILE -o /dev/null` as a child process and reports
+wall time, rows/s and the peak resident memory of the process tree (parent + workers,
+sampled every 20 ms). The per-row path — `PolicyEngine.decide` once per row, the library
+call behind `policykb query`, in one warm process — is timed on a sample of rows and
+extrapolated (it would take minutes on the whole extract); the sample and the factor are
+printed. Figures depend on how varied the rows are, so the number of distinct inputs is
+printed too.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from benchmarks.synthetic import RARE, UNKNOWN, jsonl_lines, synthetic_rows
+from pyclingo_bridge import engine_for
+from pyclingo_bridge.audit import AuditSettings
+
+POLICY = "CMICB_Clin086"
+
+
+def _tree_rss_kb(pid: int) -> int:
+    """Resident memory of a process and its descendants (Linux /proc), in kB."""
+    total, stack = 0, [pid]
+    while stack:
+        current = stack.pop()
+        try:
+            status = Path(f"/proc/{current}/status").read_text()
+            total += int(re.search(r"VmRSS:\s+(\d+)", status).group(1))  # type: ignore[union-attr]
+            for task in Path(f"/proc/{current}/task").iterdir():
+                stack += [int(child) for child in (task / "children").read_text().split()]
+        except (FileNotFoundError, ProcessLookupError, AttributeError, PermissionError):
+            continue
+    return total
+
+
+def run_audit(path: Path, jobs: int | None) -> tuple[float, int, str]:
+    """Wall seconds, peak tree RSS (kB) and the summary line of one audit run."""
+    command = [sys.executable, "-m", "pyclingo_bridge", "audit", str(path), "-o", os.devnull]
+    if jobs:
+        command += ["--jobs", str(jobs)]
+    started = time.perf_counter()
+    child = subprocess.Popen(command, stderr=subprocess.PIPE, text=True)
+    peak = 0
+    while child.poll() is None:
+        peak = max(peak, _tree_rss_kb(child.pid))
+        time.sleep(0.02)
+    seconds = time.perf_counter() - started
+    stderr = child.stderr.read() if child.stderr else ""
+    return seconds, peak, stderr.splitlines()[0] if stderr else "(no summary)"
+
+
+def per_row(rows: int, sample: int, unknown: float, rare: float) -> float:
+    """Rows/s of one `decide` per row, timed on the first ``sample`` rows."""
+    engine = engine_for(POLICY)
+    facts = list(synthetic_rows(engine.vocabulary, min(rows, sample), unknown=unknown, rare=rare))
+    started = time.perf_counter()
+    for row in facts:
+        engine.decide(row)
+    return len(facts) / (time.perf_counter() - started)
+
+
+def distinct_inputs(rows: int, unknown: float, rare: float) -> int:
+    """Distinct inputs as the audit's cache tells them apart."""
+    auditor = AuditSettings(POLICY).auditor()
+    vocabulary = auditor.engine.vocabulary
+    return len({auditor._key(vocabulary.validate(row)) for row in synthetic_rows(vocabulary, rows, unknown=unknown, rare=rare)})
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rows", type=int, nargs="+", default=[100_000])
+    parser.add_argument("--sample", type=int, default=2_000, help="rows timed for the per-row path")
+    parser.add_argument("--unknown", type=float, default=UNKNOWN)
+    parser.add_argument("--rare", type=float, default=RARE)
+    parser.add_argument("--malformed", type=int, default=6)
+    parser.add_argument("--jobs", type=int, default=None)
+    arguments = parser.parse_args()
+    vocabulary = engine_for(POLICY).vocabulary
+    print(f"policy {POLICY}; synthetic rows: unknown={arguments.unknown} rare={arguments.rare}; cores {os.cpu_count()}")
+    baseline = per_row(arguments.rows[0], arguments.sample, arguments.unknown, arguments.rare)
+    print(f"per-row path (engine.decide per row, sample of {arguments.sample:,} rows): {baseline:,.0f} rows/s")
+    with tempfile.TemporaryDirectory() as folder:
+        for rows in arguments.rows:
+            path = Path(folder) / f"extract-{rows}.jsonl"
+            with path.open("w") as out:
+                out.writelines(jsonl_lines(vocabulary, rows, unknown=arguments.unknown, rare=arguments.rare, malformed=arguments.malformed))
+            seconds, peak, summary = run_audit(path, arguments.jobs)
+            print(f"\n{rows:,} rows ({path.stat().st_size / 1e6:.0f} MB JSONL)")
+            if rows <= 200_000:
+                print(f"  distinct inputs: {distinct_inputs(rows, arguments.unknown, arguments.rare):,}")
+            print(f"  audit: {summary}")
+            print(f"  audit wall time with start-up: {seconds:.2f} s = {rows / seconds:,.0f} rows/s")
+            print(f"  audit peak memory (process tree): {peak / 1024:.0f} MB")
+            print(f"  per-row path would take {rows / baseline:,.0f} s; audit is {rows / seconds / baseline:,.0f}x faster")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,205 @@
+"""Reading an extract: JSONL or CSV rows, streamed in bounded chunks, parsed into fact mappings.
+
+Reading and parsing are split so that the parent process only cuts the input into chunks
+(cheap) and the workers parse (JSON decoding is a good part of the cost of a row). A raw row
+is the JSONL line or the tuple of CSV cells; :class:`RowParser` turns it into the mapping the
+query contract takes, or an :class:`InputError` naming the field. Every value check is left to
+:meth:`Vocabulary.validate`, so a bad cell reads exactly as the same bad value sent to
+``policykb query``.
+"""
+
+from __future__ import annotations
+
+import csv
+import difflib
+import json
+import re
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal, TextIO
+
+from ..errors import FieldProblem, InputError
+from ..vocabulary import ID_FIELD, Vocabulary
+
+InputFormat = Literal["jsonl", "csv"]
+INPUT_FORMATS: tuple[InputFormat, ...] = ("jsonl", "csv")
+
+RawRow = str | tuple[str, ...]
+"""A JSONL line or the cells of a CSV record."""
+
+Chunk = list[tuple[int, RawRow]]
+"""Consecutive rows with their 1-based row numbers."""
+
+LIST_SEPARATOR = ";"
+EMPTY_LIST = "[]"
+"""The CSV cell for an empty list (an empty cell means the fact is absent)."""
+
+_INTEGER = re.compile(r"[+-]?\d+")
+_BOOLEANS = {"true": True, "false": False}
+
+
+def format_of(name: str) -> InputFormat | None:
+    """The input format a file name implies by its extension, or None."""
+    lowered = name.lower()
+    if lowered.endswith((".jsonl", ".ndjson")):
+        return "jsonl"
+    if lowered.endswith(".csv"):
+        return "csv"
+    return None
+
+
+class HeaderError(InputError):
+    """A CSV header that names a column the vocabulary does not have (a fault of every row)."""
+
+
+@dataclass(frozen=True)
+class Source:
+    """An opened extract: its format, its CSV header, and its rows in chunks."""
+
+    format: InputFormat
+    header: tuple[str, ...] | None
+    chunks: Iterator[Chunk]
+
+
+def open_source(stream: TextIO, input_format: InputFormat, vocabulary: Vocabulary, chunk_size: int) -> Source:
+    """Read ``stream`` lazily; a CSV header naming an unknown column raises HeaderError."""
+    if input_format == "jsonl":
+        return Source("jsonl", None, _chunks(_jsonl_rows(stream), chunk_size))
+    records = csv.reader(stream)
+    header = tuple(cell.strip() for cell in next(records, []))
+    check_header(header, vocabulary)
+    return Source("csv", header, _chunks(_csv_rows(records), chunk_size))
+
+
+def check_header(header: Sequence[str], vocabulary: Vocabulary) -> None:
+    """Every column must be a field of the vocabulary, once."""
+    problems = []
+    if not header:
+        problems.append(FieldProblem("header", "the CSV file has no header row"))
+    seen: set[str] = set()
+    for column in header:
+        if column in seen:
+            problems.append(FieldProblem(column, "column given more than once in the CSV header"))
+        elif column not in vocabulary.fields:
+            hint = difflib.get_close_matches(column, vocabulary.fields, n=1)
+            suggestion = f" (did you mean {hint[0]!r}?)" if hint else ""
+            problems.append(
+                FieldProblem(column, f"unknown CSV column{suggestion}; allowed columns: " + ", ".join(vocabulary.fields))
+            )
+        seen.add(column)
+    if problems:
+        raise HeaderError(problems)
+
+
+def _jsonl_rows(stream: TextIO) -> Iterator[tuple[int, RawRow]]:
+    # Row number = line number, so that an error points at the line; blank lines are no rows.
+    for number, line in enumerate(stream, start=1):
+        if line.strip():
+            yield number, line
+
+
+def _csv_rows(records: Iterable[list[str]]) -> Iterator[tuple[int, RawRow]]:
+    for number, cells in enumerate(records, start=1):
+        if cells:
+            yield number, tuple(cells)
+
+
+def _chunks(rows: Iterator[tuple[int, RawRow]], size: int) -> Iterator[Chunk]:
+    chunk: Chunk = []
+    for row in rows:
+        chunk.append(row)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+class RowParser:
+    """Turns raw rows into fact mappings (the query contract), raising InputError for bad rows."""
+
+    def __init__(self, vocabulary: Vocabulary, input_format: InputFormat, header: Sequence[str] | None = None) -> None:
+        self.vocabulary = vocabulary
+        self.format = input_format
+        self.header = tuple(header or ())
+        # The converter of each column, from its declared type: CSV cells are text.
+        self._convert = [_cell_converter(vocabulary, column) for column in self.header]
+
+    def parse(self, raw: RawRow) -> object:
+        """The row as a JSON-like value; ``validate`` checks it against the vocabulary."""
+        if isinstance(raw, str):
+            return _parse_json(raw)
+        return self._parse_cells(raw)
+
+    def _parse_cells(self, cells: tuple[str, ...]) -> dict[str, object]:
+        if len(cells) != len(self.header):
+            raise InputError(
+                [FieldProblem("input", f"{len(cells)} cells where the header has {len(self.header)} columns")]
+            )
+        facts: dict[str, object] = {}
+        for column, convert, cell in zip(self.header, self._convert, cells):
+            text = cell.strip()
+            if text:  # an empty cell is an absent fact
+                facts[column] = convert(text)
+        return facts
+
+
+def _cell_converter(vocabulary: Vocabulary, column: str) -> Any:
+    """Typed conversion by the column's FactSpec; text that does not convert is passed on
+    unchanged so that validation names the field and what it allows."""
+    spec = vocabulary.specs.get(column)
+    if spec is None or spec.type == "enum":
+        return str
+    if spec.type == "integer":
+        return lambda text: int(text) if _INTEGER.fullmatch(text) else text
+    if spec.type == "boolean":
+        return lambda text: _BOOLEANS.get(text.lower(), text)
+    return lambda text: [] if text == EMPTY_LIST else [member.strip() for member in text.split(LIST_SEPARATOR)]
+
+
+class _DuplicateKey(ValueError):
+    pass
+
+
+def _reject_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result = dict(pairs)
+    if len(result) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise _DuplicateKey(key)
+            seen.add(key)
+    return result
+
+
+# One decoder for every row: json.loads with a hook would build a new one per call.
+_DECODER = json.JSONDecoder(object_pairs_hook=_reject_duplicates)
+
+
+def _parse_json(line: str) -> object:
+    # Duplicate keys are an error, as in `policykb query`, never a silent overwrite.
+    try:
+        return _DECODER.decode(line.rstrip("\r\n"))
+    except json.JSONDecodeError as error:
+        raise InputError([FieldProblem("input", f"not valid JSON: {error.msg} (column {error.colno})")]) from None
+    except _DuplicateKey as error:
+        raise InputError([FieldProblem(str(error), "given more than once")]) from None
+    except RecursionError:
+        raise InputError([FieldProblem("input", "not valid JSON: nested too deeply")]) from None
+
+
+__all__ = [
+    "EMPTY_LIST",
+    "ID_FIELD",
+    "INPUT_FORMATS",
+    "LIST_SEPARATOR",
+    "Chunk",
+    "HeaderError",
+    "InputFormat",
+    "RawRow",
+    "RowParser",
+    "Source",
+    "check_header",
+    "format_of",
+    "open_source",
+]

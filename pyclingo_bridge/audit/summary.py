@@ -1,0 +1,108 @@
+"""Counting an audit as it goes: rows by status and by clause, errors, and rows to follow up.
+
+A :class:`Tally` is kept per chunk (in whichever process decided it) and merged in input
+order, so the counts never depend on how the work was split. The follow-up lists (the
+``not_commissioned`` and ``undetermined`` rows, and the error rows) keep only their first
+``limit`` rows: the report says how many more there were, and memory stays flat.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+from ..decision import STATUSES, clause_order
+
+FOLLOW_UP_STATUSES = ("not_commissioned", "undetermined")
+FOLLOW_UP_LIMIT = 1000
+"""Rows kept per follow-up table; the rest are counted (and are in the JSONL output)."""
+
+
+@dataclass(frozen=True)
+class FollowUp:
+    """A row to follow up: a not_commissioned or undetermined decision, or an error."""
+
+    row: int
+    id: str | int
+    status: str
+    clauses: tuple[str, ...] = ()
+    missing: tuple[str, ...] = ()
+    error: str | None = None
+
+
+@dataclass
+class Tally:
+    """Counts of one chunk or of a whole audit."""
+
+    limit: int = FOLLOW_UP_LIMIT
+    rows: int = 0
+    statuses: Counter[str] = field(default_factory=Counter)
+    clauses: Counter[str] = field(default_factory=Counter)
+    errors: int = 0
+    follow_up: dict[str, list[FollowUp]] = field(default_factory=dict)
+
+    def add_decision(self, row: int, record_id: str | int, status: str, clauses: tuple[str, ...], missing: tuple[str, ...]) -> None:
+        self.rows += 1
+        self.statuses[status] += 1
+        self.clauses.update(clauses)
+        if status in FOLLOW_UP_STATUSES:
+            self._keep(status, FollowUp(row, record_id, status, clauses, missing))
+
+    def add_error(self, row: int, record_id: str | int, message: str) -> None:
+        self.rows += 1
+        self.errors += 1
+        self._keep("error", FollowUp(row, record_id, "error", error=message))
+
+    def _keep(self, kind: str, follow_up: FollowUp) -> None:
+        kept = self.follow_up.setdefault(kind, [])
+        if len(kept) < self.limit:
+            kept.append(follow_up)
+
+    def merge(self, later: Tally) -> None:
+        """Add the tally of the rows that come after these ones."""
+        self.rows += later.rows
+        self.statuses.update(later.statuses)
+        self.clauses.update(later.clauses)
+        self.errors += later.errors
+        for kind, rows in later.follow_up.items():
+            kept = self.follow_up.setdefault(kind, [])
+            kept.extend(rows[: max(0, self.limit - len(kept))])
+
+    def merge_interleaved(self, parts: list[Tally]) -> None:
+        """Add the tallies of parts of one chunk whose rows interleave (split between
+        workers): the follow-up rows are kept in input order all the same."""
+        merged: dict[str, list[FollowUp]] = {}
+        for part in parts:
+            self.rows += part.rows
+            self.statuses.update(part.statuses)
+            self.clauses.update(part.clauses)
+            self.errors += part.errors
+            for kind, rows in part.follow_up.items():
+                merged.setdefault(kind, []).extend(rows)
+        for kind, rows in merged.items():
+            kept = self.follow_up.setdefault(kind, [])
+            kept.extend(sorted(rows, key=lambda follow_up: follow_up.row)[: max(0, self.limit - len(kept))])
+
+    def count(self, kind: str) -> int:
+        """Rows of a status, or errors."""
+        return self.errors if kind == "error" else self.statuses[kind]
+
+    def status_counts(self) -> list[tuple[str, int]]:
+        """Every status in the engine's order (zeros included), then errors."""
+        return [(status, self.statuses[status]) for status in STATUSES] + [("error", self.errors)]
+
+    def clause_counts(self) -> list[tuple[str, int]]:
+        """Rows decided by each clause, in clause order."""
+        return sorted(self.clauses.items(), key=lambda item: clause_order(item[0]))
+
+
+def summary_text(tally: Tally, policy: str, version: str, seconds: float) -> str:
+    """The summary printed on stderr at the end of an audit."""
+    rate = f", {tally.rows / seconds:,.0f} rows/s" if seconds > 0 else ""
+    rows = f"{tally.rows:,} row" + ("" if tally.rows == 1 else "s")
+    lines = [f"audited {rows} under {policy} version {version} in {seconds:.2f} s{rate}"]
+    lines.append("by status:")
+    lines += [f"  {name:<17} {count:>10,}" for name, count in tally.status_counts()]
+    lines.append("by clause (rows whose status the clause decided):")
+    lines += [f"  {clause:<17} {count:>10,}" for clause, count in tally.clause_counts()] or ["  (none)"]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,130 @@
+"""Law: every row of an audit equals ``policykb query`` on the same facts, unknowns included."""
+
+from __future__ import annotations
+
+import io
+import json
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from pyclingo_bridge import InputError, PolicyEngine, engine_for
+from pyclingo_bridge.audit import AuditSettings, answer_fields, audit
+from pyclingo_bridge.vocabulary import FactSpec
+
+from .conftest import POLICY, patient
+
+VOCABULARY = engine_for(POLICY).vocabulary
+
+
+def _value(spec: FactSpec) -> st.SearchStrategy[Any]:
+    if spec.type == "boolean":
+        return st.booleans()
+    if spec.type == "integer":
+        assert spec.low is not None and spec.high is not None
+        return st.integers(spec.low, spec.high)
+    if spec.type == "enum":
+        return st.sampled_from(spec.values)
+    return st.lists(st.sampled_from(spec.values), unique=True, max_size=3)
+
+
+# Each fact is absent (unknown or closed-world default), null where allowed, or a value.
+ROWS = st.fixed_dictionaries(
+    {},
+    optional={
+        key: (_value(spec) | st.none()) if spec.world == "open" else _value(spec)
+        for key, spec in VOCABULARY.specs.items()
+    },
+)
+# Now and then a value the vocabulary does not allow, so error rows are compared too.
+BAD_VALUES = st.sampled_from(
+    [
+        ("age", -1), ("age", "forty"), ("age", True), ("age", 45.0), ("sciatica", 1), ("setting", "ward"),
+        ("red_flags", ["itch"]), ("red_flags", [1]), ("colour", 1), ("id", 7),
+    ]
+)
+
+
+def _expected(engine: PolicyEngine, row: dict[str, Any], number: int, explain: bool) -> dict[str, Any]:
+    try:
+        decision = engine.decide(row)
+    except InputError as error:
+        return {"error_fields": list(error.fields)}
+    return {"row": number, "id": row.get("id") or number, **answer_fields(decision, explain)}
+
+
+def _audited(rows: list[dict[str, Any]], explain: bool, jobs: int = 1, chunk_size: int = 2000) -> list[dict[str, Any]]:
+    text = "".join(json.dumps(row) + "\n" for row in rows)
+    out = io.StringIO()
+    audit(io.StringIO(text), AuditSettings(POLICY, explain=explain), out.write, jobs=jobs, chunk_size=chunk_size)
+    lines = [json.loads(line) for line in out.getvalue().splitlines()]
+    return [{"error_fields": line["fields"]} if "error" in line else line for line in lines]
+
+
+@pytest.mark.parametrize("explain", [False, True], ids=["fields", "with explanation"])
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(rows=st.lists(st.tuples(ROWS, st.none() | BAD_VALUES), min_size=1, max_size=25))
+def test_row_equals_query(engine: PolicyEngine, explain: bool, rows: list[tuple[dict[str, Any], Any]]) -> None:
+    facts = []
+    for number, (row, bad) in enumerate(rows, start=1):
+        row = {"id": f"p{number}", **row}
+        if bad is not None:
+            row[bad[0]] = bad[1]
+        facts.append(row)
+    # The same rows again under other ids: answers replayed from the caches must hold too.
+    facts += [{**row, "id": f"again{number}"} if row.get("id") != 7 else row for number, row in enumerate(facts)]
+    expected = [_expected(engine, row, number, explain) for number, row in enumerate(facts, start=1)]
+    assert _audited(facts, explain) == expected
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(rows=st.lists(ROWS, min_size=2, max_size=40), ages=st.lists(st.integers(0, 130), min_size=2, max_size=40))
+def test_same_interval_other_age_equals_query(engine: PolicyEngine, rows: list[dict[str, Any]], ages: list[int]) -> None:
+    """Rows that differ only in age share a cached answer: each must still equal its own query."""
+    facts = [{**row, "age": age} for row, age in zip(rows, ages)]
+    facts += [{**row, "age": age} for row in rows[:1] for age in ages]
+    expected = [_expected(engine, row, number, False) for number, row in enumerate(facts, start=1)]
+    assert _audited(facts, False) == expected
+
+
+def test_workers_tally_as_one_process() -> None:
+    """Counts and the follow-up rows (first ones, in input order) do not depend on the split."""
+    settings_by_row = ["mcas", "primary_care", ...]  # commissioned, not_commissioned, undetermined
+    rows = [{"id": f"t{n}", **patient(age=20 + n % 50, setting=settings_by_row[n % 3])} for n in range(900)]
+    text = "".join(json.dumps(row) + "\n" for row in rows)
+    settings = AuditSettings(POLICY, follow_up_limit=25)
+    one = audit(io.StringIO(text), settings, lambda _: None, jobs=1, chunk_size=40)
+    two = audit(io.StringIO(text), settings, lambda _: None, jobs=2, chunk_size=40)
+    assert (two.statuses, two.clauses, two.errors, two.rows) == (one.statuses, one.clauses, one.errors, one.rows)
+    assert two.follow_up == one.follow_up
+    assert [f.row for f in two.follow_up["not_commissioned"]] == list(range(2, 76, 3))
+    assert [f.row for f in two.follow_up["undetermined"]] == list(range(3, 76, 3))
+
+
+def test_workers_keep_input_order() -> None:
+    """Two processes, many small chunks: the output is the single-process output, in order."""
+    rows = [{"id": f"w{n}", "age": n % 131, "setting": ["mcas", "primary_care", "secondary_care"][n % 3]} for n in range(600)]
+    rows[7] = {"id": "bad", "age": "old"}
+    one = _audited(rows, False, jobs=1, chunk_size=50)
+    two = _audited(rows, False, jobs=2, chunk_size=50)
+    assert two == one
+    assert [line.get("row") for line in two if "row" in line] == [n for n in range(1, 601) if n != 8]
+    assert two[7] == {"error_fields": ["age"]}
+
+
+TYPED = [
+    ("integer then boolean", [{"age": 1}, {"age": True}]),
+    ("boolean then integer", [{"sciatica": True}, {"sciatica": 1}]),
+    ("integer then float", [{"age": 45}, {"age": 45.0}]),
+    ("list then string", [{"red_flags": ["cauda_equina"]}, {"red_flags": "cauda_equina"}]),
+    ("same members, other order", [{"age": 40, "setting": "ward"}, {"setting": "ward", "age": 40}]),
+]
+
+
+@pytest.mark.parametrize("rows", [t[1] for t in TYPED], ids=[t[0] for t in TYPED])
+def test_values_equal_in_python_are_not_confused(engine: PolicyEngine, rows: list[dict[str, Any]]) -> None:
+    """1 == True == 1.0 in Python, but not to the vocabulary: each row is validated as itself."""
+    expected = [_expected(engine, row, number, False) for number, row in enumerate(rows, start=1)]
+    assert _audited(rows, False) == expected
