@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any, Literal
 
 Status = Literal["commissioned", "not_commissioned", "outside_policy", "undetermined"]
@@ -141,6 +142,7 @@ class Decision:
         }
 
 
+@cache
 def clause_order(clause: str) -> tuple[int, ...]:
     """Sort key of a clause number: 1.2 before 1.10, numbers before other text."""
     parts = clause.split(".")

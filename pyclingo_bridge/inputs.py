@@ -43,14 +43,20 @@ class InputLiterals:
     def __init__(self, program: GroundProgram) -> None:
         self.program = program
         atoms = program.externals("given", 2) + program.externals("known", 1)
-        self.literal = {_symbol_key(atom): program.literal(atom) for atom in atoms}
-        self._all = [literal for literal in self.literal.values() if literal is not None]
-        program.free_externals(self._all)
+        literals = {_symbol_key(atom): program.literal(atom) for atom in atoms}
+        self.literal = {key: literal for key, literal in literals.items() if literal is not None}
+        program.free_externals(self.literal.values())
+        # Every input false; a query copies this and switches on what the patient states.
+        self._all_false = [-literal for literal in self.literal.values()]
+        self._position = {key: index for index, key in enumerate(self.literal)}
 
     def assumptions(self, given: set[InputKey]) -> list[int]:
         """Every input fixed: true when the patient states it, false otherwise."""
+        assumptions = self._all_false.copy()
         try:
-            true = {self.literal[key] for key in given}
+            for key in given:
+                position = self._position[key]
+                assumptions[position] = -assumptions[position]
         except KeyError as missing:
             raise KnowledgeBaseError(f"the knowledge base has no input external for {missing}") from None
-        return [literal if literal in true else -literal for literal in self._all]
+        return assumptions

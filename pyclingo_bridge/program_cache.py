@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -73,6 +72,8 @@ class ProgramSource:
         """Keep the text of statements that grounded without error, for the next process."""
         if self.from_cache or self.rewrite is not None:
             return
+        import tempfile  # only when writing: a query that finds the cache does not pay for it
+
         try:
             folder = cache_dir()
             folder.mkdir(parents=True, exist_ok=True)
