@@ -16,6 +16,7 @@ import random
 import resource
 import statistics
 import subprocess
+import tempfile
 import sys
 import time
 from pathlib import Path
@@ -116,6 +117,7 @@ def main() -> None:
             [sys.executable, "-m", "pyclingo_bridge", "query", str(EXAMPLE), "--format", "json"],
             check=True,
             capture_output=True,
+            cwd=tempfile.gettempdir(),  # not the checkout: run the installed package, as a user does
         )
         walls.append((time.perf_counter() - start) * 1000)
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
