@@ -42,3 +42,17 @@ def patient(**changes: Any) -> dict[str, Any]:
         else:
             facts[key] = value
     return facts
+
+
+# An author case file with one case that passes and one that fails (for `policykb test` and
+# the pytest plugin).
+ONE_PASSING_ONE_FAILING = """policy: CMICB_Clin086
+base_facts: {age: 45, setting: primary_care, red_flags: []}
+cases:
+  - name: primary care
+    status: not_commissioned
+    clauses: [1.2]
+  - name: wrongly expected
+    status: commissioned
+    clauses: [1.3]
+"""

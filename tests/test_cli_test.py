@@ -12,20 +12,12 @@ from pyclingo_bridge import KnowledgeBase
 from pyclingo_bridge.cases import load_case_file
 from pyclingo_bridge.cli import main
 
+from .conftest import ONE_PASSING_ONE_FAILING
+
 POLICY = "CMICB_Clin086"
 SHIPPED = "kb/policies/cmicb_clin086/cases.yaml"
 FULL_COVERAGE = "CMICB_Clin086 coverage: rules 20/20 (100%), normative clauses 12/12 (100%)"
 
-ONE_PASSING_ONE_FAILING = """policy: CMICB_Clin086
-base_facts: {age: 45, setting: primary_care, red_flags: []}
-cases:
-  - name: primary care
-    status: not_commissioned
-    clauses: [1.2]
-  - name: wrongly expected
-    status: commissioned
-    clauses: [1.3]
-"""
 
 
 def shipped_cases() -> list[tuple[int, str]]:

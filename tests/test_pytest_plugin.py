@@ -4,22 +4,14 @@ from __future__ import annotations
 
 import pytest
 
+from .conftest import ONE_PASSING_ONE_FAILING
+
 pytest_plugins = ["pytester"]
 
-CASES = """policy: CMICB_Clin086
-base_facts: {age: 45, setting: primary_care, red_flags: []}
-cases:
-  - name: primary care
-    status: not_commissioned
-    clauses: [1.2]
-  - name: wrongly expected
-    status: commissioned
-    clauses: [1.3]
-"""
 
 
 def test_case_file_items_pass_and_fail_with_explanation(pytester: pytest.Pytester) -> None:
-    pytester.makefile(".cases.yaml", demo=CASES)
+    pytester.makefile(".cases.yaml", demo=ONE_PASSING_ONE_FAILING)
     pytester.makefile(".yaml", unrelated="x: 1\n")
     result = pytester.runpytest("-v")
     result.assert_outcomes(passed=1, failed=1)
