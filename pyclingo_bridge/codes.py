@@ -65,6 +65,7 @@ class CodeMaps:
         meanings: Iterable[CodeMeaning],
         categories: Iterable[OrderCategory],
         policy_categories: Iterable[str],
+        age_fact: str | None = None,
     ) -> None:
         self.systems = {system.uri: system for system in systems}
         self._by_name = {system.name: system for system in self.systems.values()}
@@ -76,6 +77,8 @@ class CodeMaps:
             self._meanings.setdefault((system.name, system.key(meaning.code)), []).append(meaning)
         self._categories = {(c.system, c.code): c for c in categories}
         self.policy_categories = frozenset(policy_categories)
+        self.age_fact = age_fact
+        """The integer fact that receives the age on the order's date (``age_on_order_date/1``)."""
 
     @classmethod
     def from_program(cls, program: GroundProgram, vocabulary: Vocabulary) -> CodeMaps:
@@ -95,7 +98,12 @@ class CodeMaps:
             for a in program.facts("order_category", 4)
         ]
         policy_categories = [a.arguments[0].name for a in program.facts("policy_order_category", 1)]
-        return cls(systems, meanings, categories, policy_categories)
+        age_facts = [a.arguments[0].name for a in program.facts("age_on_order_date", 1)]
+        for key in age_facts:
+            spec = vocabulary.specs.get(key)
+            if spec is None or spec.type != "integer":
+                raise KnowledgeBaseError(f"age_on_order_date({key}) names no integer fact of the vocabulary")
+        return cls(systems, meanings, categories, policy_categories, age_facts[0] if age_facts else None)
 
     def system(self, uri: str | None) -> CodeSystem | None:
         return self.systems.get(uri) if uri else None

@@ -200,8 +200,8 @@ def facts_from_resources(
 
     _check_subject(patient, order, "ServiceRequest.subject")
     age, age_note = _age(patient, order)
-    if age is not None:
-        mapping["age"] = age
+    if age is not None and maps.age_fact is not None:
+        mapping[maps.age_fact] = age
     if age_note:
         notes.append(age_note)
     if not order.category:

@@ -41,8 +41,8 @@ def test_every_source_cites_its_code(engine: PolicyEngine) -> None:
 @pytest.mark.parametrize(
     "line",
     ['code_maps_to(icd10, "X1", no_such_fact, true, "test").', 'code_maps_to(icd10, "X1", red_flags, no_such_flag, "test").',
-     'code_maps_to(no_such_system, "X1", sciatica, true, "test").'],
-    ids=["unknown fact", "unknown value", "unknown system"],
+     'code_maps_to(no_such_system, "X1", sciatica, true, "test").', "age_on_order_date(sciatica)."],
+    ids=["unknown fact", "unknown value", "unknown system", "age into a non-integer fact"],
 )
 def test_a_mapping_outside_the_vocabulary_is_a_kb_fault(tmp_path: Path, line: str) -> None:
     root = tmp_path / "kb"
@@ -52,3 +52,7 @@ def test_a_mapping_outside_the_vocabulary_is_a_kb_fault(tmp_path: Path, line: st
     engine = PolicyEngine("CMICB_Clin086", KnowledgeBase(root))
     with pytest.raises(KnowledgeBaseError):
         code_maps(engine)
+
+
+def test_the_age_fact_is_declared_in_the_kb(engine: PolicyEngine) -> None:
+    assert code_maps(engine).age_fact == "age"
