@@ -20,7 +20,7 @@ from pathlib import Path
 import clingo
 
 from .atoms import Atoms, atoms_by_name
-from .decision import Advice, Decision, MissingFact, Possibility, Status, clause_order
+from .decision import Advice, Decision, Explanation, MissingFact, Possibility, Status, clause_order
 from .errors import KnowledgeBaseError
 from .explain import Explainer
 from .inputs import InputKey, InputLiterals, input_keys
@@ -30,6 +30,7 @@ from .solver import GroundProgram
 from .vocabulary import PatientFacts, Vocabulary
 
 UNDETERMINED: Status = "undetermined"
+PARTS_CACHE_SIZE = 4096
 # What each grounding shows (the engine's contract with kb/core/decision.lp): the cautious
 # solve reads the trace, the brave one only what `possible` and `missing` need. Fewer shown
 # atoms mean fewer models to enumerate and fewer symbols to read.
@@ -57,6 +58,8 @@ class PolicyEngine:
         # (fewer shown atoms: fewer models to enumerate, fewer symbols to read), built when
         # first needed: the brave one for `possible` and `missing`, and one without the trace.
         self._groundings: dict[frozenset[str], InputLiterals] = {TRACE_ATOMS: self._trace}
+        self._parts: dict[frozenset[str], tuple[Explanation, tuple[Advice, ...]]] = {}
+        self._parts_lock = threading.Lock()
         self._lock = threading.Lock()
 
     def _grounding(self, shown: frozenset[str]) -> InputLiterals:
@@ -97,13 +100,7 @@ class PolicyEngine:
         """Assemble the decision from cautious consequences and, when the status or its clauses
         are not certain, brave ones (each grouped by predicate name). Every front end goes
         through here."""
-        explanation = self.explainer.explanation(cautious)
-        advice = tuple(
-            sorted(
-                (Advice(str(a.arguments[0]), str(a.arguments[1])) for a in cautious.get("advice", ())),
-                key=lambda advice: clause_order(advice.clause),
-            )
-        )
+        explanation, advice = self._certain_parts(cautious)
         unknown = self.vocabulary.unknown(facts)
         status: Status
         possible: tuple[Possibility, ...] = ()
@@ -133,6 +130,26 @@ class PolicyEngine:
             unknown=unknown,
             clauses_depend_on_unknowns=clauses_vary,
         )
+
+    def _certain_parts(self, cautious: Atoms) -> tuple[Explanation, tuple[Advice, ...]]:
+        """The explanation and advice of a set of cautious consequences. They depend on those
+        atoms alone, and a program grounded once has finitely many such sets, so each set's
+        parts are built once (a bounded cache keyed by the atoms' text)."""
+        key = frozenset(atom.text for group in cautious.values() for atom in group)
+        parts = self._parts.get(key)
+        if parts is None:
+            advice = tuple(
+                sorted(
+                    (Advice(str(a.arguments[0]), str(a.arguments[1])) for a in cautious.get("advice", ())),
+                    key=lambda advice: clause_order(advice.clause),
+                )
+            )
+            parts = (self.explainer.explanation(cautious), advice)
+            with self._parts_lock:  # decisions are assembled outside the solver's lock
+                self._parts[key] = parts
+                if len(self._parts) > PARTS_CACHE_SIZE:
+                    del self._parts[next(iter(self._parts))]  # the oldest
+        return parts
 
     def _missing(self, brave: Atoms, unknown: tuple[str, ...]) -> tuple[MissingFact, ...]:
         reached: dict[str, dict[str, dict[str, set[str]]]] = {}

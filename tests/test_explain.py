@@ -71,3 +71,12 @@ def test_not_commissioned_carries_the_ifr_route(engine: PolicyEngine) -> None:
 def test_undetermined_explains_what_already_holds(engine: PolicyEngine) -> None:
     decision = engine.decide(patient(likely_to_change_management=...))
     assert [s.rule for s in decision.explanation.steps] == ["specialist_request"]
+
+
+def test_explanations_are_shared_by_decisions_with_the_same_consequences(engine: PolicyEngine) -> None:
+    # Two patients whose cautious consequences are the same (ages on the same side of 16)
+    # share one explanation object; the age itself is not part of the trace.
+    first = engine.decide(patient(setting="primary_care", age=40, id="a"))
+    second = engine.decide(patient(setting="primary_care", age=70, id="b"))
+    assert first.explanation is second.explanation and first.id != second.id
+    assert engine.decide(patient(setting="mcas")).explanation is not first.explanation
