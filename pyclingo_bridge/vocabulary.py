@@ -11,7 +11,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, cast
 
 import clingo
 
@@ -108,19 +108,20 @@ class Vocabulary:
 
     def validate(self, facts: object) -> PatientFacts:
         """Check ``facts`` against the vocabulary; raise InputError naming every bad field."""
-        if not isinstance(facts, Mapping):
+        if type(facts) is not dict and not isinstance(facts, Mapping):
             raise InputError([FieldProblem("input", "expected a JSON object of patient facts")])
         problems: list[FieldProblem] = []
         given: dict[str, Value] = {}
         record_id: str | None = None
+        specs = self.specs
         for key, value in facts.items():
             if key == ID_FIELD:
-                if value is not None and not isinstance(value, str):
+                if value is not None and type(value) is not str:
                     problems.append(FieldProblem(ID_FIELD, "expected a string"))
                 else:
                     record_id = value
                 continue
-            spec = self.specs.get(key) if isinstance(key, str) else None
+            spec = specs.get(key) if type(key) is str else None
             if spec is None:
                 problems.append(FieldProblem(str(key), self._unknown_key(str(key))))
                 continue
@@ -153,26 +154,25 @@ class Vocabulary:
 
 
 def _check(spec: FactSpec, value: object) -> Value | FieldProblem:
-    def problem() -> FieldProblem:
-        return FieldProblem(spec.key, f"{_show(value)} is not allowed; expected {spec.allowed()}")
-
-    if spec.type == "boolean":
-        return value if isinstance(value, bool) else problem()
-    if spec.type == "integer":
-        if isinstance(value, bool) or not isinstance(value, int):
-            return problem()
-        assert spec.low is not None and spec.high is not None
-        return value if spec.low <= value <= spec.high else problem()
-    if spec.type == "enum":
-        return value if isinstance(value, str) and value in spec.symbols else problem()
-    if not isinstance(value, list):
-        return problem()
-    bad = [member for member in value if not (isinstance(member, str) and member in spec.symbols)]
-    if bad:
-        return FieldProblem(
-            spec.key, f"{_show(bad[0])} is not allowed; expected {spec.allowed()}"
-        )
-    return frozenset(value)
+    """The value if ``spec`` allows it, else the problem. Exact JSON types: ``true`` is not
+    the integer 1, and 40.0 is not an age."""
+    kind, given = spec.type, type(value)
+    if kind == "boolean":
+        if given is bool:
+            return value  # type: ignore[return-value]
+    elif kind == "integer":
+        if given is int and spec.low <= value <= spec.high:  # type: ignore[operator]
+            return value  # type: ignore[return-value]
+    elif kind == "enum":
+        if given is str and value in spec.symbols:
+            return value  # type: ignore[return-value]
+    elif given is list:
+        symbols = spec.symbols
+        bad = [member for member in value if type(member) is not str or member not in symbols]  # type: ignore[attr-defined]
+        if not bad:
+            return frozenset(cast("list[str]", value))
+        return FieldProblem(spec.key, f"{_show(bad[0])} is not allowed; expected {spec.allowed()}")
+    return FieldProblem(spec.key, f"{_show(value)} is not allowed; expected {spec.allowed()}")
 
 
 def _show(value: object) -> str:
