@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any, Literal, TextIO
 
 from ..errors import FieldProblem, InputError
+from ..json_input import STRICT_DECODER, DuplicateKeyError
 from ..vocabulary import ID_FIELD, Vocabulary
 
 InputFormat = Literal["jsonl", "csv"]
@@ -157,33 +158,14 @@ def _cell_converter(vocabulary: Vocabulary, column: str) -> Any:
     return lambda text: [] if text == EMPTY_LIST else [member.strip() for member in text.split(LIST_SEPARATOR)]
 
 
-class _DuplicateKey(ValueError):
-    pass
-
-
-def _reject_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    result = dict(pairs)
-    if len(result) != len(pairs):
-        seen: set[str] = set()
-        for key, _ in pairs:
-            if key in seen:
-                raise _DuplicateKey(key)
-            seen.add(key)
-    return result
-
-
-# One decoder for every row: json.loads with a hook would build a new one per call.
-_DECODER = json.JSONDecoder(object_pairs_hook=_reject_duplicates)
-
-
 def _parse_json(line: str) -> object:
     # Duplicate keys are an error, as in `policykb query`, never a silent overwrite.
     try:
-        return _DECODER.decode(line.rstrip("\r\n"))
+        return STRICT_DECODER.decode(line.rstrip("\r\n"))
     except json.JSONDecodeError as error:
         raise InputError([FieldProblem("input", f"not valid JSON: {error.msg} (column {error.colno})")]) from None
-    except _DuplicateKey as error:
-        raise InputError([FieldProblem(str(error), "given more than once")]) from None
+    except DuplicateKeyError as error:
+        raise InputError([FieldProblem(error.key, "given more than once")]) from None
     except RecursionError:
         raise InputError([FieldProblem("input", "not valid JSON: nested too deeply")]) from None
 

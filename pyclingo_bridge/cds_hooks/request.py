@@ -18,6 +18,7 @@ from fhir.resources.R4B.servicerequest import ServiceRequest
 
 from ..errors import InputError
 from ..fhir import parse_resource, split_bundle
+from ..json_input import DuplicateKeyError, reject_duplicates
 from .services import PREFETCH
 
 
@@ -45,9 +46,9 @@ class HookRequest:
 def parse_body(body: bytes) -> dict[str, Any]:
     """The JSON object of a request body; duplicate keys and NaN are malformed, not guessed."""
     try:
-        data = json.loads(body, object_pairs_hook=_no_duplicates, parse_constant=_no_constant)
+        data = json.loads(body, object_pairs_hook=reject_duplicates, parse_constant=_no_constant)
     except (ValueError, RecursionError) as error:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
-        message = str(error) if isinstance(error, (json.JSONDecodeError, _Malformed)) else "not UTF-8 JSON"
+        message = str(error) if isinstance(error, (json.JSONDecodeError, DuplicateKeyError, _Malformed)) else "not UTF-8 JSON"
         raise HookError(400, f"body is not valid JSON: {message}") from None
     if not isinstance(data, dict):
         raise HookError(400, "body must be a JSON object (a CDS Hooks request)")
@@ -127,15 +128,6 @@ def _check_subject(resource: Any, patient_id: str, where: str) -> None:
 
 class _Malformed(ValueError):
     pass
-
-
-def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    result: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in result:
-            raise _Malformed(f"key {key!r} given more than once")
-        result[key] = value
-    return result
 
 
 def _no_constant(name: str) -> None:

@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 import click
 
 from ..errors import InputError, PolicyKBError
+from ..json_input import STRICT_DECODER, DuplicateKeyError
 from ..knowledge_base import DEFAULT_POLICY, KnowledgeBase
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -65,28 +66,13 @@ def read_json_object(source: click.File) -> object:
     """Parse a JSON document; duplicate keys are an error, not a silent overwrite."""
     text = source.read()  # type: ignore[attr-defined]
     try:
-        return json.loads(text, object_pairs_hook=_reject_duplicates)
+        return STRICT_DECODER.decode(text)
     except json.JSONDecodeError as error:
         raise click.ClickException(
             f"input is not valid JSON: {error.msg} (line {error.lineno}, column {error.colno})"
         ) from None
-    except _DuplicateKey as error:
+    except DuplicateKeyError as error:
         raise click.ClickException(f"invalid input: {error.key}: given more than once") from None
-
-
-class _DuplicateKey(ValueError):
-    def __init__(self, key: str) -> None:
-        super().__init__(key)
-        self.key = key
-
-
-def _reject_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    result: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in result:
-            raise _DuplicateKey(key)
-        result[key] = value
-    return result
 
 
 def print_json(data: object) -> None:
