@@ -170,12 +170,6 @@ def expectation_problems(case: Case, decision: Decision) -> list[str]:
     return problems
 
 
-def run_case_file(case_file: CaseFile, kb_root: Path | None = None) -> list[CaseResult]:
-    """Run every case of a file; a case that cannot run is an error result, the rest go on."""
-    engine = engine_for_case_file(case_file, kb_root)
-    return [run_case(engine, case) for case in case_file.cases]
-
-
 def policy_case_files(kb: KnowledgeBase, policy_id: str) -> list[CaseFile]:
     """The loaded case files beside one policy."""
     return [load_case_file(path) for path in kb.case_files(policy_id)]
