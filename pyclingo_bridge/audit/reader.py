@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any, Literal, TextIO
 
 from ..errors import FieldProblem, InputError
-from ..json_input import STRICT_DECODER, DuplicateKeyError
+from ..json_input import DuplicateKeyError, loads_strict
 from ..vocabulary import ID_FIELD, Vocabulary
 
 InputFormat = Literal["jsonl", "csv"]
@@ -161,7 +161,7 @@ def _cell_converter(vocabulary: Vocabulary, column: str) -> Any:
 def _parse_json(line: str) -> object:
     # Duplicate keys are an error, as in `policykb query`, never a silent overwrite.
     try:
-        return STRICT_DECODER.decode(line.rstrip("\r\n"))
+        return loads_strict(line)
     except json.JSONDecodeError as error:
         raise InputError([FieldProblem("input", f"not valid JSON: {error.msg} (column {error.colno})")]) from None
     except DuplicateKeyError as error:

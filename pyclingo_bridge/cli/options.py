@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 import click
 
 from ..errors import InputError, PolicyKBError
-from ..json_input import STRICT_DECODER, DuplicateKeyError
+from ..json_input import DuplicateKeyError, loads_strict
 from ..knowledge_base import DEFAULT_POLICY, KnowledgeBase
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -66,7 +66,7 @@ def read_json_object(source: click.File) -> object:
     """Parse a JSON document; duplicate keys are an error, not a silent overwrite."""
     text = source.read()  # type: ignore[attr-defined]
     try:
-        return STRICT_DECODER.decode(text)
+        return loads_strict(text)
     except json.JSONDecodeError as error:
         raise click.ClickException(
             f"input is not valid JSON: {error.msg} (line {error.lineno}, column {error.colno})"
