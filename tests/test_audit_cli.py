@@ -100,6 +100,7 @@ def test_summary_on_stderr_counts_statuses_clauses_and_errors() -> None:
     summary = result.stderr.splitlines()
     assert summary[0].startswith("audited 5 rows under CMICB_Clin086 version 1 in ")
     assert summary[1:] == [
+        "engine solves: 3 (rows with equal facts share one)",
         "by status:",
         "  commissioned               2",
         "  not_commissioned           1",

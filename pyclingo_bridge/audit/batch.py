@@ -23,23 +23,26 @@ A new input is decided by the engine itself (``PolicyEngine.decide_facts``); wit
 from __future__ import annotations
 
 import bisect
+import functools
 import json
+import json.encoder
 from collections import OrderedDict
-from collections.abc import Hashable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from ..decision import Decision
 from ..engine import PolicyEngine
 from ..errors import InputError, KnowledgeBaseError
 from ..vocabulary import ID_FIELD, PatientFacts
 from .reader import Chunk, RawRow, RowParser
-from .summary import FOLLOW_UP_LIMIT, Tally
+from .summary import FOLLOW_UP_LIMIT, FOLLOW_UP_STATUSES, Tally
 
 CACHE_SIZE = 8192
 """Distinct inputs remembered per process (a few kilobytes each at most)."""
 
-_ABSENT = object()
-_GIVEN = ("given",)
+_json_string = json.encoder.encode_basestring
+"""A str as a JSON string with ensure_ascii=False (json.dumps without its per-call set-up)."""
 
 
 @dataclass(frozen=True)
@@ -50,18 +53,18 @@ class Answer:
     status: str
     clauses: tuple[str, ...]
     missing: tuple[str, ...]
+    follow_up: bool
+    """A status whose rows the report lists."""
 
 
 @dataclass(frozen=True)
 class ChunkResult:
-    """The output lines of a chunk (JSONL, in input order) and its tally."""
+    """The output of a chunk (JSONL text, in input order), its tally, and the inputs first
+    decided for it (shared with the other workers, so that they need not decide them again)."""
 
-    lines: list[str]
+    text: str
     tally: Tally
-
-    @property
-    def text(self) -> str:
-        return "".join(self.lines)
+    learned: list[tuple[Hashable, Answer]]
 
 
 def answer_fields(decision: Decision, explain: bool) -> dict[str, object]:
@@ -89,35 +92,57 @@ class Auditor:
         self.explain = explain
         self.cache_size = cache_size
         self.follow_up_limit = follow_up_limit
-        self.decided = 0
-        """Inputs actually solved (cache misses), for the benchmark."""
-        self._positions = {name: index for index, name in enumerate(engine.vocabulary.specs)}
-        self._absent = (_ABSENT,) * len(self._positions)
-        self._splits = {} if explain else _integer_splits(engine)
-        self._not_read = frozenset() if explain else _not_read(engine)
+        self._reducers = _reducers(engine, explain)
+        # None marks a fact not given (validation never keeps a null); keys pickle as they are,
+        # since workers pass them to each other.
+        self._absent = (None,) * len(self._reducers)
         self._cache: OrderedDict[Hashable, Answer] = OrderedDict()
+        self._learned: list[tuple[Hashable, Answer]] = []
 
     def decide_chunk(self, chunk: Chunk) -> ChunkResult:
         """Decide every row of ``chunk``; a bad row becomes an error line, never an exception."""
         tally = Tally(limit=self.follow_up_limit)
-        lines = [self._row(number, raw, tally) for number, raw in chunk]
-        return ChunkResult(lines, tally)
+        self._learned = []
+        # Rows are counted by answer and added to the tally once per chunk: a dictionary
+        # increment per row instead of updating the counters.
+        uses: dict[int, list[Any]] = {}
+        text = "".join([self._row(number, raw, tally, uses) for number, raw in chunk])
+        for answer, count in uses.values():
+            tally.add_decisions(answer.status, answer.clauses, count)
+        tally.solved = len(self._learned)
+        return ChunkResult(text, tally, self._learned)
 
-    def _row(self, number: int, raw: RawRow, tally: Tally) -> str:
+    def learn(self, answers: Iterable[tuple[Hashable, Answer]]) -> None:
+        """Remember answers another worker decided (same knowledge base, same keys)."""
+        cache = self._cache
+        for key, answer in answers:
+            if key not in cache:
+                cache[key] = answer
+        while len(cache) > self.cache_size:
+            cache.popitem(last=False)
+
+    def _row(self, number: int, raw: RawRow, tally: Tally, uses: dict[int, list[Any]]) -> str:
         parsed: object = None
         try:
             parsed = self.parser.parse(raw)
             facts, key = self._validated(parsed)
             answer = self._answer(facts, key)
         except (InputError, KnowledgeBaseError) as error:
-            record_id = _id_of(parsed, number)
+            failed_id = _id_of(parsed, number)
             message = _error_message(number, error)
-            tally.add_error(number, record_id, message)
+            tally.add_error(number, failed_id, message)
             fields = list(error.fields) if isinstance(error, InputError) else []
-            return json.dumps({"row": number, "id": record_id, "error": message, "fields": fields}, ensure_ascii=False) + "\n"
-        record_id = facts.record_id if facts.record_id is not None else number
-        tally.add_decision(number, record_id, answer.status, answer.clauses, answer.missing)
-        return f'{{"row": {number}, "id": {json.dumps(record_id, ensure_ascii=False)}, {answer.body}}}\n'
+            return json.dumps({"row": number, "id": failed_id, "error": message, "fields": fields}, ensure_ascii=False) + "\n"
+        use = uses.get(id(answer))
+        if use is None:
+            uses[id(answer)] = [answer, 1]
+        else:
+            use[1] += 1
+        record_id = facts.record_id
+        if answer.follow_up and tally.wants(answer.status):
+            tally.follow(number, number if record_id is None else record_id, answer.status, answer.clauses, answer.missing)
+        shown_id = number if record_id is None else _json_string(record_id)
+        return f'{{"row": {number}, "id": {shown_id}, {answer.body}}}\n'
 
     def _validated(self, parsed: object) -> tuple[PatientFacts, Hashable]:
         """``Vocabulary.validate(parsed)`` and the answer key of its facts. (Remembering
@@ -131,31 +156,48 @@ class Auditor:
         if answer is not None:
             cache.move_to_end(key)
             return answer
-        decision = self._decide(facts)
+        decision = self.engine.decide_facts(facts, explain=self.explain)
         body = json.dumps(answer_fields(decision, self.explain), ensure_ascii=False)[1:-1]
-        answer = Answer(body, decision.status, decision.clauses, tuple(m.fact for m in decision.missing))
+        missing = tuple(m.fact for m in decision.missing)
+        answer = Answer(body, decision.status, decision.clauses, missing, decision.status in FOLLOW_UP_STATUSES)
         cache[key] = answer
         if len(cache) > self.cache_size:
             cache.popitem(last=False)
+        self._learned.append((key, answer))
         return answer
-
-    def _decide(self, facts: PatientFacts) -> Decision:
-        self.decided += 1
-        return self.engine.decide_facts(facts, explain=self.explain)
 
     def _key(self, facts: PatientFacts) -> Hashable:
         # Position by vocabulary order, so that the same facts give the same key whatever
         # order the row listed them in.
         key: list[object] = list(self._absent)
-        positions = self._positions
+        reducers = self._reducers
         for name, value in facts.given.items():
-            if name in self._splits:
-                key[positions[name]] = ("interval", bisect.bisect_right(self._splits[name], value))
-            elif name in self._not_read:
-                key[positions[name]] = _GIVEN
-            else:
-                key[positions[name]] = value
+            position, reduce = reducers[name]
+            key[position] = value if reduce is None else reduce(value)
         return tuple(key)
+
+
+def _reducers(engine: PolicyEngine, explain: bool) -> dict[str, tuple[int, Callable[[Any], object] | None]]:
+    """Each fact's position in a key and what of its value the key keeps (None: all of it).
+
+    Without ``--explain``, an integer is kept as the interval it falls in between the KB's
+    thresholds, and a fact no rule reads only as given.
+    """
+    splits = {} if explain else _integer_splits(engine)
+    not_read = frozenset() if explain else _not_read(engine)
+    reducers: dict[str, tuple[int, Callable[[Any], object] | None]] = {}
+    for position, name in enumerate(engine.vocabulary.specs):
+        reduce: Callable[[Any], object] | None = None
+        if name in splits:
+            reduce = functools.partial(bisect.bisect_right, splits[name])
+        elif name in not_read:
+            reduce = _given
+        reducers[name] = (position, reduce)
+    return reducers
+
+
+def _given(value: object) -> bool:
+    return True
 
 
 def _integer_splits(engine: PolicyEngine) -> dict[str, Sequence[int]]:

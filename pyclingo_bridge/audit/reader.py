@@ -161,7 +161,7 @@ def _cell_converter(vocabulary: Vocabulary, column: str) -> Any:
 def _parse_json(line: str) -> object:
     # Duplicate keys are an error, as in `policykb query`, never a silent overwrite.
     try:
-        return loads_strict(line)
+        return loads_strict(line.rstrip("\r\n"))
     except json.JSONDecodeError as error:
         raise InputError([FieldProblem("input", f"not valid JSON: {error.msg} (column {error.colno})")]) from None
     except DuplicateKeyError as error:

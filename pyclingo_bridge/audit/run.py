@@ -1,10 +1,9 @@
 """Running an audit: chunks in, output lines out, in input order, on one or more cores.
 
 The parent process reads the extract in chunks and writes the answers; workers parse and
-decide. Each chunk is split between the workers by a cheap look at each row's text, so that
-the rows with the same input meet in the same worker and its cache (deciding a new input is
-what costs). At most a few chunks are in flight at any time, so memory does not grow with
-the number of rows. A short extract (one chunk) is decided in the parent: starting workers
+decide whole chunks. Deciding a new input is what costs, so the answers each worker decides
+are passed on to the others, which then replay them as if they had decided them. At most a
+few chunks are in flight at any time, so memory does not grow with the number of rows. A short extract (one chunk) is decided in the parent: starting workers
 would cost more than it saves.
 """
 
@@ -16,16 +15,14 @@ import itertools
 import multiprocessing
 import os
 import queue
-from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Hashable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Self, TextIO
 
 from ..engine import engine_for
-from ..vocabulary import ID_FIELD
-from .batch import CACHE_SIZE, Auditor, ChunkResult
-from .reader import Chunk, InputFormat, RawRow, RowParser, open_source
+from .batch import CACHE_SIZE, Answer, Auditor, ChunkResult
+from .reader import Chunk, InputFormat, RowParser, open_source
 from .summary import FOLLOW_UP_LIMIT, Tally
 
 CHUNK_SIZE = 2_000
@@ -98,30 +95,11 @@ def decide_chunks(chunks: Iterator[Chunk], settings: AuditSettings, jobs: int) -
         yield from workers.decide(chunks)
 
 
-# Rows are routed to workers by their text without id, digits and spaces: rows that are the
-# same input mostly look the same, so each distinct input is decided by one worker, not by
-# all. Routing only spreads work: a row routed "wrongly" costs a second decision of its
-# input, never a different answer. (A regular expression here cost more than deciding.)
-_NOISE = str.maketrans("", "", "0123456789 \t\r\n")
-
-
-def route(raw: RawRow, shards: int, skip: int | None = None) -> int:
-    """The worker (0..shards-1) a raw row goes to; ``skip`` is the CSV id column."""
-    if isinstance(raw, str):
-        text = raw
-        start = text.find('"id"')
-        if start >= 0:  # drop the id member's value, "..." after the colon
-            opening = text.find('"', text.find(":", start) + 1)
-            closing = text.find('"', opening + 1) if opening >= 0 else -1
-            if closing >= 0:
-                text = text[:start] + text[closing + 1 :]
-    else:
-        text = "\x1f".join(cell for index, cell in enumerate(raw) if index != skip)
-    return hash(text.translate(_NOISE)) % shards
-
-
 class _Workers:
-    """Worker processes, one queue each, fed parts of each chunk by route; results in order."""
+    """Worker processes, one inbox each. Each chunk goes whole to the worker with the fewest
+    chunks in hand; the answers a worker learns go to the others with their next chunk, so
+    an input is decided again only when two workers meet it before the news arrives.
+    Results come back in any order and are handed on in input order."""
 
     def __init__(self, auditor: Auditor, settings: AuditSettings, jobs: int) -> None:
         global _inherited
@@ -130,16 +108,17 @@ class _Workers:
         method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
         context: Any = multiprocessing.get_context(method)
         self.jobs = jobs
-        self.window = 2  # chunks in flight beyond the one being merged: bounds memory
-        self.skip = settings.header.index(ID_FIELD) if settings.header and ID_FIELD in settings.header else None
+        self.window = 3 * jobs  # chunks in flight: every worker has the next one queued; bounds memory
         self.inboxes = [context.Queue() for _ in range(jobs)]
         self.results = context.Queue()
+        self.in_hand = [0] * jobs
+        self.news: list[list[tuple[Hashable, Answer]]] = [[] for _ in range(jobs)]
         _inherited = auditor
         gc.freeze()  # the collector of a forked worker then leaves the inherited objects (and pages) alone
         try:
             self.processes = [
-                context.Process(target=_serve, args=(settings, inbox, self.results), daemon=True)
-                for inbox in self.inboxes
+                context.Process(target=_serve, args=(settings, number, inbox, self.results), daemon=True)
+                for number, inbox in enumerate(self.inboxes)
             ]
             for process in self.processes:
                 process.start()
@@ -159,59 +138,58 @@ class _Workers:
                 process.terminate()
 
     def decide(self, chunks: Iterator[Chunk]) -> Iterator[ChunkResult]:
-        routes: deque[list[int]] = deque()
-        done: dict[int, dict[int, ChunkResult]] = {}
+        done: dict[int, ChunkResult] = {}
         sent = merged = 0
         for chunk in chunks:
-            routes.append(self._send(sent, chunk))
+            while sent - merged >= self.window:
+                if merged in done:
+                    yield done.pop(merged)
+                    merged += 1
+                else:
+                    self._receive(done)
+            self._send(sent, chunk)
             sent += 1
-            while sent - merged > self.window:
-                yield self._merge(merged, routes.popleft(), done)
-                merged += 1
         while merged < sent:
-            yield self._merge(merged, routes.popleft(), done)
-            merged += 1
+            if merged in done:
+                yield done.pop(merged)
+                merged += 1
+            else:
+                self._receive(done)
 
-    def _send(self, number: int, chunk: Chunk) -> list[int]:
-        parts: list[Chunk] = [[] for _ in range(self.jobs)]
-        routes = [route(raw, self.jobs, self.skip) for _, raw in chunk]
-        for target, row in zip(routes, chunk):
-            parts[target].append(row)
-        for target, part in enumerate(parts):
-            self.inboxes[target].put((number, target, part))
-        return routes
+    def _send(self, number: int, chunk: Chunk) -> None:
+        worker = min(range(self.jobs), key=self.in_hand.__getitem__)
+        self.inboxes[worker].put((number, chunk, self.news[worker]))
+        self.news[worker] = []
+        self.in_hand[worker] += 1
 
-    def _merge(self, number: int, routes: list[int], done: dict[int, dict[int, ChunkResult]]) -> ChunkResult:
-        while len(done.get(number, ())) < self.jobs:
-            self._receive(done)
-        parts = done.pop(number)
-        lines = [iter(parts[target].lines) for target in range(self.jobs)]
-        tally = Tally(limit=parts[0].tally.limit)
-        tally.merge_interleaved([parts[target].tally for target in range(self.jobs)])
-        return ChunkResult([next(lines[target]) for target in routes], tally)
-
-    def _receive(self, done: dict[int, dict[int, ChunkResult]]) -> None:
+    def _receive(self, done: dict[int, ChunkResult]) -> None:
         while True:
             try:
-                number, target, result = self.results.get(timeout=1)
+                number, worker, result = self.results.get(timeout=1)
                 break
             except queue.Empty:
                 if not all(process.is_alive() for process in self.processes):
                     raise RuntimeError("an audit worker process died") from None
         if isinstance(result, BaseException):
             raise result
-        done.setdefault(number, {})[target] = result
+        self.in_hand[worker] -= 1
+        for other in range(self.jobs):
+            if other != worker:
+                self.news[other].extend(result.learned)
+        done[number] = result
 
 
 _inherited: Auditor | None = None
 
 
-def _serve(settings: AuditSettings, inbox: multiprocessing.Queue, results: multiprocessing.Queue) -> None:  # type: ignore[type-arg]
-    """A worker: decide each part it is sent until told to stop (None)."""
+def _serve(settings: AuditSettings, worker: int, inbox: multiprocessing.Queue, results: multiprocessing.Queue) -> None:  # type: ignore[type-arg]
+    """A worker: decide each chunk it is sent, after learning what the others decided,
+    until told to stop (None)."""
     auditor = _inherited or settings.auditor()  # spawned, not forked: nothing inherited
     while (task := inbox.get()) is not None:
-        number, target, part = task
+        number, chunk, news = task
         try:
-            results.put((number, target, auditor.decide_chunk(part)))
+            auditor.learn(news)
+            results.put((number, worker, auditor.decide_chunk(chunk)))
         except BaseException as error:  # noqa: BLE001 - handed to the parent, which raises it
-            results.put((number, target, error))
+            results.put((number, worker, error))

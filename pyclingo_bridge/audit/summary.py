@@ -40,13 +40,29 @@ class Tally:
     clauses: Counter[str] = field(default_factory=Counter)
     errors: int = 0
     follow_up: dict[str, list[FollowUp]] = field(default_factory=dict)
+    solved: int = 0
+    """Inputs the engine decided; every other row replayed the answer of an equal input."""
 
     def add_decision(self, row: int, record_id: str | int, status: str, clauses: tuple[str, ...], missing: tuple[str, ...]) -> None:
-        self.rows += 1
-        self.statuses[status] += 1
-        self.clauses.update(clauses)
-        if status in FOLLOW_UP_STATUSES:
-            self._keep(status, FollowUp(row, record_id, status, clauses, missing))
+        """Count one decided row (and keep it, when it is one to follow up)."""
+        self.add_decisions(status, clauses, 1)
+        if status in FOLLOW_UP_STATUSES and self.wants(status):
+            self.follow(row, record_id, status, clauses, missing)
+
+    def add_decisions(self, status: str, clauses: tuple[str, ...], count: int) -> None:
+        """Count ``count`` rows with the same decision (their follow-up rows are kept by ``follow``)."""
+        self.rows += count
+        self.statuses[status] += count
+        for clause in clauses:
+            self.clauses[clause] += count
+
+    def wants(self, kind: str) -> bool:
+        """Whether the follow-up list of ``kind`` still has room."""
+        return len(self.follow_up.get(kind, ())) < self.limit
+
+    def follow(self, row: int, record_id: str | int, status: str, clauses: tuple[str, ...], missing: tuple[str, ...]) -> None:
+        """Keep a decided row to follow up (counted by ``add_decisions``)."""
+        self._keep(status, FollowUp(row, record_id, status, clauses, missing))
 
     def add_error(self, row: int, record_id: str | int, message: str) -> None:
         self.rows += 1
@@ -61,27 +77,13 @@ class Tally:
     def merge(self, later: Tally) -> None:
         """Add the tally of the rows that come after these ones."""
         self.rows += later.rows
+        self.solved += later.solved
         self.statuses.update(later.statuses)
         self.clauses.update(later.clauses)
         self.errors += later.errors
         for kind, rows in later.follow_up.items():
             kept = self.follow_up.setdefault(kind, [])
             kept.extend(rows[: max(0, self.limit - len(kept))])
-
-    def merge_interleaved(self, parts: list[Tally]) -> None:
-        """Add the tallies of parts of one chunk whose rows interleave (split between
-        workers): the follow-up rows are kept in input order all the same."""
-        merged: dict[str, list[FollowUp]] = {}
-        for part in parts:
-            self.rows += part.rows
-            self.statuses.update(part.statuses)
-            self.clauses.update(part.clauses)
-            self.errors += part.errors
-            for kind, rows in part.follow_up.items():
-                merged.setdefault(kind, []).extend(rows)
-        for kind, rows in merged.items():
-            kept = self.follow_up.setdefault(kind, [])
-            kept.extend(sorted(rows, key=lambda follow_up: follow_up.row)[: max(0, self.limit - len(kept))])
 
     def count(self, kind: str) -> int:
         """Rows of a status, or errors."""
@@ -101,6 +103,8 @@ def summary_text(tally: Tally, policy: str, version: str, seconds: float) -> str
     rate = f", {tally.rows / seconds:,.0f} rows/s" if seconds > 0 else ""
     rows = f"{tally.rows:,} row" + ("" if tally.rows == 1 else "s")
     lines = [f"audited {rows} under {policy} version {version} in {seconds:.2f} s{rate}"]
+    if tally.solved:
+        lines.append(f"engine solves: {tally.solved:,} (rows with equal facts share one)")
     lines.append("by status:")
     lines += [f"  {name:<17} {count:>10,}" for name, count in tally.status_counts()]
     lines.append("by clause (rows whose status the clause decided):")
