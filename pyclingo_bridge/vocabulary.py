@@ -9,9 +9,10 @@ raises one :class:`InputError` naming every bad field and what it allows.
 from __future__ import annotations
 
 import difflib
-from collections.abc import Mapping
+import enum
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Literal, cast
+from typing import Final, Literal
 
 import clingo
 
@@ -74,6 +75,8 @@ class Vocabulary:
 
     def __init__(self, specs: Mapping[str, FactSpec]) -> None:
         self.specs = dict(sorted(specs.items()))
+        # One check per fact, chosen once by its type: validation runs for every row of an audit.
+        self._checkers = {key: _checker(spec) for key, spec in self.specs.items()}
 
     @classmethod
     def from_program(cls, program: GroundProgram) -> Vocabulary:
@@ -113,27 +116,26 @@ class Vocabulary:
         problems: list[FieldProblem] = []
         given: dict[str, Value] = {}
         record_id: str | None = None
-        specs = self.specs
+        checkers = self._checkers
         for key, value in facts.items():
-            if key == ID_FIELD:
-                if value is not None and type(value) is not str:
-                    problems.append(FieldProblem(ID_FIELD, "expected a string"))
+            check = checkers.get(key) if type(key) is str else None
+            if check is None:
+                if key == ID_FIELD:
+                    if value is not None and type(value) is not str:
+                        problems.append(FieldProblem(ID_FIELD, "expected a string"))
+                    else:
+                        record_id = value
                 else:
-                    record_id = value
-                continue
-            spec = specs.get(key) if type(key) is str else None
-            if spec is None:
-                problems.append(FieldProblem(str(key), self._unknown_key(str(key))))
-                continue
-            if value is None:
-                if spec.world == "closed":
-                    problems.append(FieldProblem(key, "null is not allowed for a closed-world fact; expected " + spec.allowed()))
-                continue
-            checked = _check(spec, value)
-            if isinstance(checked, FieldProblem):
-                problems.append(checked)
+                    problems.append(FieldProblem(str(key), self._unknown_key(str(key))))
+            elif value is None:
+                if self.specs[key].world == "closed":
+                    problems.append(FieldProblem(key, "null is not allowed for a closed-world fact; expected " + self.specs[key].allowed()))
             else:
-                given[key] = checked
+                checked = check(value)
+                if checked is _NOT_ALLOWED:
+                    problems.append(_problem(self.specs[key], value))
+                else:
+                    given[key] = checked
         if problems:
             raise InputError(problems)
         return PatientFacts(given=given, record_id=record_id)
@@ -153,25 +155,47 @@ class Vocabulary:
         return f"unknown field{suggestion}; allowed fields: " + ", ".join(self.fields)
 
 
-def _check(spec: FactSpec, value: object) -> Value | FieldProblem:
-    """The value if ``spec`` allows it, else the problem. Exact JSON types: ``true`` is not
-    the integer 1, and 40.0 is not an age."""
-    kind, given = spec.type, type(value)
-    if kind == "boolean":
-        if given is bool:
-            return value  # type: ignore[return-value]
-    elif kind == "integer":
-        if given is int and spec.low <= value <= spec.high:  # type: ignore[operator]
-            return value  # type: ignore[return-value]
-    elif kind == "enum":
-        if given is str and value in spec.symbols:
-            return value  # type: ignore[return-value]
-    elif given is list:
-        symbols = spec.symbols
-        bad = [member for member in value if type(member) is not str or member not in symbols]  # type: ignore[attr-defined]
-        if not bad:
-            return frozenset(cast("list[str]", value))
-        return FieldProblem(spec.key, f"{_show(bad[0])} is not allowed; expected {spec.allowed()}")
+class _Verdict(enum.Enum):
+    NOT_ALLOWED = "not allowed"
+    """What a checker returns for a value its fact does not allow."""
+
+
+_NOT_ALLOWED: Final = _Verdict.NOT_ALLOWED
+Checker = Callable[[object], "Value | Literal[_Verdict.NOT_ALLOWED]"]
+
+
+def _checker(spec: FactSpec) -> Checker:
+    """The value if ``spec`` allows it, else _NOT_ALLOWED. Exact JSON types: ``true`` is not
+    the integer 1, and 40.0 is not an age; a list becomes a frozenset of its members."""
+    if spec.type == "boolean":
+        return lambda value: value if value is True or value is False else _NOT_ALLOWED
+    if spec.type == "integer":
+        low, high = spec.low, spec.high
+        assert low is not None and high is not None, f"{spec.key}: an integer fact without a range"
+        return lambda value: value if type(value) is int and low <= value <= high else _NOT_ALLOWED
+    allowed = frozenset(spec.symbols)
+    if spec.type == "enum":
+        return lambda value: value if type(value) is str and value in allowed else _NOT_ALLOWED
+
+    def check_list(value: object) -> frozenset[str] | Literal[_Verdict.NOT_ALLOWED]:
+        if type(value) is not list:
+            return _NOT_ALLOWED
+        try:
+            members = frozenset(value)
+        except TypeError:  # a member that is a list or an object
+            return _NOT_ALLOWED
+        # Only strings equal the allowed strings, so a number or boolean member fails here too.
+        return members if members <= allowed else _NOT_ALLOWED
+
+    return check_list
+
+
+def _problem(spec: FactSpec, value: object) -> FieldProblem:
+    """What is wrong with a value ``spec`` does not allow (the first bad member of a list)."""
+    if type(value) is list:
+        bad = [member for member in value if type(member) is not str or member not in spec.symbols]
+        if bad:
+            value = bad[0]
     return FieldProblem(spec.key, f"{_show(value)} is not allowed; expected {spec.allowed()}")
 
 
