@@ -7,6 +7,7 @@ words the error for its own users.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 
@@ -34,6 +35,8 @@ STRICT_DECODER = json.JSONDecoder(object_pairs_hook=reject_duplicates)
 """A decoder to reuse (``json.loads`` with a hook builds a new one per call)."""
 
 _PLAIN_DECODER = json.JSONDecoder()
+_scan: Callable[[str, int], tuple[Any, int]] = _PLAIN_DECODER.scan_once  # type: ignore[attr-defined]
+"""The C scanner: one value from a position, without the whitespace checks around it."""
 
 
 def loads_strict(text: str) -> Any:
@@ -45,7 +48,12 @@ def loads_strict(text: str) -> Any:
     almost every row of an extract, and then the C decoder alone has done the work; any
     other text is decoded again with the hook (``audit`` decodes one object per row).
     """
-    value = _PLAIN_DECODER.decode(text)
+    try:
+        value, end = _scan(text, 0)
+    except StopIteration:  # no value at the start: whitespace first, or an empty text
+        end = -1
+    if end != len(text):  # whitespace around the value, or an error worded as json.loads words it
+        value = _PLAIN_DECODER.decode(text)
     if type(value) is dict and text.count(":") == len(value):
         return value
     return STRICT_DECODER.decode(text)

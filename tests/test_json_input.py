@@ -47,9 +47,12 @@ def _repeats_a_key(value: Any) -> bool:
     return False
 
 
-@given(value=_objects(VALUES), spaced=st.booleans())
-def test_duplicate_key_is_an_error_at_any_depth_and_otherwise_json_loads(value: Any, spaced: bool) -> None:
-    text = _text(value, spaced) + "\n"
+PADDING = st.sampled_from(["", " ", "\n", "\r\n", " \t"])
+
+
+@given(value=_objects(VALUES), spaced=st.booleans(), before=PADDING, after=PADDING)
+def test_duplicate_key_is_an_error_at_any_depth_and_otherwise_json_loads(value: Any, spaced: bool, before: str, after: str) -> None:
+    text = before + _text(value, spaced) + after
     if _repeats_a_key(value):
         with pytest.raises(DuplicateKeyError):
             loads_strict(text)
@@ -64,6 +67,10 @@ def test_any_json_value_without_repeats_reads_as_json_loads(value: Any) -> None:
         assert loads_strict(text) == json.loads(text)
 
 
-def test_invalid_json_is_a_decode_error() -> None:
-    with pytest.raises(json.JSONDecodeError):
-        loads_strict('{"age": ')
+@pytest.mark.parametrize("text", ['{"age": ', "", " ", '{"age": 1} x', ' {"age": 1', "[1,]", '{"a": 1}{'])
+def test_invalid_json_is_the_error_json_loads_gives(text: str) -> None:
+    with pytest.raises(json.JSONDecodeError) as expected:
+        json.loads(text)
+    with pytest.raises(json.JSONDecodeError) as error:
+        loads_strict(text)
+    assert (error.value.msg, error.value.pos) == (expected.value.msg, expected.value.pos)

@@ -27,7 +27,7 @@ import functools
 import json
 import json.encoder
 from collections import OrderedDict
-from collections.abc import Callable, Hashable, Iterable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -99,9 +99,10 @@ class Auditor:
         self._cache: OrderedDict[Hashable, Answer] = OrderedDict()
         self._learned: list[tuple[Hashable, Answer]] = []
 
-    def decide_chunk(self, chunk: Chunk) -> ChunkResult:
-        """Decide every row of ``chunk``; a bad row becomes an error line, never an exception."""
-        tally = Tally(limit=self.follow_up_limit)
+    def decide_chunk(self, chunk: Chunk, room: Mapping[str, int] | None = None) -> ChunkResult:
+        """Decide every row of ``chunk``; a bad row becomes an error line, never an exception.
+        ``room``: the follow-up rows of each kind the audit still wants (all by default)."""
+        tally = Tally(limit=self.follow_up_limit, room=room or {})
         self._learned = []
         # Rows are counted by answer and added to the tally once per chunk: a dictionary
         # increment per row instead of updating the counters.

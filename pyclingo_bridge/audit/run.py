@@ -15,7 +15,7 @@ import itertools
 import multiprocessing
 import os
 import queue
-from collections.abc import Callable, Hashable, Iterator
+from collections.abc import Callable, Hashable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Self, TextIO
@@ -72,7 +72,7 @@ def audit(
     source = open_source(stream, settings.input_format, engine.vocabulary, chunk_size)
     settings = dataclasses.replace(settings, input_format=source.format, header=source.header)
     total = Tally(limit=settings.follow_up_limit)
-    for result in decide_chunks(source.chunks, settings, jobs or default_jobs()):
+    for result in decide_chunks(source.chunks, settings, jobs or default_jobs(), total.room_left):
         write(result.text)
         total.merge(result.tally)
         if progress is not None:
@@ -80,19 +80,22 @@ def audit(
     return total
 
 
-def decide_chunks(chunks: Iterator[Chunk], settings: AuditSettings, jobs: int) -> Iterator[ChunkResult]:
+def decide_chunks(
+    chunks: Iterator[Chunk], settings: AuditSettings, jobs: int, room: Callable[[], Mapping[str, int]] = dict
+) -> Iterator[ChunkResult]:
     """Each chunk's result, in order: in this process, or on ``jobs`` workers when there is
-    more than one chunk to share."""
+    more than one chunk to share. ``room`` tells, as each chunk is handed out, how many
+    follow-up rows of each kind are still wanted: no more are built than can be kept."""
     # Ground here even when workers decide: forked workers inherit the grounded programs.
     auditor = settings.auditor()
     first = list(itertools.islice(chunks, 2))
     chunks = itertools.chain(first, chunks)
     if jobs <= 1 or len(first) < 2:
         for chunk in chunks:
-            yield auditor.decide_chunk(chunk)
+            yield auditor.decide_chunk(chunk, room())
         return
     with _Workers(auditor, settings, jobs) as workers:
-        yield from workers.decide(chunks)
+        yield from workers.decide(chunks, room)
 
 
 class _Workers:
@@ -137,7 +140,7 @@ class _Workers:
             if process.is_alive():
                 process.terminate()
 
-    def decide(self, chunks: Iterator[Chunk]) -> Iterator[ChunkResult]:
+    def decide(self, chunks: Iterator[Chunk], room: Callable[[], Mapping[str, int]]) -> Iterator[ChunkResult]:
         done: dict[int, ChunkResult] = {}
         sent = merged = 0
         for chunk in chunks:
@@ -147,7 +150,7 @@ class _Workers:
                     merged += 1
                 else:
                     self._receive(done)
-            self._send(sent, chunk)
+            self._send(sent, chunk, room())
             sent += 1
         while merged < sent:
             if merged in done:
@@ -156,9 +159,9 @@ class _Workers:
             else:
                 self._receive(done)
 
-    def _send(self, number: int, chunk: Chunk) -> None:
+    def _send(self, number: int, chunk: Chunk, room: Mapping[str, int]) -> None:
         worker = min(range(self.jobs), key=self.in_hand.__getitem__)
-        self.inboxes[worker].put((number, chunk, self.news[worker]))
+        self.inboxes[worker].put((number, chunk, room, self.news[worker]))
         self.news[worker] = []
         self.in_hand[worker] += 1
 
@@ -187,9 +190,9 @@ def _serve(settings: AuditSettings, worker: int, inbox: multiprocessing.Queue, r
     until told to stop (None)."""
     auditor = _inherited or settings.auditor()  # spawned, not forked: nothing inherited
     while (task := inbox.get()) is not None:
-        number, chunk, news = task
+        number, chunk, room, news = task
         try:
             auditor.learn(news)
-            results.put((number, worker, auditor.decide_chunk(chunk)))
+            results.put((number, worker, auditor.decide_chunk(chunk, room)))
         except BaseException as error:  # noqa: BLE001 - handed to the parent, which raises it
             results.put((number, worker, error))

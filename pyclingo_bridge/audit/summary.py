@@ -9,6 +9,7 @@ order, so the counts never depend on how the work was split. The follow-up lists
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from ..decision import STATUSES, clause_order
@@ -42,6 +43,9 @@ class Tally:
     follow_up: dict[str, list[FollowUp]] = field(default_factory=dict)
     solved: int = 0
     """Inputs the engine decided; every other row replayed the answer of an equal input."""
+    room: Mapping[str, int] = field(default_factory=dict)
+    """Follow-up rows of each kind still wanted (fewer than ``limit`` when the chunk comes
+    after rows that were kept already); ``limit`` for a kind not named."""
 
     def add_decision(self, row: int, record_id: str | int, status: str, clauses: tuple[str, ...], missing: tuple[str, ...]) -> None:
         """Count one decided row (and keep it, when it is one to follow up)."""
@@ -58,7 +62,11 @@ class Tally:
 
     def wants(self, kind: str) -> bool:
         """Whether the follow-up list of ``kind`` still has room."""
-        return len(self.follow_up.get(kind, ())) < self.limit
+        return len(self.follow_up.get(kind, ())) < self.room.get(kind, self.limit)
+
+    def room_left(self) -> dict[str, int]:
+        """The follow-up rows of each kind a later chunk may still add (its ``room``)."""
+        return {kind: self.limit - len(self.follow_up.get(kind, ())) for kind in (*FOLLOW_UP_STATUSES, "error")}
 
     def follow(self, row: int, record_id: str | int, status: str, clauses: tuple[str, ...], missing: tuple[str, ...]) -> None:
         """Keep a decided row to follow up (counted by ``add_decisions``)."""
@@ -70,9 +78,8 @@ class Tally:
         self._keep("error", FollowUp(row, record_id, "error", error=message))
 
     def _keep(self, kind: str, follow_up: FollowUp) -> None:
-        kept = self.follow_up.setdefault(kind, [])
-        if len(kept) < self.limit:
-            kept.append(follow_up)
+        if self.wants(kind):
+            self.follow_up.setdefault(kind, []).append(follow_up)
 
     def merge(self, later: Tally) -> None:
         """Add the tally of the rows that come after these ones."""
