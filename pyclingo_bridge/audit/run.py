@@ -15,13 +15,13 @@ import itertools
 import multiprocessing
 import os
 import queue
-from collections.abc import Callable, Hashable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Self, TextIO
 
 from ..engine import engine_for
-from .batch import CACHE_SIZE, Answer, Auditor, ChunkResult
+from .batch import CACHE_SIZE, Auditor, ChunkResult
 from .reader import Chunk, InputFormat, RowParser, open_source
 from .summary import FOLLOW_UP_LIMIT, Tally
 
@@ -100,9 +100,10 @@ def decide_chunks(
 
 class _Workers:
     """Worker processes, one inbox each. Each chunk goes whole to the worker with the fewest
-    chunks in hand; the answers a worker learns go to the others with their next chunk, so
-    an input is decided again only when two workers meet it before the news arrives.
-    Results come back in any order and are handed on in input order."""
+    chunks in hand. As soon as a worker has decided a chunk, it posts the answers it learned
+    to the others, which read their post before each chunk: an input is decided twice only
+    when two workers meet it at about the same time. Results come back in any order and are
+    handed on in input order."""
 
     def __init__(self, auditor: Auditor, settings: AuditSettings, jobs: int) -> None:
         global _inherited
@@ -115,12 +116,12 @@ class _Workers:
         self.inboxes = [context.Queue() for _ in range(jobs)]
         self.results = context.Queue()
         self.in_hand = [0] * jobs
-        self.news: list[list[tuple[Hashable, Answer]]] = [[] for _ in range(jobs)]
+        post = [context.Queue() for _ in range(jobs)]
         _inherited = auditor
         gc.freeze()  # the collector of a forked worker then leaves the inherited objects (and pages) alone
         try:
             self.processes = [
-                context.Process(target=_serve, args=(settings, number, inbox, self.results), daemon=True)
+                context.Process(target=_serve, args=(settings, number, inbox, self.results, post), daemon=True)
                 for number, inbox in enumerate(self.inboxes)
             ]
             for process in self.processes:
@@ -161,8 +162,7 @@ class _Workers:
 
     def _send(self, number: int, chunk: Chunk, room: Mapping[str, int]) -> None:
         worker = min(range(self.jobs), key=self.in_hand.__getitem__)
-        self.inboxes[worker].put((number, chunk, room, self.news[worker]))
-        self.news[worker] = []
+        self.inboxes[worker].put((number, chunk, room))
         self.in_hand[worker] += 1
 
     def _receive(self, done: dict[int, ChunkResult]) -> None:
@@ -176,23 +176,43 @@ class _Workers:
         if isinstance(result, BaseException):
             raise result
         self.in_hand[worker] -= 1
-        for other in range(self.jobs):
-            if other != worker:
-                self.news[other].extend(result.learned)
         done[number] = result
 
 
 _inherited: Auditor | None = None
 
 
-def _serve(settings: AuditSettings, worker: int, inbox: multiprocessing.Queue, results: multiprocessing.Queue) -> None:  # type: ignore[type-arg]
-    """A worker: decide each chunk it is sent, after learning what the others decided,
-    until told to stop (None)."""
+def _serve(
+    settings: AuditSettings,
+    worker: int,
+    inbox: multiprocessing.Queue,  # type: ignore[type-arg]
+    results: multiprocessing.Queue,  # type: ignore[type-arg]
+    post: list[multiprocessing.Queue],  # type: ignore[type-arg]
+) -> None:
+    """A worker: decide each chunk it is sent until told to stop (None); before each chunk,
+    learn what the other workers decided, after it, tell them."""
     auditor = _inherited or settings.auditor()  # spawned, not forked: nothing inherited
+    for box in post:
+        # At the end nobody reads the post any more: exit without waiting for it to be delivered.
+        box.cancel_join_thread()
     while (task := inbox.get()) is not None:
-        number, chunk, room, news = task
+        number, chunk, room = task
         try:
-            auditor.learn(news)
-            results.put((number, worker, auditor.decide_chunk(chunk, room)))
+            _read_post(auditor, post[worker])
+            result = auditor.decide_chunk(chunk, room)
+            if result.learned:
+                for other, box in enumerate(post):
+                    if other != worker:
+                        box.put(result.learned)
+            results.put((number, worker, dataclasses.replace(result, learned=[])))
         except BaseException as error:  # noqa: BLE001 - handed to the parent, which raises it
             results.put((number, worker, error))
+
+
+def _read_post(auditor: Auditor, box: multiprocessing.Queue) -> None:  # type: ignore[type-arg]
+    """Learn every answer waiting in ``box`` (what has not arrived yet waits for the next chunk)."""
+    while True:
+        try:
+            auditor.learn(box.get_nowait())
+        except queue.Empty:
+            return
