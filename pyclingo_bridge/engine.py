@@ -67,6 +67,14 @@ class PolicyEngine:
             self._groundings[shown] = InputLiterals(GroundProgram(self.files, shown=shown))
         return self._groundings[shown]
 
+    def prepare(self, explain: bool = True) -> None:
+        """Ground now what ``decide_facts(..., explain)`` may use (otherwise grounded on first
+        use): a process that forks workers does it once for all of them."""
+        with self._lock:
+            self._grounding(OUTCOME_ATOMS)
+            if not explain:
+                self._grounding(DECISION_ATOMS)
+
     def decide(self, facts: Mapping[str, object]) -> Decision:
         """Validate ``facts`` (a JSON-like mapping) and decide them; raises InputError."""
         return self.decide_facts(self.vocabulary.validate(facts))

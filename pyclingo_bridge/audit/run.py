@@ -94,6 +94,7 @@ def decide_chunks(
         for chunk in chunks:
             yield auditor.decide_chunk(chunk, room())
         return
+    auditor.engine.prepare(settings.explain)
     with _Workers(auditor, settings, jobs) as workers:
         yield from workers.decide(chunks, room)
 
