@@ -184,13 +184,25 @@ def test_unknown_policy_is_a_clear_error() -> None:
     assert "Traceback" not in result.output
 
 
-def test_input_that_is_not_utf8_is_a_clear_error(tmp_path: Path) -> None:
+def test_row_that_is_not_utf8_is_an_error_row_and_the_run_goes_on(tmp_path: Path) -> None:
     source = tmp_path / "extract.jsonl"
-    source.write_bytes(b'{"id": "caf\xe9"}\n')
+    source.write_bytes(_jsonl(COMMISSIONED).encode() + b'{"id": "caf\xe9"}\n' + _jsonl(PRIMARY_CARE).encode())
     result = _run([str(source)])
     assert result.exit_code == 1
-    assert result.stderr.startswith(f"Error: {source} is not UTF-8 text (invalid continuation byte at byte ")
+    lines = _lines(result.stdout)
+    assert lines[1] == {"row": 2, "id": 2, "error": "row 2: input: not UTF-8 text: byte 0xe9 at character 12", "fields": ["input"]}
+    assert [lines[0]["status"], lines[2]["status"]] == ["commissioned", "not_commissioned"]
     assert "Traceback" not in result.output
+
+
+def test_csv_cell_that_is_not_utf8_is_an_error_row(tmp_path: Path) -> None:
+    source = tmp_path / "extract.csv"
+    source.write_bytes(b"id,age,setting\nx\xff,40,mcas\ny,40,primary_care\n")
+    result = _run([str(source)])
+    lines = _lines(result.stdout)
+    assert lines[0]["error"] == "row 1: input: not UTF-8 text: byte 0xff at character 2"
+    assert lines[1]["id"] == "y" and "status" in lines[1]
+    assert len(lines) == 2
 
 
 def test_empty_input_is_zero_rows() -> None:

@@ -1,6 +1,7 @@
 """Reading an extract: JSONL or CSV rows, streamed in bounded chunks, parsed into fact mappings.
 
-Reading and parsing are split so that the parent process only cuts the input into chunks
+The input is read with ``errors="surrogateescape"`` (see the CLI), so that bytes that are not
+UTF-8 make an error row of their own rather than end the run. Reading and parsing are split so that the parent process only cuts the input into chunks
 (cheap) and the workers parse (JSON decoding is a good part of the cost of a row). A raw row
 is the JSONL line or the tuple of CSV cells; :class:`RowParser` turns it into the mapping the
 query contract takes, or an :class:`InputError` naming the field. Every value check is left to
@@ -129,7 +130,12 @@ class RowParser:
     def parse(self, raw: RawRow) -> object:
         """The row as a JSON-like value; ``validate`` checks it against the vocabulary."""
         if isinstance(raw, str):
+            if not raw.isascii():
+                _check_utf8(raw)
             return _parse_json(raw)
+        for cell in raw:
+            if not cell.isascii():
+                _check_utf8(cell)
         return self._parse_cells(raw)
 
     def _parse_cells(self, cells: tuple[str, ...]) -> dict[str, object]:
@@ -156,6 +162,17 @@ def _cell_converter(vocabulary: Vocabulary, column: str) -> Any:
     if spec.type == "boolean":
         return lambda text: _BOOLEANS.get(text.lower(), text)
     return lambda text: [] if text == EMPTY_LIST else [member.strip() for member in text.split(LIST_SEPARATOR)]
+
+
+def _check_utf8(text: str) -> None:
+    """Text read with ``errors="surrogateescape"`` holds each byte that is not UTF-8 as a
+    lone surrogate: such a row is an error of its own, and the rows around it go on."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as error:
+        byte = ord(text[error.start]) - 0xDC00
+        problem = f"not UTF-8 text: byte 0x{byte:02x} at character {error.start + 1}" if 0x80 <= byte <= 0xFF else "not UTF-8 text"
+        raise InputError([FieldProblem("input", problem)]) from None
 
 
 def _parse_json(line: str) -> object:

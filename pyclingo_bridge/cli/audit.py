@@ -19,7 +19,8 @@ from .options import kb_option, library_errors, policy_option
 
 
 @click.command()
-@click.argument("input_file", metavar="INPUT|-", type=click.File("r", encoding="utf-8-sig"))
+# Bytes that are not UTF-8 are kept as surrogates and make their row an error row (reader.py).
+@click.argument("input_file", metavar="INPUT|-", type=click.File("r", encoding="utf-8-sig", errors="surrogateescape"))
 @click.option("-o", "--output", type=click.File("w", encoding="utf-8"), default="-", help="JSONL output file (default: stdout).")
 @policy_option
 @click.option(
@@ -66,11 +67,8 @@ def audit(
     engine = engine_for(policy, kb_root)
     settings = AuditSettings(engine.policy.id, kb_root, explain, chosen)  # type: ignore[arg-type]
     started = time.perf_counter()
-    try:
-        with _progress(name, input_file) as progress:
-            tally = run_audit(input_file, settings, output.write, jobs=jobs, progress=progress)
-    except UnicodeDecodeError as error:
-        raise click.ClickException(f"{name} is not UTF-8 text ({error.reason} at byte {error.start} of a block)") from None
+    with _progress(name, input_file) as progress:
+        tally = run_audit(input_file, settings, output.write, jobs=jobs, progress=progress)
     output.flush()
     seconds = time.perf_counter() - started
     click.echo(summary_text(tally, engine.policy.reference, engine.policy.version, seconds), err=True, nl=False)
