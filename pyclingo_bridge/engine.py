@@ -19,7 +19,7 @@ from pathlib import Path
 
 import clingo
 
-from .atoms import Atoms, atoms_by_name
+from .atoms import Atoms, Term, atoms_by_name
 from .decision import Advice, Decision, Explanation, MissingFact, Possibility, Status, clause_order
 from .errors import KnowledgeBaseError
 from .explain import Explainer
@@ -160,12 +160,14 @@ class PolicyEngine:
         return parts
 
     def _missing(self, brave: Atoms, unknown: tuple[str, ...]) -> tuple[MissingFact, ...]:
-        reached: dict[str, dict[str, dict[str, set[str]]]] = {}
+        # The terms themselves (read once per atom, hashable) group the outcomes; only the
+        # deciding keys are turned into text.
+        reached: dict[Term, dict[Term, dict[Term, set[Term]]]] = {}
         for atom in brave.get("outcome", ()):
-            key, point, choice, status = (str(argument) for argument in atom.arguments)
+            key, point, choice, status = atom.arguments
             reached.setdefault(key, {}).setdefault(point, {}).setdefault(choice, set()).add(status)
         deciding = [
-            key
+            str(key)
             for key, points in reached.items()
             if any(len({frozenset(s) for s in choices.values()}) > 1 for choices in points.values())
         ]
