@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import tempfile
 from typing import Any
 
@@ -11,8 +13,11 @@ import pytest
 from pyclingo_bridge import PolicyEngine, engine_for
 from pyclingo_bridge.program_cache import CACHE_ENV
 
-# The tests keep the transformed-program cache out of the user's home.
-os.environ.setdefault(CACHE_ENV, tempfile.mkdtemp(prefix="policykb-cache-"))
+# The tests keep the transformed-program cache out of the user's home, in a folder of their
+# own that goes when they end.
+if CACHE_ENV not in os.environ:
+    os.environ[CACHE_ENV] = tempfile.mkdtemp(prefix="policykb-cache-")
+    atexit.register(shutil.rmtree, os.environ[CACHE_ENV], ignore_errors=True)
 
 POLICY = "CMICB_Clin086"
 

@@ -90,13 +90,14 @@ def test_same_interval_other_age_equals_query(engine: PolicyEngine, rows: list[d
     assert _audited(facts, False) == expected
 
 
-@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@pytest.mark.parametrize("explain", [False, True], ids=["fields", "with explanation"])
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(rows=st.lists(ROWS, min_size=2, max_size=30))
-def test_rows_decided_on_two_workers_equal_query(engine: PolicyEngine, rows: list[dict[str, Any]]) -> None:
+def test_rows_decided_on_two_workers_equal_query(engine: PolicyEngine, explain: bool, rows: list[dict[str, Any]]) -> None:
     """Chunks of two rows on two workers that pass each other their answers: each row is still its query."""
     facts = [{"id": f"p{number}", **row} for number, row in enumerate(rows + rows, start=1)]
-    expected = [_expected(engine, row, number, False) for number, row in enumerate(facts, start=1)]
-    assert _audited(facts, False, jobs=2, chunk_size=2) == expected
+    expected = [_expected(engine, row, number, explain) for number, row in enumerate(facts, start=1)]
+    assert _audited(facts, explain, jobs=2, chunk_size=2) == expected
 
 
 def _varied_inputs() -> list[dict[str, Any]]:
