@@ -121,8 +121,8 @@ class Vocabulary:
             check = checkers.get(key) if type(key) is str else None
             if check is None:
                 if key == ID_FIELD:
-                    if value is not None and type(value) is not str:
-                        problems.append(FieldProblem(ID_FIELD, "expected a string"))
+                    if value is not None and (type(value) is not str or not is_text(value)):
+                        problems.append(FieldProblem(ID_FIELD, "expected a string of Unicode text"))
                     else:
                         record_id = value
                 else:
@@ -188,6 +188,18 @@ def _checker(spec: FactSpec) -> Checker:
         return members if members <= allowed else _NOT_ALLOWED
 
     return check_list
+
+
+def is_text(value: str) -> bool:
+    """Whether ``value`` can be written as UTF-8 (a lone surrogate, from a JSON escape such
+    as \\ud800, cannot: echoed into the output it would fail there)."""
+    if value.isascii():
+        return True
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _problem(spec: FactSpec, value: object) -> FieldProblem:

@@ -27,6 +27,7 @@ BAD_INPUTS: list[tuple[str, object, str, str]] = [
     ("list member not a string", {"core_criteria": [1]}, "core_criteria", "1 is not allowed"),
     ("null for a closed-world fact", {"ifr_approved": None}, "ifr_approved", "null is not allowed for a closed-world fact"),
     ("id not a string", {"id": 7}, "id", "expected a string"),
+    ("id with a lone surrogate", {"id": "x\ud800"}, "id", "expected a string of Unicode text"),
 ]
 
 
