@@ -205,6 +205,27 @@ def test_csv_cell_that_is_not_utf8_is_an_error_row(tmp_path: Path) -> None:
     assert len(lines) == 2
 
 
+def test_csv_record_short_of_a_cell_is_an_error_even_after_its_like(tmp_path: Path) -> None:
+    """A short record is not the same row under no id: its cells are counted before anything."""
+    source = tmp_path / "extract.csv"
+    source.write_text("age,setting,id\n40,mcas,x\n40,mcas\n")
+    lines = _lines(_run([str(source)]).stdout)
+    assert "status" in lines[0]
+    assert lines[1]["error"] == "row 2: input: 2 cells where the header has 3 columns"
+
+
+def test_id_that_is_no_unicode_text_is_an_error_row(tmp_path: Path) -> None:
+    """A JSON escape can spell a lone surrogate; echoed into UTF-8 output it would fail there."""
+    source = tmp_path / "extract.jsonl"
+    source.write_text('{"id": "x\\ud800", "age": 40}\n{"\\ud800": 1}\n' + _jsonl(PRIMARY_CARE))
+    result = _run([str(source), "-o", str(tmp_path / "out.jsonl"), "--report", str(tmp_path / "report.html")])
+    lines = _lines((tmp_path / "out.jsonl").read_text(encoding="utf-8"))
+    assert lines[0]["fields"] == ["id"] and lines[0]["id"] == 1
+    assert lines[1]["fields"] == ["\\ud800"] and lines[1]["error"].startswith("row 2: \\ud800: unknown field")
+    assert lines[2]["status"] == "not_commissioned"
+    assert result.exit_code == 1 and "Traceback" not in result.output
+
+
 def test_empty_input_is_zero_rows() -> None:
     result = _run(["-"], stdin="")
     assert result.exit_code == 0

@@ -100,6 +100,43 @@ def test_rows_decided_on_two_workers_equal_query(engine: PolicyEngine, explain: 
     assert _audited(facts, explain, jobs=2, chunk_size=2) == expected
 
 
+IDS = st.none() | st.text(max_size=6) | st.sampled_from(['a"b', "a\\b", "tab\there", "café", "", " x ", "\ud800"]) | st.just(7)
+LAYOUTS = st.sampled_from(["default", "unicode", "compact", "id last"])
+
+
+def _line(row: dict[str, Any], layout: str) -> str:
+    if layout == "id last":
+        row = {**{k: v for k, v in row.items() if k != "id"}, "id": row["id"]}
+    if layout == "compact":
+        return json.dumps(row, separators=(",", ":")) + "\n"
+    return json.dumps(row, ensure_ascii=layout != "unicode") + "\n"
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(rows=st.lists(st.tuples(ROWS, st.lists(st.tuples(IDS, LAYOUTS), min_size=1, max_size=4)), min_size=1, max_size=8))
+def test_rows_repeated_under_other_ids_equal_query(engine: PolicyEngine, rows: list[tuple[dict[str, Any], list[tuple[Any, str]]]]) -> None:
+    """A row whose text repeats an earlier one's under another id is answered without being
+    parsed again: ids with quotes, escapes, control characters, non-ASCII, not strings, and
+    other layouts must still each read as their own query."""
+    lines, expected = [], []
+    for row, copies in rows:
+        for record_id, layout in copies:
+            facts = {"id": record_id, **row}
+            text = _line(facts, layout)
+            lines.append(text)
+            number = len(lines)
+            try:
+                decision = engine.decide(json.loads(text))
+            except InputError:
+                expected.append({"error": True})
+                continue
+            expected.append({"row": number, "id": number if record_id is None else record_id, **answer_fields(decision, False)})
+    out = io.StringIO()
+    audit(io.StringIO("".join(lines)), AuditSettings(POLICY), out.write, jobs=1)
+    got = [json.loads(line) for line in out.getvalue().split("\n") if line]
+    assert [{"error": True} if "error" in line else line for line in got] == expected
+
+
 def _varied_inputs() -> list[dict[str, Any]]:
     """Every combination of the open enums and booleans (some differ only in facts no rule reads)."""
     choices = [

@@ -34,12 +34,14 @@ from typing import Any
 from ..decision import Decision
 from ..engine import PolicyEngine
 from ..errors import InputError, KnowledgeBaseError
-from ..vocabulary import ID_FIELD, PatientFacts
+from ..vocabulary import ID_FIELD, PatientFacts, is_text
 from .reader import Chunk, RawRow, RowParser
 from .summary import FOLLOW_UP_LIMIT, FOLLOW_UP_STATUSES, Tally
 
 CACHE_SIZE = 8192
 """Distinct inputs remembered per process (a few kilobytes each at most)."""
+TEXT_CACHE_SIZE = 16384
+"""Row texts (without their id) remembered per process, a few hundred bytes each."""
 
 _json_string = json.encoder.encode_basestring
 """A str as a JSON string with ensure_ascii=False (json.dumps without its per-call set-up)."""
@@ -98,6 +100,9 @@ class Auditor:
         self._absent = (None,) * len(self._reducers)
         self._cache: OrderedDict[Hashable, Answer] = OrderedDict()
         self._learned: list[tuple[Hashable, Answer]] = []
+        # Answers by row text without the id (RowParser.split_id): a repeated row is answered
+        # without parsing and validating it again. Emptied when full, so memory stays bounded.
+        self._by_text: dict[Hashable, Answer] = {}
 
     def decide_chunk(self, chunk: Chunk, room: Mapping[str, int] | None = None) -> ChunkResult:
         """Decide every row of ``chunk``; a bad row becomes an error line, never an exception.
@@ -123,6 +128,11 @@ class Auditor:
             cache.popitem(last=False)
 
     def _row(self, number: int, raw: RawRow, tally: Tally, uses: dict[int, list[Any]]) -> str:
+        split = self.parser.split_id(raw)
+        if split is not None:
+            answer = self._by_text.get(split[0])
+            if answer is not None:  # the text of an earlier row under another id: the same facts
+                return self._line(number, split[1], answer, tally, uses)
         parsed: object = None
         try:
             parsed = self.parser.parse(raw)
@@ -130,16 +140,23 @@ class Auditor:
             answer = self._answer(facts, key)
         except (InputError, KnowledgeBaseError) as error:
             failed_id = _id_of(parsed, number)
-            message = _error_message(number, error)
+            message = _writable(_error_message(number, error))
             tally.add_error(number, failed_id, message)
-            fields = list(error.fields) if isinstance(error, InputError) else []
+            fields = [_writable(field) for field in error.fields] if isinstance(error, InputError) else []
             return json.dumps({"row": number, "id": failed_id, "error": message, "fields": fields}, ensure_ascii=False) + "\n"
+        if split is not None:
+            if len(self._by_text) >= TEXT_CACHE_SIZE:
+                self._by_text.clear()
+            self._by_text[split[0]] = answer
+        return self._line(number, facts.record_id, answer, tally, uses)
+
+    def _line(self, number: int, record_id: str | None, answer: Answer, tally: Tally, uses: dict[int, list[Any]]) -> str:
+        """The output line of a decided row, counted."""
         use = uses.get(id(answer))
         if use is None:
             uses[id(answer)] = [answer, 1]
         else:
             use[1] += 1
-        record_id = facts.record_id
         if answer.follow_up and tally.wants(answer.status):
             tally.follow(number, number if record_id is None else record_id, answer.status, answer.clauses, answer.missing)
         shown_id = number if record_id is None else _json_string(record_id)
@@ -219,9 +236,15 @@ def _not_read(engine: PolicyEngine) -> frozenset[str]:
 def _id_of(parsed: object, number: int) -> str | int:
     if isinstance(parsed, dict):
         record_id = parsed.get(ID_FIELD)
-        if isinstance(record_id, str):
+        if isinstance(record_id, str) and is_text(record_id):
             return record_id
     return number
+
+
+def _writable(text: str) -> str:
+    """``text`` with any lone surrogate (a JSON escape such as \\ud800 in a bad row's field
+    name) spelled as that escape, so that the error line can be written as UTF-8."""
+    return text if is_text(text) else text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def _error_message(number: int, error: InputError | KnowledgeBaseError) -> str:

@@ -15,7 +15,7 @@ import csv
 import difflib
 import json
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Hashable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, TextIO
 
@@ -37,6 +37,7 @@ EMPTY_LIST = "[]"
 """The CSV cell for an empty list (an empty cell means the fact is absent)."""
 
 _INTEGER = re.compile(r"[+-]?\d+")
+_ID_PREFIXES = ('{"id": "', '{"id":"')
 _BOOLEANS = {"true": True, "false": False}
 
 
@@ -126,6 +127,36 @@ class RowParser:
         self.header = tuple(header or ())
         # The converter of each column, from its declared type: CSV cells are text.
         self._convert = [_cell_converter(vocabulary, column) for column in self.header]
+        self._id_column = self.header.index(ID_FIELD) if ID_FIELD in self.header else None
+
+    def split_id(self, raw: RawRow) -> tuple[Hashable, str | None] | None:
+        """The row without its id, and the id, when that can be told without parsing; else None.
+
+        Two rows whose text is the same apart from the id are the same facts under another
+        id, so the auditor answers a repeated row without parsing it again. For JSONL that is
+        a line that opens with the id member, ``{"id": "..."`` (as exports and ``json.dumps``
+        write it), whose id is plain printable ASCII without escapes: then the id's text is
+        its value and the rest of the line, from its closing quote, is the other members. A
+        CSV record splits at the id column (or has no id).
+        """
+        if isinstance(raw, str):
+            for prefix in _ID_PREFIXES:
+                if raw.startswith(prefix):
+                    start = len(prefix)
+                    end = raw.find('"', start)
+                    identifier = raw[start:end]
+                    if end > 0 and identifier.isascii() and identifier.isprintable() and "\\" not in identifier:
+                        return raw[end + 1 :], identifier
+                    return None
+            return None
+        if len(raw) != len(self.header):
+            return None  # a record of the wrong length is an error: let parsing say so
+        if self._id_column is None:
+            return raw, None
+        identifier = raw[self._id_column].strip()
+        if not identifier.isascii():
+            return None  # let parsing check its text
+        return raw[: self._id_column] + raw[self._id_column + 1 :], identifier or None
 
     def parse(self, raw: RawRow) -> object:
         """The row as a JSON-like value; ``validate`` checks it against the vocabulary."""
