@@ -64,7 +64,9 @@ class PolicyEngine:
 
     def _grounding(self, shown: frozenset[str]) -> InputLiterals:
         if shown not in self._groundings:
-            self._groundings[shown] = InputLiterals(GroundProgram(self.files, shown=shown))
+            # Only solved: without the rules nothing it shows depends on (the brave solve's
+            # outcomes in the trace-free one, the why-nots in both).
+            self._groundings[shown] = InputLiterals(GroundProgram(self.files, shown=shown, prune=True))
         return self._groundings[shown]
 
     def prepare(self, explain: bool = True) -> None:

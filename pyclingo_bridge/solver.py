@@ -14,6 +14,7 @@ from typing import Literal
 import clingo
 from clingo import ast
 
+from .cone import needed_statements
 from .errors import KnowledgeBaseError
 from .program_cache import ProgramSource
 
@@ -30,10 +31,13 @@ class GroundProgram:
         shown: Collection[str] | None = None,
         explain: bool = True,
         rewrite: Callable[[ast.AST], ast.AST] | None = None,
+        prune: bool = False,
     ) -> None:
         """Parse and ground ``files``; ``shown`` keeps only those ``#show name/arity`` lines;
         ``explain=False`` leaves out the explanation rules (a plain program, for comparison);
-        ``rewrite`` (used by ``policykb check``) transforms each statement as parsed."""
+        ``rewrite`` (used by ``policykb check``) transforms each statement as parsed;
+        ``prune`` also leaves out the rules nothing shown depends on (``cone.py``), for a
+        grounding that is only solved, never read for its facts beyond those."""
         self.files = tuple(files)
         self.messages: list[str] = []
         self._mode: tuple[str, str] | None = None
@@ -43,10 +47,12 @@ class GroundProgram:
         source = ProgramSource(self.files, explain, rewrite)
         try:
             statements = _statements(source)
+            kept = [statement for statement in statements if _kept(statement, shown)]
+            if prune and shown is not None:
+                kept = needed_statements(kept, shown)
             with ast.ProgramBuilder(self._control) as builder:
-                for statement in statements:
-                    if _kept(statement, shown):
-                        builder.add(statement)
+                for statement in kept:
+                    builder.add(statement)
             self._control.ground([("base", [])])
         except RuntimeError as error:
             raise KnowledgeBaseError(self._failure(error)) from None
