@@ -3,7 +3,9 @@
 Every row is validated by :meth:`Vocabulary.validate` and decided by
 :meth:`PolicyEngine.decide_facts` — the code of ``policykb query`` — so its status, clauses,
 missing facts and explanation are those ``query`` gives for the same facts
-(``tests/test_audit_identity.py`` checks it).
+(``tests/test_audit_identity.py`` checks it). The one exception is a row whose text is an
+earlier row's under another id (``RowParser.split_id``): the same text is the same facts,
+already validated and decided, so it gets that row's answer without being parsed again.
 
 What makes an audit fast is that routine data repeats itself: rows whose validated facts are
 the same have the same decision, apart from their ``id``. So each distinct input is decided
@@ -18,6 +20,7 @@ With ``--explain`` the explanation quotes values themselves, so values are exact
 
 A new input is decided by the engine itself (``PolicyEngine.decide_facts``); without
 ``--explain`` its solves show no trace atoms, which makes them cheaper and changes nothing else.
+Answers decided by another worker arrive through :meth:`Auditor.learn`.
 """
 
 from __future__ import annotations
