@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from pathlib import Path
 
 from clingo import ast
 
-from . import labels
+from . import cone, labels
 from ._version import __version__
 from .labels import with_explanations
 
@@ -70,21 +70,59 @@ class ProgramSource:
 
     def remember(self, statements: Sequence[ast.AST]) -> None:
         """Keep the text of statements that grounded without error, for the next process."""
-        if self.from_cache or self.rewrite is not None:
-            return
-        import tempfile  # only when writing: a query that finds the cache does not pay for it
-
-        try:
-            folder = cache_dir()
-            folder.mkdir(parents=True, exist_ok=True)
-            with tempfile.NamedTemporaryFile("w", dir=folder, delete=False, suffix=".tmp") as out:
-                out.write("\n".join(str(statement) for statement in statements))
-            os.replace(out.name, folder / f"{self.key}.lp")
-        except OSError:
-            pass
+        if not self.from_cache and self.rewrite is None:
+            _write(self.key, statements)
 
     def _cached_text(self) -> str | None:
-        try:
-            return (cache_dir() / f"{self.key}.lp").read_text()
-        except OSError:
+        return _read(self.key)
+
+
+class PrunedSource:
+    """The statements a grounding that shows only ``shown`` keeps after pruning (``cone.py``),
+    cached as program text beside the whole program's: pruning walks the AST too (about
+    0.1 s per grounding), which a process that finds the text does not pay."""
+
+    def __init__(self, source: ProgramSource, shown: Collection[str]) -> None:
+        self.shown = frozenset(shown)
+        digest = hashlib.sha256(f"{source.key}\0{','.join(sorted(shown))}\0".encode())
+        digest.update(Path(cone.__file__).read_bytes())
+        self.key = digest.hexdigest()
+        self.from_cache = False
+
+    def cached(self) -> list[ast.AST] | None:
+        """The pruned statements from an earlier process, or None."""
+        text = _read(self.key)
+        if text is None:
             return None
+        statements: list[ast.AST] = []
+        try:
+            ast.parse_string(text, statements.append)
+        except RuntimeError:
+            return None
+        self.from_cache = True
+        return statements
+
+    def remember(self, statements: Sequence[ast.AST]) -> None:
+        """Keep the text of pruned statements that grounded without error."""
+        if not self.from_cache:
+            _write(self.key, statements)
+
+
+def _read(key: str) -> str | None:
+    try:
+        return (cache_dir() / f"{key}.lp").read_text()
+    except OSError:
+        return None
+
+
+def _write(key: str, statements: Sequence[ast.AST]) -> None:
+    import tempfile  # only when writing: a query that finds the cache does not pay for it
+
+    try:
+        folder = cache_dir()
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile("w", dir=folder, delete=False, suffix=".tmp") as out:
+            out.write("\n".join(str(statement) for statement in statements))
+        os.replace(out.name, folder / f"{key}.lp")
+    except OSError:
+        pass

@@ -16,7 +16,7 @@ from clingo import ast
 
 from .cone import needed_statements
 from .errors import KnowledgeBaseError
-from .program_cache import ProgramSource
+from .program_cache import ProgramSource, PrunedSource
 
 Consequences = Literal["brave", "cautious"]
 
@@ -45,18 +45,25 @@ class GroundProgram:
             ["--models=0", *arguments], logger=self._log, message_limit=100
         )
         source = ProgramSource(self.files, explain, rewrite)
+        pruned = PrunedSource(source, shown) if prune and shown is not None and rewrite is None else None
+        whole: list[ast.AST] | None = None
         try:
-            statements = _statements(source)
-            kept = [statement for statement in statements if _kept(statement, shown)]
-            if prune and shown is not None:
-                kept = needed_statements(kept, shown)
+            kept = pruned.cached() if pruned is not None else None
+            if kept is None:
+                whole = _statements(source)
+                kept = [statement for statement in whole if _kept(statement, shown)]
+                if pruned is not None:
+                    kept = needed_statements(kept, pruned.shown)
             with ast.ProgramBuilder(self._control) as builder:
                 for statement in kept:
                     builder.add(statement)
             self._control.ground([("base", [])])
         except RuntimeError as error:
             raise KnowledgeBaseError(self._failure(error)) from None
-        source.remember(statements)
+        if whole is not None:
+            source.remember(whole)
+        if pruned is not None:
+            pruned.remember(kept)
 
     def _log(self, code: clingo.MessageCode, message: str) -> None:
         self.messages.append(message.strip())

@@ -48,3 +48,23 @@ def test_unwritable_cache_is_ignored(monkeypatch: pytest.MonkeyPatch, tmp_path: 
     monkeypatch.setenv(CACHE_ENV, str(blocker / "cache"))
     program = GroundProgram(engine.files, explain=False)
     assert program.facts("fact", 4)
+
+
+def test_a_pruned_grounding_is_read_back_from_disk_and_decides_the_same(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, engine: PolicyEngine
+) -> None:
+    """Pruning walks the AST (about 0.1 s): a later process reads the pruned text instead."""
+    from pyclingo_bridge.engine import DECISION_ATOMS
+    from pyclingo_bridge.inputs import InputLiterals, input_keys
+    from pyclingo_bridge.program_cache import PrunedSource
+
+    monkeypatch.setenv(CACHE_ENV, str(tmp_path))
+    first = InputLiterals(GroundProgram(engine.files, shown=DECISION_ATOMS, prune=True))
+    pruned = PrunedSource(ProgramSource(engine.files, explain=True), DECISION_ATOMS)
+    assert pruned.cached() is not None and pruned.from_cache
+    again = InputLiterals(GroundProgram(engine.files, shown=DECISION_ATOMS, prune=True))
+    for facts in [patient(), patient(setting="primary_care"), {}, patient(red_flags=["cauda_equina"])]:
+        given = input_keys(engine.vocabulary.validate(facts))
+        assert sorted(map(str, again.program.consequences(again.assumptions(given), "cautious") or [])) == sorted(
+            map(str, first.program.consequences(first.assumptions(given), "cautious") or [])
+        )

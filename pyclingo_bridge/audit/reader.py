@@ -1,8 +1,9 @@
 """Reading an extract: JSONL or CSV rows, streamed in bounded chunks, parsed into fact mappings.
 
 The input is read with ``errors="surrogateescape"`` (see the CLI), so that bytes that are not
-UTF-8 make an error row of their own rather than end the run. Reading and parsing are split so that the parent process only cuts the input into chunks
-(cheap) and the workers parse (JSON decoding is a good part of the cost of a row). A raw row
+UTF-8 make an error row of their own rather than end the run. Reading and parsing are split
+so that the parent process only cuts the input into chunks (cheap) and the workers parse
+(JSON decoding is a good part of the cost of a row). A raw row
 is the JSONL line or the tuple of CSV cells; :class:`RowParser` turns it into the mapping the
 query contract takes, or an :class:`InputError` naming the field. Every value check is left to
 :meth:`Vocabulary.validate`, so a bad cell reads exactly as the same bad value sent to
