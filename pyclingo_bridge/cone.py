@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 from clingo import ast
 
-Signature = tuple[str, int]
+from .syntax import Signature, signatures, walk
 
 
 @dataclass
@@ -109,36 +109,9 @@ def _statement(node: ast.AST) -> _Statement:
 
 def _atoms(node: ast.AST) -> Iterator[Signature]:
     """The predicate of every symbolic atom inside ``node``."""
-    for part in _walk(node):
+    for part in walk(node):
         if part.ast_type == ast.ASTType.SymbolicAtom:
-            yield from _predicates(part.symbol)
-
-
-def _predicates(term: ast.AST) -> Iterator[Signature]:
-    kind = term.ast_type
-    if kind == ast.ASTType.Function:
-        yield (term.name, len(term.arguments))
-    elif kind == ast.ASTType.SymbolicTerm:
-        yield (term.symbol.name, len(term.symbol.arguments))
-    elif kind == ast.ASTType.UnaryOperation:  # classical negation: -p(X)
-        for name, arity in _predicates(term.argument):
-            yield ("-" + name, arity)
-    elif kind == ast.ASTType.Pool:
-        for argument in term.arguments:
-            yield from _predicates(argument)
-
-
-def _walk(node: ast.AST) -> Iterator[ast.AST]:
-    yield node
-    for key in node.child_keys:
-        child = getattr(node, key)
-        if child is None:
-            continue
-        if isinstance(child, ast.AST):
-            yield from _walk(child)
-        else:
-            for item in child:
-                yield from _walk(item)
+            yield from signatures(part.symbol)
 
 
 def _signature_of(text: str) -> Signature:

@@ -25,6 +25,8 @@ from typing import cast
 from clingo import Number, ast
 from clingo.ast import AST, ASTType, Location, Position
 
+from .syntax import Signature
+
 LABEL_PREDICATE = "label"
 PROOF_ROOT = ("status", 1)
 INPUT_PREDICATE = ("holds", 2)
@@ -48,8 +50,6 @@ def label_of(rule: AST) -> AST | None:
             return cast(AST, atom.symbol.arguments[0])
     return None
 
-
-Signature = tuple[str, int]
 
 
 def proof_predicates(statements: Iterable[AST]) -> set[Signature]:

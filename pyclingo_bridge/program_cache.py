@@ -18,7 +18,7 @@ from pathlib import Path
 
 from clingo import ast
 
-from . import cone, labels
+from . import cone, labels, syntax
 from ._version import __version__
 from .labels import with_explanations
 
@@ -85,7 +85,7 @@ class PrunedSource:
     def __init__(self, source: ProgramSource, shown: Collection[str]) -> None:
         self.shown = frozenset(shown)
         digest = hashlib.sha256(f"{source.key}\0{','.join(sorted(shown))}\0".encode())
-        digest.update(Path(cone.__file__).read_bytes())
+        digest.update(Path(cone.__file__).read_bytes() + Path(syntax.__file__).read_bytes())
         self.key = digest.hexdigest()
         self.from_cache = False
 

@@ -19,9 +19,8 @@ from clingo import ast
 from clingo.ast import AST, ASTType
 
 from ..labels import label_of
+from ..syntax import Signature, signatures, walk
 from .findings import Finding, Kind, Location
-
-Signature = tuple[str, int]
 
 # Facts whose arguments the checks read from the source, by signature.
 DESCRIBING_FACTS: frozenset[Signature] = frozenset(
@@ -151,19 +150,6 @@ def findings_from_messages(messages: Sequence[str], kind: Kind, kb_root: Path) -
     return findings
 
 
-def signatures(term: AST) -> list[Signature]:
-    """The predicate signatures an atom's term stands for (a pool stands for several)."""
-    if term.ast_type == ASTType.Pool:
-        return [signature for argument in term.arguments for signature in signatures(argument)]
-    if term.ast_type == ASTType.UnaryOperation and term.operator_type == ast.UnaryOperator.Minus:
-        return [("-" + name, arity) for name, arity in signatures(term.argument)]
-    if term.ast_type == ASTType.Function:
-        return [(term.name, len(term.arguments))]
-    if term.ast_type == ASTType.SymbolicTerm and term.symbol.type == clingo.SymbolType.Function:
-        return [(term.symbol.name, len(term.symbol.arguments))]
-    return []
-
-
 def constant(term: AST) -> str | None:
     """The text of a ground term (``setting``, ``16``, ``"1.2"``), or None if it has variables."""
     if any(node.ast_type == ASTType.Variable for node in walk(term)):
@@ -171,19 +157,6 @@ def constant(term: AST) -> str | None:
     if term.ast_type == ASTType.Pool:
         return None
     return str(term)
-
-
-def walk(node: AST) -> Iterator[AST]:
-    """``node`` and every AST node below it."""
-    yield node
-    for key in node.child_keys:
-        child = getattr(node, key)
-        if isinstance(child, AST):
-            yield from walk(child)
-        elif isinstance(child, Sequence):
-            for item in child:
-                if isinstance(item, AST):
-                    yield from walk(item)
 
 
 def text(term: AST) -> str:
