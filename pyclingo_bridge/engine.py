@@ -23,7 +23,7 @@ from .atoms import Atoms, Term, atoms_by_name
 from .decision import Advice, Decision, Explanation, MissingFact, Possibility, Status, clause_order
 from .errors import KnowledgeBaseError
 from .explain import Explainer
-from .inputs import InputKey, InputLiterals, input_keys
+from .inputs import InputKey, InputLiterals, input_keys, interval_starts
 from .knowledge_base import KnowledgeBase
 from .metadata import PolicyInfo
 from .solver import GroundProgram
@@ -38,6 +38,8 @@ TRACE_ATOMS = frozenset(
     {"status/1", "consistent/0", "decided_by/2", "deciding/1", "fired/3", "why_not/3", "why_not_overridden/2", "advice/2"}
 )
 OUTCOME_ATOMS = frozenset({"status/1", "decided_by/2", "outcome/4"})
+REPRESENTATIVE_INTEGERS = ("-c", "integer_inputs=representatives")
+"""Grounding arguments: integer inputs only at their representatives (kb/core/inputs.lp)."""
 # A decision without its explanation (audit rows): the same program, showing no trace atoms.
 DECISION_ATOMS = frozenset({"status/1", "consistent/0", "decided_by/2", "advice/2"})
 
@@ -54,6 +56,8 @@ class PolicyEngine:
         self.vocabulary = Vocabulary.from_program(self.program)
         self.explainer = Explainer(self.policy.rules, self.vocabulary)
         self._trace = InputLiterals(self.program)
+        self.interval_starts = interval_starts(self.program)
+        """Each integer fact's interval starts between thresholds (the audit keys by them too)."""
         # Further groundings of the same program, each showing only what its solve needs
         # (fewer shown atoms: fewer models to enumerate, fewer symbols to read), built when
         # first needed: the brave one for `possible` and `missing`, and one without the trace.
@@ -65,8 +69,10 @@ class PolicyEngine:
     def _grounding(self, shown: frozenset[str]) -> InputLiterals:
         if shown not in self._groundings:
             # Only solved: without the rules nothing it shows depends on (the brave solve's
-            # outcomes in the trace-free one, the why-nots in both).
-            self._groundings[shown] = InputLiterals(GroundProgram(self.files, shown=shown, prune=True))
+            # outcomes in the trace-free one, the why-nots in both), and quoting no value,
+            # and with each given integer as the first value of its interval (inputs.lp).
+            program = GroundProgram(self.files, REPRESENTATIVE_INTEGERS, shown=shown, prune=True)
+            self._groundings[shown] = InputLiterals(program, self.interval_starts)
         return self._groundings[shown]
 
     def prepare(self, explain: bool = True) -> None:

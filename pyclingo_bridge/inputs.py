@@ -8,6 +8,9 @@ the assumptions for a query touches no clingo symbol.
 
 from __future__ import annotations
 
+import bisect
+from collections.abc import Mapping, Sequence
+
 import clingo
 
 from .errors import KnowledgeBaseError
@@ -38,10 +41,16 @@ def _symbol_key(atom: clingo.Symbol) -> InputKey:
 
 
 class InputLiterals:
-    """A program's input externals, left free and fixed per solve by assumptions."""
+    """A program's input externals, left free and fixed per solve by assumptions.
 
-    def __init__(self, program: GroundProgram) -> None:
+    ``interval_starts`` is for a program grounded with ``integer_inputs=representatives``
+    (``kb/core/inputs.lp``): there a given integer is passed as the first value of its
+    interval between the KB's thresholds, which behaves alike and is an input external.
+    """
+
+    def __init__(self, program: GroundProgram, interval_starts: Mapping[str, Sequence[int]] | None = None) -> None:
         self.program = program
+        self.interval_starts = dict(interval_starts or {})
         atoms = program.externals("given", 2) + program.externals("known", 1)
         literals = {_symbol_key(atom): program.literal(atom) for atom in atoms}
         self.literal = {key: literal for key, literal in literals.items() if literal is not None}
@@ -53,10 +62,30 @@ class InputLiterals:
     def assumptions(self, given: set[InputKey]) -> list[int]:
         """Every input fixed: true when the patient states it, false otherwise."""
         assumptions = self._all_false.copy()
-        try:
-            for key in given:
-                position = self._position[key]
-                assumptions[position] = -assumptions[position]
-        except KeyError as missing:
-            raise KnowledgeBaseError(f"the knowledge base has no input external for {missing}") from None
+        positions = self._position
+        for key in given:
+            position = positions.get(key)
+            if position is None:
+                position = positions.get(self._interval_start(key))
+                if position is None:
+                    raise KnowledgeBaseError(f"the knowledge base has no input external for {key}")
+            assumptions[position] = -assumptions[position]
         return assumptions
+
+    def _interval_start(self, key: InputKey) -> InputKey:
+        starts = self.interval_starts.get(str(key[1])) if key[0] == "given" else None
+        if starts is None or not isinstance(key[2], int):
+            return key
+        return ("given", key[1], starts[max(0, bisect.bisect_right(starts, key[2]) - 1)])
+
+
+def interval_starts(program: GroundProgram) -> dict[str, tuple[int, ...]]:
+    """For each integer fact, the first value of each interval between its thresholds (its
+    low bound and each threshold above it): values of one interval behave alike."""
+    ranges = {str(a.arguments[0]): (a.arguments[1].number, a.arguments[2].number) for a in program.facts("fact_range", 3)}
+    starts = {key: {low} for key, (low, _) in ranges.items()}
+    for atom in program.facts("threshold", 2):
+        key, value = str(atom.arguments[0]), atom.arguments[1].number
+        if key in ranges and ranges[key][0] < value <= ranges[key][1]:
+            starts[key].add(value)
+    return {key: tuple(sorted(values)) for key, values in starts.items()}

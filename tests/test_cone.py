@@ -1,4 +1,4 @@
-"""Pruning a grounding to what its shown atoms depend on never changes what it concludes."""
+"""The solve-only groundings (pruned, integers at their representatives) conclude what the whole program does."""
 
 from __future__ import annotations
 
@@ -78,3 +78,18 @@ def _whole(engine: PolicyEngine, shown: frozenset[str]) -> InputLiterals:
     if shown not in _WHOLE:
         _WHOLE[shown] = InputLiterals(GroundProgram(engine.files, shown=shown))
     return _WHOLE[shown]
+
+
+@pytest.mark.parametrize("base", [{}, {"setting": "primary_care"}, {"setting": "mcas", "red_flags": [], "sciatica": False}])
+def test_every_age_decides_as_the_first_of_its_interval(engine: PolicyEngine, base: dict[str, Any]) -> None:
+    """The engine's solve-only groundings take integers at their representatives only
+    (integer_inputs=representatives); every age must conclude what the whole program does."""
+    spec = engine.vocabulary.specs["age"]
+    assert spec.low is not None and spec.high is not None
+    for age in range(spec.low, spec.high + 1):
+        given_keys = input_keys(engine.vocabulary.validate({**base, "age": age}))
+        for shown, mode in ((DECISION_ATOMS, "cautious"), (OUTCOME_ATOMS, "brave")):
+            reduced, whole = engine._grounding(shown), _whole(engine, shown)
+            assert sorted(map(str, reduced.program.consequences(reduced.assumptions(given_keys), mode) or [])) == sorted(
+                map(str, whole.program.consequences(whole.assumptions(given_keys), mode) or [])
+            ), (age, mode)

@@ -30,7 +30,7 @@ import functools
 import json
 import json.encoder
 from collections import OrderedDict
-from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -204,7 +204,7 @@ def _reducers(engine: PolicyEngine, explain: bool) -> dict[str, tuple[int, Calla
     Without ``--explain``, an integer is kept as the interval it falls in between the KB's
     thresholds, and a fact no rule reads only as given.
     """
-    splits = {} if explain else _integer_splits(engine)
+    splits = {} if explain else engine.interval_starts
     not_read = frozenset() if explain else _not_read(engine)
     reducers: dict[str, tuple[int, Callable[[Any], object] | None]] = {}
     for position, name in enumerate(engine.vocabulary.specs):
@@ -219,16 +219,6 @@ def _reducers(engine: PolicyEngine, explain: bool) -> dict[str, tuple[int, Calla
 
 def _given(value: object) -> bool:
     return True
-
-
-def _integer_splits(engine: PolicyEngine) -> dict[str, Sequence[int]]:
-    """Each integer fact's threshold values, sorted: the points where a rule's test can change."""
-    splits: dict[str, set[int]] = {key: set() for key, spec in engine.vocabulary.specs.items() if spec.type == "integer"}
-    for atom in engine.program.facts("threshold", 2):
-        key, value = atom.arguments
-        if key.name in splits:
-            splits[key.name].add(value.number)
-    return {key: sorted(values) for key, values in splits.items()}
 
 
 def _not_read(engine: PolicyEngine) -> frozenset[str]:
