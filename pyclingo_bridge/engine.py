@@ -68,9 +68,9 @@ class PolicyEngine:
 
     def _grounding(self, shown: frozenset[str]) -> InputLiterals:
         if shown not in self._groundings:
-            # Only solved: without the rules nothing it shows depends on (the brave solve's
-            # outcomes in the trace-free one, the why-nots in both), and quoting no value,
-            # and with each given integer as the first value of its interval (inputs.lp).
+            # Only solved, never quoting a value: without the rules nothing it shows depends
+            # on (the brave solve's outcomes in the trace-free one, the why-nots in both), and
+            # with each given integer as the first value of its interval (inputs.lp).
             program = GroundProgram(self.files, REPRESENTATIVE_INTEGERS, shown=shown, prune=True)
             self._groundings[shown] = InputLiterals(program, self.interval_starts)
         return self._groundings[shown]
