@@ -146,20 +146,19 @@ class _Workers:
         done: dict[int, ChunkResult] = {}
         sent = merged = 0
         for chunk in chunks:
-            while sent - merged >= self.window:
-                if merged in done:
-                    yield done.pop(merged)
-                    merged += 1
-                else:
-                    self._receive(done)
+            if sent - merged >= self.window:
+                yield self._result(merged, done)
+                merged += 1
             self._send(sent, chunk, room())
             sent += 1
-        while merged < sent:
-            if merged in done:
-                yield done.pop(merged)
-                merged += 1
-            else:
-                self._receive(done)
+        for number in range(merged, sent):
+            yield self._result(number, done)
+
+    def _result(self, number: int, done: dict[int, ChunkResult]) -> ChunkResult:
+        """The result of chunk ``number``, receiving the others' meanwhile."""
+        while number not in done:
+            self._receive(done)
+        return done.pop(number)
 
     def _send(self, number: int, chunk: Chunk, room: Mapping[str, int]) -> None:
         worker = min(range(self.jobs), key=self.in_hand.__getitem__)
