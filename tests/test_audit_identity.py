@@ -164,6 +164,26 @@ def test_workers_share_what_they_decide() -> None:
     assert one.solved <= two.solved <= one.solved + 3 * 2 + 1
 
 
+CLOSED_DEFAULTS = {
+    key: False if spec.type == "boolean" else []
+    for key, spec in VOCABULARY.specs.items()
+    if spec.world == "closed" and spec.type in ("boolean", "list")
+}
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(row=ROWS, stated=st.lists(st.sets(st.sampled_from(sorted(CLOSED_DEFAULTS))), min_size=1, max_size=6))
+def test_closed_defaults_given_or_left_out_share_one_solve(engine: PolicyEngine, row: dict[str, Any], stated: list[set[str]]) -> None:
+    """Rows that differ only in stating closed-world defaults (false, empty) are one input:
+    decided once, and each row still equals its own query."""
+    base = {key: value for key, value in row.items() if key not in CLOSED_DEFAULTS}
+    facts = [base] + [{**base, **{key: CLOSED_DEFAULTS[key] for key in keys}} for keys in stated]
+    expected = [_expected(engine, facts_, number, False) for number, facts_ in enumerate(facts, start=1)]
+    assert _audited(facts, False) == expected
+    text = "".join(json.dumps(facts_) + "\n" for facts_ in facts)
+    assert audit(io.StringIO(text), AuditSettings(POLICY), lambda _: None, jobs=1).solved == 1
+
+
 def test_workers_tally_as_one_process() -> None:
     """Counts and the follow-up rows (first ones, in input order) do not depend on the split."""
     settings_by_row = ["mcas", "primary_care", ...]  # commissioned, not_commissioned, undetermined

@@ -87,3 +87,20 @@ def test_text_and_json_formats_agree(facts: dict[str, Any]) -> None:
 
 def test_the_engine_is_shared(engine: PolicyEngine) -> None:
     assert engine is ENGINE
+
+
+CLOSED_DEFAULTS = {
+    key: False if spec.type == "boolean" else []
+    for key, spec in ENGINE.vocabulary.specs.items()
+    if spec.world == "closed" and spec.type in ("boolean", "list")
+}
+
+
+@SETTINGS
+@given(FACTS, st.sets(st.sampled_from(sorted(CLOSED_DEFAULTS))))
+def test_a_closed_world_default_given_explicitly_decides_as_left_out(facts: dict[str, Any], stated: set[str]) -> None:
+    """A closed-world flag given false (a list given empty) is what leaving it out means: the
+    same decision, explanation included. The audit keys both alike (``audit/batch.py``)."""
+    left_out = {key: value for key, value in facts.items() if key not in stated}
+    explicit = {**left_out, **{key: CLOSED_DEFAULTS[key] for key in stated}}
+    assert ENGINE.decide(explicit).to_dict() == ENGINE.decide(left_out).to_dict()

@@ -15,7 +15,8 @@ once and its answer, already serialized, is replayed for every later row with th
 base's own ``threshold/2`` split points, the same classes the KB uses for unknown integers
 (``representative/2`` in ``kb/core/inputs.lp``): the rules test integers only against those
 thresholds. Likewise the value of a fact the KB declares no rule reads (``fact_not_read/2``)
-does not matter, only whether it is given (an unknown fact is listed and may be asked for).
+does not matter, only whether it is given (an unknown fact is listed and may be asked for),
+and a closed-world flag given false, or list given empty, is the record's default: absent.
 With ``--explain`` the explanation quotes values themselves, so values are exact.
 
 A new input is decided by the engine itself (``PolicyEngine.decide_facts``); without
@@ -202,23 +203,33 @@ def _reducers(engine: PolicyEngine, explain: bool) -> dict[str, tuple[int, Calla
     """Each fact's position in a key and what of its value the key keeps (None: all of it).
 
     Without ``--explain``, an integer is kept as the interval it falls in between the KB's
-    thresholds, and a fact no rule reads only as given.
+    thresholds, a fact no rule reads only as given, and a closed-world flag or list given
+    false or empty as absent: ``kb/core/inputs.lp`` derives the same ``holds`` atoms for
+    both, and policy rules read patient facts only through ``holds`` (``policykb check``
+    reports any rule that reads ``given`` or ``known``).
     """
     splits = {} if explain else engine.interval_starts
     not_read = frozenset() if explain else _not_read(engine)
     reducers: dict[str, tuple[int, Callable[[Any], object] | None]] = {}
-    for position, name in enumerate(engine.vocabulary.specs):
+    for position, (name, spec) in enumerate(engine.vocabulary.specs.items()):
         reduce: Callable[[Any], object] | None = None
         if name in splits:
             reduce = functools.partial(bisect.bisect_right, splits[name])
         elif name in not_read:
             reduce = _given
+        elif not explain and spec.world == "closed" and spec.type in ("boolean", "list"):
+            reduce = _absent_if_empty
         reducers[name] = (position, reduce)
     return reducers
 
 
 def _given(value: object) -> bool:
     return True
+
+
+def _absent_if_empty(value: object) -> object:
+    """A closed-world default given explicitly (false, the empty list) keys as absent (None)."""
+    return value or None
 
 
 def _not_read(engine: PolicyEngine) -> frozenset[str]:
