@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pyclingo_bridge import InputError, PolicyEngine, engine_for
-from pyclingo_bridge.audit import AuditSettings, answer_fields, audit
+from pyclingo_bridge.audit import AuditSettings, answer_fields, audit, batch
 from pyclingo_bridge.vocabulary import FactSpec
 
 from .conftest import POLICY, patient
@@ -223,3 +223,25 @@ def test_values_equal_in_python_are_not_confused(engine: PolicyEngine, rows: lis
     """1 == True == 1.0 in Python, but not to the vocabulary: each row is validated as itself."""
     expected = [_expected(engine, row, number, False) for number, row in enumerate(rows, start=1)]
     assert _audited(rows, False) == expected
+
+
+def test_repeated_row_texts_are_remembered_in_two_bounded_generations(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The table of row texts holds at most two generations; a text the older one holds is
+    still answered without parsing, and every row still equals its query."""
+    monkeypatch.setattr(batch, "TEXT_CACHE_SIZE", 4)
+    auditor = AuditSettings(POLICY).auditor()
+    parsed: list[object] = []
+    parse = auditor.parser.parse
+    monkeypatch.setattr(auditor.parser, "parse", lambda raw: parsed.append(raw) or parse(raw))
+    texts = [json.dumps({"id": f"r{n}", "age": 20 + n, "setting": "mcas"}) + "\n" for n in range(7)]
+    # Rows 0-3 fill a generation, 4-6 start the next; row 0 again is in the older one.
+    auditor.decide_chunk(list(enumerate(texts, start=1)))
+    assert len(parsed) == 7
+    assert len(auditor._by_text) + len(auditor._by_text_older) <= 2 * batch.TEXT_CACHE_SIZE
+    again = texts[0].replace('"r0"', '"again"')
+    result = auditor.decide_chunk([(8, again)])
+    assert len(parsed) == 7, "a text of the older generation is not parsed again"
+    assert json.loads(result.text)["id"] == "again"
+    for number in range(40):  # many more texts: the tables stay bounded
+        auditor.decide_chunk([(9 + number, json.dumps({"age": number, "sciatica": number % 2 == 0}) + "\n")])
+    assert len(auditor._by_text) + len(auditor._by_text_older) <= 2 * batch.TEXT_CACHE_SIZE
