@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+import json
 import re
 import shutil
 from pathlib import Path
@@ -9,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from pyclingo_bridge import KnowledgeBase, KnowledgeBaseError, PolicyEngine
+from pyclingo_bridge.audit import AuditSettings, audit
 
 from .conftest import patient
 
@@ -39,3 +42,21 @@ def test_a_conflicting_kb_refuses_to_answer(tmp_path: Path, engine: PolicyEngine
     with pytest.raises(KnowledgeBaseError):
         broken.decide(patient(setting=...))  # some completion is primary care
     assert broken.decide(patient()).status == "commissioned"  # completions without the fault still answer
+
+
+def test_an_audit_row_the_kb_cannot_answer_is_an_error_row_and_the_run_goes_on(tmp_path: Path, engine: PolicyEngine) -> None:
+    shutil.copytree(engine.kb.root, tmp_path / "kb")
+    rules = tmp_path / "kb" / "policies" / "cmicb_clin086" / "rules.lp"
+    rules.write_text(rules.read_text() + '\nconclusion(policy_statement, commissioned) :- holds(setting, primary_care).\n')
+    faulty = json.dumps(patient(setting="primary_care"))
+    sound = json.dumps(patient())
+    bad = json.dumps({**patient(), "age": "old"})
+    text = "".join(row + "\n" for row in (faulty, sound, bad, faulty, sound))
+    out = io.StringIO()
+    tally = audit(io.StringIO(text), AuditSettings("CMICB_Clin086", kb_root=tmp_path / "kb"), out.write, jobs=1)
+    lines = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert [line["row"] for line in lines] == [1, 2, 3, 4, 5]
+    assert ["error" in line for line in lines] == [True, False, True, True, False]
+    assert "knowledge base fault" in lines[0]["error"] and "two statuses or none" in lines[3]["error"]
+    assert (tally.errors, tally.statuses["commissioned"]) == (3, 2)
+    assert [row.row for row in tally.follow_up["error"]] == [1, 3, 4], "error rows kept in input order"
