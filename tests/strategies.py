@@ -34,3 +34,12 @@ def patient_facts(vocabulary: Vocabulary) -> st.SearchStrategy[dict[str, Any]]:
 
     drawn = st.fixed_dictionaries({key: one(spec) for key, spec in vocabulary.specs.items()})
     return drawn.map(lambda facts: {k: v for k, v in facts.items() if v is not ABSENT})
+
+
+def closed_defaults(vocabulary: Vocabulary) -> dict[str, Any]:
+    """Each closed-world flag and list with the value leaving it out means (false, empty)."""
+    return {
+        key: False if spec.type == "boolean" else []
+        for key, spec in vocabulary.specs.items()
+        if spec.world == "closed" and spec.type in ("boolean", "list")
+    }

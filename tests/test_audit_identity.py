@@ -16,6 +16,7 @@ from pyclingo_bridge.audit import AuditSettings, answer_fields, audit, batch
 from pyclingo_bridge.vocabulary import FactSpec
 
 from .conftest import POLICY, patient
+from .strategies import closed_defaults
 
 VOCABULARY = engine_for(POLICY).vocabulary
 
@@ -164,11 +165,7 @@ def test_workers_share_what_they_decide() -> None:
     assert one.solved <= two.solved <= one.solved + 3 * 2 + 1
 
 
-CLOSED_DEFAULTS = {
-    key: False if spec.type == "boolean" else []
-    for key, spec in VOCABULARY.specs.items()
-    if spec.world == "closed" and spec.type in ("boolean", "list")
-}
+CLOSED_DEFAULTS = closed_defaults(VOCABULARY)
 
 
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

@@ -14,7 +14,7 @@ from pyclingo_bridge.cli import main
 from pyclingo_bridge.render import STATUS_WORDS
 
 from .conftest import POLICY
-from .strategies import patient_facts, value_of
+from .strategies import closed_defaults, patient_facts, value_of
 
 ENGINE = engine_for(POLICY)
 FACTS = patient_facts(ENGINE.vocabulary)
@@ -89,11 +89,7 @@ def test_the_engine_is_shared(engine: PolicyEngine) -> None:
     assert engine is ENGINE
 
 
-CLOSED_DEFAULTS = {
-    key: False if spec.type == "boolean" else []
-    for key, spec in ENGINE.vocabulary.specs.items()
-    if spec.world == "closed" and spec.type in ("boolean", "list")
-}
+CLOSED_DEFAULTS = closed_defaults(ENGINE.vocabulary)
 
 
 @SETTINGS
