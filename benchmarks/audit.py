@@ -9,9 +9,9 @@ For each size it writes a synthetic JSONL extract (benchmarks/synthetic.py, with
 malformed rows), runs `policykb audit FILE -o /dev/null` as a child process and reports
 wall time, rows/s and the peak resident memory of the process tree (parent + workers,
 sampled every 20 ms). The per-row path — `PolicyEngine.decide` once per row, the library
-call behind `policykb query`, in one warm process — is timed on a sample of rows and
-extrapolated (it would take minutes on the whole extract); the sample and the factor are
-printed. For scale, two per-row paths the issue names are timed on a few rows: a fresh
+call behind `policykb query`, in one warm process — is timed on a sample of rows before
+each audit run and extrapolated from the median (it would take minutes on the whole
+extract); the sample, the spread and the factor are printed. For scale, two per-row paths the issue names are timed on a few rows: a fresh
 clingo Control per row (ground, then decide) and a `policykb query` process per row (what a
 shell loop over the rows would do). Figures depend on how varied the rows are, so the number
 of distinct inputs (and of engine solves) is printed too.
@@ -154,14 +154,15 @@ def main() -> None:
             if rows <= 200_000:
                 print(f"  distinct inputs: {distinct_inputs(rows, arguments.unknown, arguments.rare):,}")
             warm_up = Path(folder) / "warm-up.jsonl"
-            warm_up.write_text("".join(itertools.islice(path.open(), 5_000)))
+            with path.open() as lines:
+                warm_up.write_text("".join(itertools.islice(lines, 5_000)))
             run_audit(warm_up, arguments.jobs)
             walls = []
             for _ in range(arguments.repeat):
                 baselines.append(per_row(arguments.rows[0], arguments.sample, arguments.unknown, arguments.rare))
                 seconds, cpu, peak, summary = run_audit(path, arguments.jobs)
                 walls.append(seconds)
-                decided = " ".join(summary[0].split(" in ")[-1:])  # "2.01 s, 49,751 rows/s"
+                decided = summary[0].rsplit(" in ", 1)[-1]  # "2.01 s, 49,751 rows/s"
                 solves = summary[1].split(" (")[0] if len(summary) > 1 else ""
                 print(
                     f"  audit run: decided in {decided}; {solves}; wall with start-up {seconds:.2f} s"

@@ -224,7 +224,7 @@ def test_values_equal_in_python_are_not_confused(engine: PolicyEngine, rows: lis
 
 def test_repeated_row_texts_are_remembered_in_two_bounded_generations(monkeypatch: pytest.MonkeyPatch) -> None:
     """The table of row texts holds at most two generations; a text the older one holds is
-    still answered without parsing, and every row still equals its query."""
+    still answered without parsing, under the new row's own id."""
     monkeypatch.setattr(batch, "TEXT_CACHE_SIZE", 4)
     auditor = AuditSettings(POLICY).auditor()
     parsed: list[object] = []
