@@ -13,11 +13,9 @@ A query is at most two solves of the policy's program, grounded once:
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from functools import cache
 from pathlib import Path
-
-import clingo
 
 from .atoms import Atoms, Term, atoms_by_name
 from .decision import Advice, Decision, Explanation, MissingFact, Possibility, Status, clause_order
@@ -89,28 +87,50 @@ class PolicyEngine:
 
     def decide_facts(self, facts: PatientFacts, explain: bool = True) -> Decision:
         """Decide validated facts; ``explain=False`` leaves the explanation empty (and is faster)."""
-        given = input_keys(facts)
+        decision = self.decide_many([facts], explain)[0]
+        if isinstance(decision, KnowledgeBaseError):
+            raise decision
+        return decision
+
+    def decide_many(self, many: Sequence[PatientFacts], explain: bool = True) -> list[Decision | KnowledgeBaseError]:
+        """``decide_facts`` for each of ``many``, in order, with a knowledge-base fault in place
+        of the decision it prevents. The cautious solves run one after another, then the brave
+        ones: each solver's data stays in the processor's caches (an audit's batches)."""
+        givens = [input_keys(facts) for facts in many]
         with self._lock:
             decision_inputs = self._trace if explain else self._grounding(DECISION_ATOMS)
-            cautious = atoms_by_name(self._solve(decision_inputs, given, "cautious"))
-            if "consistent" not in cautious:
-                raise KnowledgeBaseError(
-                    f"{self.policy.reference}: for some completion of these facts the knowledge "
-                    "base concludes two statuses or none; run `policykb check`"
-                )
+            cautious = [self._consequences(decision_inputs, given, "cautious") for given in givens]
             # A status certain in every completion, decided by a clause certain too, is the answer.
             # Otherwise brave consequences give the statuses some completion reaches, or, for a
             # certain status whose deciding clause depends on the unknown facts, every clause
             # that decides it in some completion.
-            settled = len(cautious.get("status", ())) == 1 and "decided_by" in cautious
-            brave = None if settled else atoms_by_name(self._solve(self._grounding(OUTCOME_ATOMS), given, "brave"))
-        return self.decision_from_atoms(facts, cautious, brave)
+            brave = [
+                None if isinstance(atoms, KnowledgeBaseError) or _settled(atoms)
+                else self._consequences(self._grounding(OUTCOME_ATOMS), given, "brave")
+                for atoms, given in zip(cautious, givens)
+            ]
+        return [self._decision(*parts) for parts in zip(many, cautious, brave)]
 
-    def _solve(self, inputs: InputLiterals, given: set[InputKey], mode: str) -> list[clingo.Symbol]:
+    def _consequences(self, inputs: InputLiterals, given: set[InputKey], mode: str) -> Atoms | KnowledgeBaseError:
         symbols = inputs.program.consequences(inputs.assumptions(given), mode)  # type: ignore[arg-type]
         if symbols is None:
-            raise KnowledgeBaseError(f"{self.policy.reference}: no completion of these facts has a model")
-        return symbols
+            return KnowledgeBaseError(f"{self.policy.reference}: no completion of these facts has a model")
+        atoms = atoms_by_name(symbols)
+        if mode == "cautious" and "consistent" not in atoms:
+            return KnowledgeBaseError(
+                f"{self.policy.reference}: for some completion of these facts the knowledge "
+                "base concludes two statuses or none; run `policykb check`"
+            )
+        return atoms
+
+    def _decision(
+        self, facts: PatientFacts, cautious: Atoms | KnowledgeBaseError, brave: Atoms | KnowledgeBaseError | None
+    ) -> Decision | KnowledgeBaseError:
+        if isinstance(cautious, KnowledgeBaseError):
+            return cautious
+        if isinstance(brave, KnowledgeBaseError):
+            return brave
+        return self.decision_from_atoms(facts, cautious, brave)
 
     def decision_from_atoms(self, facts: PatientFacts, cautious: Atoms, brave: Atoms | None) -> Decision:
         """Assemble the decision from cautious consequences and, when the status or its clauses
@@ -187,6 +207,11 @@ class PolicyEngine:
     def _question(self, key: str) -> MissingFact:
         spec = self.vocabulary.specs[key]
         return MissingFact(key, spec.question or f"What is {key} ({spec.meaning})?", spec.allowed())
+
+
+def _settled(cautious: Atoms) -> bool:
+    """One status certain, and a clause certain to decide it."""
+    return len(cautious.get("status", ())) == 1 and "decided_by" in cautious
 
 
 def _clauses(atoms: Atoms, status: str) -> tuple[str, ...]:

@@ -1,7 +1,7 @@
 """Deciding the rows of a chunk: validate each row, decide each distinct input once, replay.
 
 Every row is validated by :meth:`Vocabulary.validate` and decided by
-:meth:`PolicyEngine.decide_facts` — the code of ``policykb query`` — so its status, clauses,
+:meth:`PolicyEngine.decide_many` — the code of ``policykb query``, for a batch — so its status, clauses,
 missing facts and explanation are those ``query`` gives for the same facts
 (``tests/test_audit_identity.py`` checks it). The one exception is a row whose text is an
 earlier row's under another id (``RowParser.split_id``): the same text is the same facts,
@@ -19,7 +19,8 @@ does not matter, only whether it is given (an unknown fact is listed and may be 
 and a closed-world flag given false, or list given empty, is the record's default: absent.
 With ``--explain`` the explanation quotes values themselves, so values are exact.
 
-A new input is decided by the engine itself (``PolicyEngine.decide_facts``); without
+A chunk's new inputs are decided together by the engine (``PolicyEngine.decide_many``,
+which is ``decide_facts`` for each); without
 ``--explain`` its solves show no trace atoms, which makes them cheaper and changes nothing else.
 Answers decided by another worker arrive through :meth:`Auditor.learn`.
 """
@@ -128,7 +129,8 @@ class Auditor:
         self._learned = []
         new: dict[Hashable, PatientFacts] = {}
         rows = [self._read(number, raw, new) for number, raw in chunk]
-        decided = {key: self._decide(facts, key) for key, facts in new.items()}
+        decisions = self.engine.decide_many(list(new.values()), explain=self.explain)
+        decided = {key: self._answer(key, decision) for key, decision in zip(new, decisions)}
         # Rows are counted by answer and added to the tally once per chunk: a dictionary
         # increment per row instead of updating the counters.
         uses: dict[int, list[Any]] = {}
@@ -213,12 +215,10 @@ class Auditor:
         shown_id = number if record_id is None else _json_string(record_id)
         return f'{{"row": {number}, "id": {shown_id}, {answer.body}}}\n'
 
-    def _decide(self, facts: PatientFacts, key: Hashable) -> Answer | KnowledgeBaseError:
-        """Decide a new input and remember its answer (or the knowledge-base fault it meets)."""
-        try:
-            decision = self.engine.decide_facts(facts, explain=self.explain)
-        except KnowledgeBaseError as error:
-            return error
+    def _answer(self, key: Hashable, decision: Decision | KnowledgeBaseError) -> Answer | KnowledgeBaseError:
+        """The answer of a new input, remembered (or the knowledge-base fault it met)."""
+        if isinstance(decision, KnowledgeBaseError):
+            return decision
         body = json.dumps(answer_fields(decision, self.explain), ensure_ascii=False)[1:-1]
         missing = tuple(m.fact for m in decision.missing)
         answer = Answer(body, decision.status, decision.clauses, missing, decision.status in FOLLOW_UP_STATUSES)
