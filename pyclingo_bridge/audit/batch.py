@@ -122,9 +122,10 @@ class Auditor:
         """Decide every row of ``chunk``; a bad row becomes an error line, never an exception.
         ``room``: the follow-up rows of each kind the audit still wants (all by default).
 
-        In three passes: read every row, decide the chunk's new inputs one after another,
-        then write the lines in order. Solving in one run keeps the solver's data in the
-        processor's caches (interleaved with reading rows, each solve took about 40 % longer)."""
+        In three passes: read every row, decide the chunk's new inputs together
+        (``PolicyEngine.decide_many``), then write the lines in order. Solving in one run
+        keeps the solvers' data in the processor's caches (interleaved with reading rows, each
+        solve took about 40 % longer)."""
         tally = Tally(limit=self.follow_up_limit, room=room or {})
         self._learned = []
         new: dict[Hashable, PatientFacts] = {}
