@@ -7,6 +7,8 @@ words the error for its own users.
 from __future__ import annotations
 
 import json
+import re
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -40,7 +42,9 @@ _scan: Callable[[str, int], tuple[Any, int]] = _PLAIN_DECODER.scan_once  # type:
 
 
 def loads_strict(text: str) -> Any:
-    """``json.loads``, but a key given twice raises DuplicateKeyError.
+    """``json.loads``, but a key given twice raises DuplicateKeyError, and text json.loads
+    fails on without a JSONDecodeError (nesting deeper than the interpreter's recursion
+    limit, an integer of more digits than it converts) raises a JSONDecodeError too.
 
     Every member of every object in the text puts one colon in it (colons inside strings
     only add more), so when the text decodes to an object with as many members as the
@@ -49,11 +53,22 @@ def loads_strict(text: str) -> Any:
     other text is decoded again with the hook (``audit`` decodes one object per row).
     """
     try:
-        value, end = _scan(text, 0)
-    except StopIteration:  # no value at the start: whitespace first, or an empty text
-        end = -1
-    if end != len(text):  # whitespace around the value, or an error worded as json.loads words it
-        value = _PLAIN_DECODER.decode(text)
-    if type(value) is dict and text.count(":") == len(value):
-        return value
-    return STRICT_DECODER.decode(text)
+        try:
+            value, end = _scan(text, 0)
+        except StopIteration:  # no value at the start: whitespace first, or an empty text
+            end = -1
+        if end != len(text):  # whitespace around the value, or an error worded as json.loads words it
+            value = _PLAIN_DECODER.decode(text)
+        if type(value) is dict and text.count(":") == len(value):
+            return value
+        return STRICT_DECODER.decode(text)
+    except RecursionError:
+        raise json.JSONDecodeError("nested too deeply", text, 0) from None
+    except (json.JSONDecodeError, DuplicateKeyError):
+        raise
+    except ValueError as error:  # int() refuses a number of more than sys.get_int_max_str_digits() digits
+        limit = sys.get_int_max_str_digits()
+        long_number = re.search(rf"\d{{{limit + 1},}}", text) if limit else None
+        if long_number is None:
+            raise json.JSONDecodeError(str(error), text, 0) from None
+        raise json.JSONDecodeError(f"a number of more than {limit:,} digits", text, long_number.start()) from None

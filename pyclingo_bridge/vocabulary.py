@@ -211,12 +211,18 @@ def _problem(spec: FactSpec, value: object) -> FieldProblem:
     return FieldProblem(spec.key, f"{_show(value)} is not allowed; expected {spec.allowed()}")
 
 
+SHOWN_TEXT = 60
+"""Characters of a bad text value an error message quotes (a long cell is not echoed whole)."""
+
+
 def _show(value: object) -> str:
     if value is None:
         return "null"
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, str):
+        if len(value) > SHOWN_TEXT:
+            return f"{value[:SHOWN_TEXT]!r}... ({len(value):,} characters)"
         return repr(value)
     return repr(value) if isinstance(value, (int, float)) else type(value).__name__
 

@@ -214,6 +214,31 @@ def test_csv_record_short_of_a_cell_is_an_error_even_after_its_like(tmp_path: Pa
     assert lines[1]["error"] == "row 2: input: 2 cells where the header has 3 columns"
 
 
+def test_csv_cell_longer_than_the_csv_module_allows_is_an_error_row(tmp_path: Path) -> None:
+    """The csv module refuses a field over 131,072 characters by default: that stopped the
+    whole run with a traceback. The cell is read, and validation names the field."""
+    source = tmp_path / "extract.csv"
+    source.write_text("id,age,setting\nx,40,mcas\ny," + "9" * 200_000 + ",mcas\nz,40,primary_care\n")
+    result = _run([str(source)])
+    lines = _lines(result.stdout)
+    assert [line["id"] for line in lines] == ["x", "y", "z"]
+    assert lines[1]["fields"] == ["age"] and "(200,000 characters) is not allowed" in lines[1]["error"]
+    assert len(lines[1]["error"]) < 300, "a long bad value is not echoed whole"
+    assert "status" in lines[0] and "status" in lines[2]
+    assert result.exit_code == 1 and "Traceback" not in result.output
+
+
+def test_json_row_nested_too_deeply_or_with_a_number_too_long_is_an_error_row(tmp_path: Path) -> None:
+    source = tmp_path / "extract.jsonl"
+    source.write_text("[" * 100_000 + "]" * 100_000 + "\n" + '{"age": ' + "9" * 5000 + "}\n" + _jsonl(PRIMARY_CARE))
+    result = _run([str(source)])
+    lines = _lines(result.stdout)
+    assert lines[0]["error"] == "row 1: input: not valid JSON: nested too deeply (column 1)"
+    assert lines[1]["error"] == "row 2: input: not valid JSON: a number of more than 4,300 digits (column 9)"
+    assert lines[2]["status"] == "not_commissioned"
+    assert result.exit_code == 1 and "Traceback" not in result.output
+
+
 def test_id_that_is_no_unicode_text_is_an_error_row(tmp_path: Path) -> None:
     """A JSON escape can spell a lone surrogate; echoed into UTF-8 output it would fail there."""
     source = tmp_path / "extract.jsonl"

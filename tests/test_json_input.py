@@ -74,3 +74,18 @@ def test_invalid_json_is_the_error_json_loads_gives(text: str) -> None:
     with pytest.raises(json.JSONDecodeError) as error:
         loads_strict(text)
     assert (error.value.msg, error.value.pos) == (expected.value.msg, expected.value.pos)
+
+
+TOO_MUCH = [
+    ("nested too deeply", "[" * 100_000 + "]" * 100_000, "nested too deeply", 1),
+    ("a number of more digits than int() converts", '{"age": ' + "9" * 5000 + "}", "a number of more than 4,300 digits", 9),
+]
+
+
+@pytest.mark.parametrize(("text", "message", "column"), [t[1:] for t in TOO_MUCH], ids=[t[0] for t in TOO_MUCH])
+def test_what_json_loads_fails_on_without_a_decode_error_is_a_decode_error(text: str, message: str, column: int) -> None:
+    """json.loads raises RecursionError or a bare ValueError for these: every front end words
+    a JSONDecodeError for its users, so these are one too (they were tracebacks in query)."""
+    with pytest.raises(json.JSONDecodeError) as error:
+        loads_strict(text)
+    assert (error.value.msg, error.value.colno) == (message, column)

@@ -16,7 +16,7 @@ import csv
 import difflib
 import json
 import re
-from collections.abc import Hashable, Iterable, Iterator, Sequence
+from collections.abc import Hashable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, TextIO
 
@@ -27,8 +27,15 @@ from ..vocabulary import ID_FIELD, Vocabulary
 InputFormat = Literal["jsonl", "csv"]
 INPUT_FORMATS: tuple[InputFormat, ...] = ("jsonl", "csv")
 
-RawRow = str | tuple[str, ...]
-"""A JSONL line or the cells of a CSV record."""
+@dataclass(frozen=True)
+class UnreadableRecord:
+    """A CSV record the csv module could not read: it becomes an error row of its own."""
+
+    problem: str
+
+
+RawRow = str | tuple[str, ...] | UnreadableRecord
+"""A JSONL line, the cells of a CSV record, or a CSV record that could not be read."""
 
 Chunk = list[tuple[int, RawRow]]
 """Consecutive rows with their 1-based row numbers."""
@@ -38,6 +45,9 @@ EMPTY_LIST = "[]"
 """The CSV cell for an empty list (an empty cell means the fact is absent)."""
 
 _INTEGER = re.compile(r"[+-]?\d+")
+_CSV_FIELD_LIMIT = 2**31 - 1
+"""The csv module refuses a field over 131,072 characters by default, which stopped the
+whole run; a long cell is read, and validation says what is wrong with it."""
 _ID_PREFIXES = ('{"id": "', '{"id":"')
 _BOOLEANS = {"true": True, "false": False}
 
@@ -69,8 +79,12 @@ def open_source(stream: TextIO, input_format: InputFormat, vocabulary: Vocabular
     """Read ``stream`` lazily; a CSV header naming an unknown column raises HeaderError."""
     if input_format == "jsonl":
         return Source("jsonl", None, _chunks(_jsonl_rows(stream), chunk_size))
+    csv.field_size_limit(_CSV_FIELD_LIMIT)
     records = csv.reader(stream)
-    header = tuple(cell.strip() for cell in next(records, []))
+    try:
+        header = tuple(cell.strip() for cell in next(records, []))
+    except csv.Error as error:
+        raise HeaderError([FieldProblem("header", f"the CSV header cannot be read: {error}")]) from None
     check_header(header, vocabulary)
     return Source("csv", header, _chunks(_csv_rows(records), chunk_size))
 
@@ -102,8 +116,19 @@ def _jsonl_rows(stream: TextIO) -> Iterator[tuple[int, RawRow]]:
             yield number, line
 
 
-def _csv_rows(records: Iterable[list[str]]) -> Iterator[tuple[int, RawRow]]:
-    for number, cells in enumerate(records, start=1):
+def _csv_rows(records: Iterator[list[str]]) -> Iterator[tuple[int, RawRow]]:
+    # A record the csv module cannot read is an error row, and reading goes on with the
+    # next line, as the csv module does.
+    number = 0
+    while True:
+        number += 1
+        try:
+            cells = next(records)
+        except StopIteration:
+            return
+        except csv.Error as error:
+            yield number, UnreadableRecord(f"not a readable CSV record: {error}")
+            continue
         if cells:
             yield number, tuple(cells)
 
@@ -150,8 +175,8 @@ class RowParser:
                         return raw[end + 1 :], identifier
                     return None
             return None
-        if len(raw) != len(self.header):
-            return None  # a record of the wrong length is an error: let parsing say so
+        if isinstance(raw, UnreadableRecord) or len(raw) != len(self.header):
+            return None  # an error: let parsing say so
         if self._id_column is None:
             return raw, None
         identifier = raw[self._id_column].strip()
@@ -165,6 +190,8 @@ class RowParser:
             if not raw.isascii():
                 _check_utf8(raw)
             return _parse_json(raw)
+        if isinstance(raw, UnreadableRecord):
+            raise InputError([FieldProblem("input", raw.problem)])
         for cell in raw:
             if not cell.isascii():
                 _check_utf8(cell)
@@ -190,10 +217,19 @@ def _cell_converter(vocabulary: Vocabulary, column: str) -> Any:
     if spec is None or spec.type == "enum":
         return str
     if spec.type == "integer":
-        return lambda text: int(text) if _INTEGER.fullmatch(text) else text
+        return _integer_or_text
     if spec.type == "boolean":
         return lambda text: _BOOLEANS.get(text.lower(), text)
     return lambda text: [] if text == EMPTY_LIST else [member.strip() for member in text.split(LIST_SEPARATOR)]
+
+
+def _integer_or_text(text: str) -> int | str:
+    if _INTEGER.fullmatch(text):
+        try:
+            return int(text)
+        except ValueError:  # more digits than int() converts: far out of any range
+            pass
+    return text
 
 
 def _check_utf8(text: str) -> None:
@@ -215,8 +251,6 @@ def _parse_json(line: str) -> object:
         raise InputError([FieldProblem("input", f"not valid JSON: {error.msg} (column {error.colno})")]) from None
     except DuplicateKeyError as error:
         raise InputError([FieldProblem(error.key, "given more than once")]) from None
-    except RecursionError:
-        raise InputError([FieldProblem("input", "not valid JSON: nested too deeply")]) from None
 
 
 __all__ = [
@@ -230,6 +264,7 @@ __all__ = [
     "RawRow",
     "RowParser",
     "Source",
+    "UnreadableRecord",
     "check_header",
     "format_of",
     "open_source",

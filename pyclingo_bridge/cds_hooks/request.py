@@ -18,7 +18,7 @@ from fhir.resources.R4B.servicerequest import ServiceRequest
 
 from ..errors import InputError
 from ..fhir import parse_resource, split_bundle
-from ..json_input import DuplicateKeyError, reject_duplicates
+from ..json_input import reject_duplicates
 from .services import PREFETCH
 
 
@@ -47,9 +47,12 @@ def parse_body(body: bytes) -> dict[str, Any]:
     """The JSON object of a request body; duplicate keys and NaN are malformed, not guessed."""
     try:
         data = json.loads(body, object_pairs_hook=reject_duplicates, parse_constant=_no_constant)
-    except (ValueError, RecursionError) as error:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
-        message = str(error) if isinstance(error, (json.JSONDecodeError, DuplicateKeyError, _Malformed)) else "not UTF-8 JSON"
-        raise HookError(400, f"body is not valid JSON: {message}") from None
+    except RecursionError:
+        raise HookError(400, "body is not valid JSON: nested too deeply") from None
+    except UnicodeDecodeError:
+        raise HookError(400, "body is not valid JSON: not UTF-8 JSON") from None
+    except ValueError as error:  # JSONDecodeError, a key given twice, NaN, a number of too many digits
+        raise HookError(400, f"body is not valid JSON: {error}") from None
     if not isinstance(data, dict):
         raise HookError(400, "body must be a JSON object (a CDS Hooks request)")
     return data
