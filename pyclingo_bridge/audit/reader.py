@@ -27,6 +27,7 @@ from ..vocabulary import ID_FIELD, Vocabulary
 InputFormat = Literal["jsonl", "csv"]
 INPUT_FORMATS: tuple[InputFormat, ...] = ("jsonl", "csv")
 
+
 @dataclass(frozen=True)
 class UnreadableRecord:
     """A CSV record the csv module could not read: it becomes an error row of its own."""
