@@ -11,6 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pyclingo_bridge.audit import AuditSettings, audit
+from pyclingo_bridge.audit.reader import CSV_FIELD_LIMIT
 
 from .conftest import POLICY
 
@@ -63,6 +64,6 @@ def test_any_jsonl_text_gives_one_line_per_row(lines: list[str]) -> None:
 @given(st.lists(CSV_LINES, max_size=8))
 def test_any_csv_text_gives_one_line_per_record(lines: list[str]) -> None:
     text = "id,age,setting,red_flags\n" + "\n".join(lines) + "\n"
-    csv.field_size_limit(2**31 - 1)  # as the audit reads it
+    csv.field_size_limit(CSV_FIELD_LIMIT)  # as the audit reads it
     records = sum(1 for record in csv.reader(_read(text)) if record) - 1
     assert len(_audited(text, "csv")) == records

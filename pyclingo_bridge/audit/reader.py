@@ -46,7 +46,7 @@ EMPTY_LIST = "[]"
 """The CSV cell for an empty list (an empty cell means the fact is absent)."""
 
 _INTEGER = re.compile(r"[+-]?\d+")
-_CSV_FIELD_LIMIT = 2**31 - 1
+CSV_FIELD_LIMIT = 2**31 - 1
 """The csv module refuses a field over 131,072 characters by default, which stopped the
 whole run; a long cell is read, and validation says what is wrong with it."""
 _ID_PREFIXES = ('{"id": "', '{"id":"')
@@ -80,7 +80,7 @@ def open_source(stream: TextIO, input_format: InputFormat, vocabulary: Vocabular
     """Read ``stream`` lazily; a CSV header naming an unknown column raises HeaderError."""
     if input_format == "jsonl":
         return Source("jsonl", None, _chunks(_jsonl_rows(stream), chunk_size))
-    csv.field_size_limit(_CSV_FIELD_LIMIT)
+    csv.field_size_limit(CSV_FIELD_LIMIT)
     records = csv.reader(stream)
     try:
         header = tuple(cell.strip() for cell in next(records, []))
