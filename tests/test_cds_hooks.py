@@ -156,11 +156,6 @@ def test_bad_requests(client: httpx.Client, body: Any, status: int, detail: str)
     assert response.json()["detail"].startswith(detail)
 
 
-def test_unknown_service_is_404(client: httpx.Client) -> None:
-    response = client.post("/cds-services/no-such-service", json=request())
-    assert (response.status_code, response.json()["detail"]) == (404, "no service 'no-such-service'; see GET /cds-services")
-
-
 def orders(count: int) -> dict[str, Any]:
     """The example request with ``count`` copies of its draft order."""
     body = request()

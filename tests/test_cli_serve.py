@@ -34,8 +34,8 @@ def test_help() -> None:
 USAGE_CASES = [
     # name, arguments, message
     ("bad port", ["--port", "70000"], "Invalid value for '--port': 70000 is not in the range 0<=x<=65535."),
-    ("no trust file", [], "--trusted-clients FILE is required: the service holds patient data and answers only "
-                          "clients it trusts (for local development only: --no-auth on a loopback --host)."),
+    ("no trust file", [], ("--trusted-clients FILE is required: the service holds patient data and answers only "
+                           "clients it trusts (for local development only: --no-auth on a loopback --host).")),
     ("no auth on every interface", ["--no-auth", "--host", "0.0.0.0"],
      "--no-auth is allowed only on a loopback --host (127.0.0.1, ::1), not '0.0.0.0'."),
     ("no auth on a LAN address", ["--no-auth", "--host", "192.168.1.20"],

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Literal
@@ -39,7 +39,7 @@ from ..engine import PolicyEngine, engine_for
 from ..errors import InputError
 from ..fhir import decide_order
 from ..knowledge_base import KnowledgeBase
-from .auth import AuthError, Authenticator
+from .auth import Authenticator, AuthError
 from .body import READ_TIMEOUT_SECONDS, ReadableRefusals, read_body
 from .cards import card
 from .decisions import DEFAULT_SIZE as DEFAULT_CACHE_SIZE
@@ -172,7 +172,7 @@ def _bound_url(request: Request) -> str:
     return f"{request.url.scheme}://{host}:{port}"
 
 
-def _error(status: int, detail: str, headers: dict[str, str] | None = None) -> JSONResponse:
+def _error(status: int, detail: str, headers: Mapping[str, str] | None = None) -> JSONResponse:
     """The one body shape of every refusal: ``{"detail": "<what is wrong>"}``."""
     return JSONResponse({"detail": detail}, status_code=status, headers=headers)
 

@@ -174,7 +174,7 @@ class Authenticator:
             raise AuthError(f"token lives too long: exp at most {MAX_LIFETIME_SECONDS} s from now")
         if not isinstance(claims["jti"], str) or not claims["jti"]:
             raise AuthError("jti: expected a non-empty string")
-        if not self.replay.first_use(issuer, claims["jti"], claims["exp"] + CLOCK_SKEW_SECONDS, now):
+        if not self.replay.first_use(client.iss, claims["jti"], claims["exp"] + CLOCK_SKEW_SECONDS, now):
             raise AuthError("token already used (jti seen before)")
         return claims
 

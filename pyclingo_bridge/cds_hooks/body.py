@@ -49,10 +49,10 @@ class ReadableRefusals:
             return message
 
         async def send_after_drain(message: Message) -> None:
-            if message["type"] == "http.response.start" and not state.complete:
-                if not await state.drain(receive, self.read_timeout):
-                    # The rest of the body stays unread: say the connection ends here.
-                    message = {**message, "headers": [*message.get("headers", []), (b"connection", b"close")]}
+            unread = message["type"] == "http.response.start" and not state.complete
+            if unread and not await state.drain(receive, self.read_timeout):
+                # The rest of the body stays unread: say the connection ends here.
+                message = {**message, "headers": [*message.get("headers", []), (b"connection", b"close")]}
             await send(message)
 
         await self.app(scope, timed_receive, send_after_drain)
