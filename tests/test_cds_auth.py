@@ -8,6 +8,8 @@ import hmac
 import json
 import logging
 import time
+import urllib.error
+import urllib.request
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,8 +20,16 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from pyclingo_bridge.cds_hooks import Authenticator, create_app, load_trusted_clients, running_server
+from pyclingo_bridge.cds_hooks import (
+    Authenticator,
+    AuthError,
+    create_app,
+    load_trusted_clients,
+    running_server,
+)
 from pyclingo_bridge.cds_hooks.auth import MAX_LIFETIME_SECONDS, TrustFileError, trusted_clients
 
 EXAMPLE = json.loads((Path(__file__).resolve().parent.parent / "examples" / "fhir" / "cds-hooks-order-sign.json").read_text())
@@ -119,6 +129,8 @@ REFUSALS = [
     ("aud of another server", lambda k, u: "Bearer " + token(k, claims(u, aud="https://other.example" + SIGN)),
      f"aud is not this service ({{url}}{SIGN})"),
     ("no jti", lambda k, u: "Bearer " + token(k, claims(u, jti=...)), "claim jti missing"),
+    ("exp as a string", lambda k, u: "Bearer " + token(k, claims(u, exp=str(int(time.time()) + 60))),
+     "claim exp: expected a NumericDate (seconds since the epoch, a JSON number)"),
     ("no exp", lambda k, u: "Bearer " + token(k, claims(u, exp=...)), "claim exp missing"),
     ("alg none", lambda k, u: "Bearer " + jwt.encode(claims(u), None, algorithm="none", headers={"kid": "ec-1"}),
      "algorithm 'none' is not allowed (ES384 or RS384)"),
@@ -218,3 +230,62 @@ def test_an_unreadable_trust_file_is_one_clear_error(tmp_path: Path) -> None:
     (tmp_path / "bad.json").write_text("{")
     with pytest.raises(TrustFileError, match="bad.json: not a JSON file"):
         load_trusted_clients(tmp_path / "bad.json")
+
+
+def test_an_unauthenticated_large_body_gets_a_readable_401(base_url: str) -> None:
+    # The token is checked before the body is read; the body is still read and dropped, so
+    # a client that sends it all before reading (urllib) reads the 401.
+    request = urllib.request.Request(base_url + SIGN, data=b" " * (2 * 1024 * 1024), headers={"Content-Type": "application/json"})
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request, timeout=20)
+    assert (refused.value.code, json.loads(refused.value.read())) == (
+        401, {"detail": "no Authorization header: send 'Authorization: Bearer <JWT>' (CDS Hooks 2.0)"})
+
+
+AUDIENCE = "http://127.0.0.1:1/cds-services/s"
+CLAIM_VALUES = st.one_of(st.none(), st.booleans(), st.integers(min_value=-2**70, max_value=2**70),
+                         st.floats(allow_nan=False, allow_infinity=False), st.text(max_size=20),
+                         st.integers(0, 2**40).map(str), st.builds(lambda n: str(int(time.time()) + n), st.integers(-60, 60)),
+                         st.sampled_from([ISSUER, AUDIENCE]), st.lists(st.sampled_from([AUDIENCE, "x"]), max_size=2))
+
+
+@given(header=st.text(max_size=300))
+@settings(max_examples=200, deadline=None)
+def test_any_authorization_header_is_refused_with_a_reason(header: str) -> None:
+    auth = Authenticator(trusted_clients({"clients": [{"iss": ISSUER, "jwks": {"keys": [_jwk(_PROPERTY_KEY.public_key(), "k")]}}]}))
+    with pytest.raises(AuthError):
+        auth.verify(header, AUDIENCE)
+
+
+@given(changes=st.dictionaries(st.sampled_from(["iss", "aud", "exp", "iat", "jti", "nbf"]),
+                               st.one_of(CLAIM_VALUES, st.just(...), st.integers(-400, 400).map(lambda n: ("now", n)),
+                                         st.integers(-400, 400).map(lambda n: ("now as text", n))), max_size=3))
+@settings(max_examples=300, deadline=None)
+def test_a_token_of_any_claims_is_accepted_only_when_every_check_holds(changes: dict[str, Any]) -> None:
+    # Signed by the trusted key: the verdict depends on the claims alone, never an exception.
+    # Valid claims with up to three changed (a value, a time near now, as a number or text) or gone.
+    auth = Authenticator(trusted_clients({"clients": [{"iss": ISSUER, "jwks": {"keys": [_jwk(_PROPERTY_KEY.public_key(), "k")]}}]}))
+    now = int(time.time())
+    claims: dict[str, Any] = {"iss": ISSUER, "aud": AUDIENCE, "exp": now + 60, "iat": now, "jti": "j"}
+    for name, value in changes.items():
+        if value is ...:
+            claims.pop(name, None)
+        elif isinstance(value, tuple):
+            claims[name] = now + value[1] if value[0] == "now" else str(now + value[1])
+        else:
+            claims[name] = value
+    # Signed at the JWS layer: PyJWT's jwt.encode refuses some claims a forger could still send.
+    signed = jwt.PyJWS().encode(json.dumps(claims).encode(), _PROPERTY_KEY, algorithm="ES384", headers={"kid": "k"})
+    try:
+        accepted = auth.verify("Bearer " + signed, AUDIENCE, now=now)
+    except AuthError:
+        return
+    assert accepted["iss"] == ISSUER
+    assert accepted["aud"] == AUDIENCE or AUDIENCE in accepted["aud"]
+    assert isinstance(accepted["jti"], str) and accepted["jti"]
+    for name in ("exp", "iat"):
+        assert isinstance(accepted[name], int | float) and not isinstance(accepted[name], bool)
+    assert now - 30 < accepted["exp"] <= now + 330 and accepted["iat"] <= now + 30
+
+
+_PROPERTY_KEY = ec.generate_private_key(ec.SECP384R1())

@@ -142,6 +142,10 @@ class Authenticator:
         algorithm = header.get("alg")
         if algorithm not in ALGORITHMS:
             raise AuthError(f"algorithm {_show(algorithm)} is not allowed (ES384 or RS384)")
+        for name in ("exp", "iat", "nbf"):  # PyJWT would take "1700000000" (a string) as a time
+            value = unverified.get(name)
+            if name in unverified and (isinstance(value, bool) or not isinstance(value, int | float)):
+                raise AuthError(f"claim {name}: expected a NumericDate (seconds since the epoch, a JSON number)")
         issuer = unverified.get("iss")
         client = self.clients.get(issuer) if isinstance(issuer, str) else None
         if client is None:
