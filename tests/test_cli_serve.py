@@ -31,6 +31,14 @@ def test_help() -> None:
         assert option in result.output
 
 
+def test_the_read_timeout_default_is_the_services() -> None:
+    from pyclingo_bridge.cds_hooks.body import READ_TIMEOUT_SECONDS
+    from pyclingo_bridge.cli.serve import serve
+
+    [option] = [p for p in serve.params if p.name == "read_timeout"]
+    assert option.default == READ_TIMEOUT_SECONDS
+
+
 USAGE_CASES = [
     # name, arguments, message
     ("bad port", ["--port", "70000"], "Invalid value for '--port': 70000 is not in the range 0<=x<=65535."),

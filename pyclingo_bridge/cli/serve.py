@@ -36,7 +36,9 @@ def is_loopback(host: str) -> bool:
               help="Base URL clients call, which tokens name in aud (default: http://HOST:PORT as bound).")
 @click.option("--cors-origin", "cors_origins", multiple=True, metavar="ORIGIN",
               help="A web origin allowed to call from a browser (repeatable; none by default).")
-@click.option("--read-timeout", default=10.0, show_default=True, type=click.FloatRange(0.1, 300),
+# The default is cds_hooks.body.READ_TIMEOUT_SECONDS (a test holds them equal), written out so
+# that --help does not import the web stack.
+@click.option("--read-timeout", default=10.0, show_default=True, type=click.FloatRange(0.1, 300), metavar="SECONDS",
               help="Seconds to wait for each part of a request before giving up (408 or close).")
 @kb_option
 @library_errors
