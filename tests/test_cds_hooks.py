@@ -356,3 +356,16 @@ def test_openapi_document_is_served(client: httpx.Client) -> None:
     for status, response in responses.items():
         if status != "200":
             assert response["content"]["application/json"]["schema"]["required"] == ["detail"]
+
+
+def test_an_unexpected_fault_is_a_500_of_the_one_shape(monkeypatch: pytest.MonkeyPatch) -> None:
+    import pyclingo_bridge.cds_hooks.app as app_module
+
+    def broken(*_: Any) -> None:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(app_module, "_answer", broken)
+    with running_server(create_app(auth=None)) as url:
+        response = httpx.post(url + SIGN, json=request(), timeout=10)
+    assert (response.status_code, response.json()) == (
+        500, {"detail": "internal error: the service could not answer; the server log says why"})

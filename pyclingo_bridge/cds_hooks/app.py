@@ -114,6 +114,11 @@ def create_app(
         problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors()[:20])
         return _error(400, problems or "malformed request")
 
+    @app.exception_handler(Exception)
+    async def server_error(_: Request, error: Exception) -> JSONResponse:
+        log.error("hook call failed: %s", type(error).__name__, exc_info=error)
+        return _error(500, "internal error: the service could not answer; the server log says why")
+
     @app.get("/cds-services", responses={200: {"content": {"application/json": {"schema": DISCOVERY_SCHEMA}}}})
     async def discovery() -> dict[str, Any]:
         """CDS Hooks discovery: the services offered, each with its prefetch templates."""

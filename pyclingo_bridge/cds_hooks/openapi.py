@@ -88,7 +88,7 @@ ERROR_SCHEMA: dict[str, Any] = {
     "properties": {"detail": {"type": "string", "description": "What is wrong, naming the field or header"}},
     "additionalProperties": False,
 }
-"""The body of every 4xx answer of the service (and of its 5xx, should one happen)."""
+"""The body of every 4xx answer of the service (and of a 500, should one happen)."""
 
 _ERROR: dict[str, Any] = {"content": {"application/json": {"schema": ERROR_SCHEMA}}}
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
