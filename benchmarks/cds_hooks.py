@@ -5,7 +5,12 @@ bounded number of order-sign calls (half a red-flag order decided by the cautiou
 alone, half an undetermined one that needs the brave solve too), prints the figures and
 stops the server. Nothing leaves the machine.
 
-    python benchmarks/cds_hooks.py [--requests 400] [--clients 50] [--per-client 40] [--decide-in thread|pool|loop]
+Authentication is on, as in service: the benchmark makes a client key (``--alg``), writes a
+trust file for it, and signs one token per call, each with its own ``jti``, before the timed
+calls start (signing is the client's work, not the server's); the server verifies every one.
+
+    python benchmarks/cds_hooks.py [--requests 400] [--clients 50] [--per-client 40] [--alg ES384|RS384]
+                                   [--no-auth] [--decide-in thread|pool|loop]
 
 ``--decide-in`` picks where the server decides, for comparison (see create_app).
 """
@@ -23,10 +28,16 @@ import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
+import jwt
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = json.loads((ROOT / "examples" / "fhir" / "cds-hooks-order-sign.json").read_text())
@@ -53,11 +64,37 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def start_server(port: int, decide_in: str, cache_size: int) -> subprocess.Popen[bytes]:
+class Signer:
+    """The benchmark's CDS client: its key, its trust file, and a pool of tokens signed ahead."""
+
+    ISSUER = "https://benchmark-ehr.example"
+
+    def __init__(self, alg: str, folder: Path) -> None:
+        self.alg = alg
+        if alg == "ES384":
+            self.key: Any = ec.generate_private_key(ec.SECP384R1())
+            public = jwt.algorithms.ECAlgorithm.to_jwk(self.key.public_key(), as_dict=True)
+        else:
+            self.key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+            public = jwt.algorithms.RSAAlgorithm.to_jwk(self.key.public_key(), as_dict=True)
+        self.trust_file = folder / "trusted-clients.json"
+        self.trust_file.write_text(json.dumps({"clients": [{"iss": self.ISSUER, "jwks": {"keys": [{**public, "kid": "k1"}]}}]}))
+
+    def tokens(self, audience: str, count: int) -> Iterator[str]:
+        """``count`` tokens for ``audience``, each with a fresh jti, valid for 5 minutes."""
+        now = int(time.time())
+        for _ in range(count):
+            claims = {"iss": self.ISSUER, "aud": audience, "exp": now + 290, "iat": now, "jti": str(uuid.uuid4())}
+            yield jwt.encode(claims, self.key, algorithm=self.alg, headers={"kid": "k1"})
+
+
+def start_server(port: int, decide_in: str, cache_size: int, trust_file: Path | None) -> subprocess.Popen[bytes]:
+    auth = f"Authenticator(load_trusted_clients(Path({str(trust_file)!r})))" if trust_file else "None"
     code = (
-        "import uvicorn; from pyclingo_bridge.cds_hooks import create_app; "
-        f"uvicorn.run(create_app(decide_in={decide_in!r}, cache_size={cache_size}), host='127.0.0.1', port={port}, "
-        "log_level='warning', access_log=False)"
+        "import uvicorn; from pathlib import Path; "
+        "from pyclingo_bridge.cds_hooks import Authenticator, create_app, load_trusted_clients, uvicorn_config; "
+        f"app = create_app(auth={auth}, decide_in={decide_in!r}, cache_size={cache_size}); "
+        f"uvicorn.Server(uvicorn_config(app, host='127.0.0.1', port={port}, log_level='warning', access_log=False)).run()"
     )
     process = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT)
     deadline = time.monotonic() + 30
@@ -78,13 +115,14 @@ def percentiles(latencies: list[float]) -> str:
     return f"p50 {statistics.median(ordered) * 1000:6.2f} ms   p99 {p99 * 1000:6.2f} ms   (n={len(ordered)})"
 
 
-async def sequential(port: int, count: int) -> list[float]:
+async def sequential(port: int, count: int, tokens: Iterator[str | None]) -> list[float]:
     payloads = bodies()
     latencies = []
     connection = await Connection.open(port)
     for index in range(count):
+        token = next(tokens)
         start = time.perf_counter()
-        status = await connection.post(PATH, payloads[index % len(payloads)])
+        status = await connection.post(PATH, payloads[index % len(payloads)], token)
         latencies.append(time.perf_counter() - start)
         assert status == 200, status
     connection.close()
@@ -102,9 +140,10 @@ class Connection:
     async def open(cls, port: int) -> Connection:
         return cls(*await asyncio.open_connection("127.0.0.1", port))
 
-    async def post(self, path: str, body: bytes) -> int:
+    async def post(self, path: str, body: bytes, token: str | None) -> int:
+        authorization = f"Authorization: Bearer {token}\r\n" if token else ""
         self.writer.write(
-            f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+            f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n{authorization}"
             f"Content-Length: {len(body)}\r\n\r\n".encode() + body
         )
         head = await self.reader.readuntil(b"\r\n\r\n")
@@ -117,7 +156,8 @@ class Connection:
         self.writer.close()
 
 
-async def concurrent(port: int, clients: int, per_client: int, think: float) -> tuple[list[float], float]:
+async def concurrent(port: int, clients: int, per_client: int, think: float,
+                     tokens: Iterator[str | None]) -> tuple[list[float], float]:
     payloads = bodies()
     latencies: list[float] = []
     connections = [await Connection.open(port) for _ in range(clients)]
@@ -125,8 +165,9 @@ async def concurrent(port: int, clients: int, per_client: int, think: float) -> 
     async def client(number: int) -> None:
         connection = connections[number]
         for index in range(per_client):
+            token = next(tokens)
             start = time.perf_counter()
-            status = await connection.post(PATH, payloads[(number * per_client + index) % len(payloads)])
+            status = await connection.post(PATH, payloads[(number * per_client + index) % len(payloads)], token)
             latencies.append(time.perf_counter() - start)
             assert status == 200, status
             if think:
@@ -150,23 +191,32 @@ def main() -> None:
     parser.add_argument("--cache-size", type=int, default=4096, help="decisions the server remembers (0: none)")
     parser.add_argument("--think-ms", type=float, default=0.0,
                         help="pause of each concurrent client between its calls (0: back to back)")
+    parser.add_argument("--alg", choices=["ES384", "RS384"], default="ES384", help="the client's signing algorithm")
+    parser.add_argument("--no-auth", action="store_true", help="serve without authentication, for comparison")
     args = parser.parse_args()
 
     port = free_port()
-    server = start_server(port, args.decide_in, args.cache_size)
+    folder = tempfile.TemporaryDirectory(prefix="policykb-bench-")
+    signer = None if args.no_auth else Signer(args.alg, Path(folder.name))
+    server = start_server(port, args.decide_in, args.cache_size, signer.trust_file if signer else None)
     try:
+        total = len(bodies()) + args.requests + args.clients * args.per_client
+        # Signed before any call is timed: in service, each client signs its own.
+        pool = list(signer.tokens(f"http://127.0.0.1:{port}{PATH}", total)) if signer else [None] * total
+        tokens = iter(pool)
         # Warm up with every call once: with a cache, the figures below are of remembered
         # decisions (FHIR parsing, mapping and cards still run each time); --cache-size 0 for none.
-        asyncio.run(sequential(port, len(bodies())))
+        asyncio.run(sequential(port, len(bodies()), tokens))
         print(f"CDS Hooks order-sign, decided in: {args.decide_in}, cache {args.cache_size}, "
-              f"think {args.think_ms:g} ms, cpus={os.cpu_count()}")
-        print(f"  sequential            {percentiles(asyncio.run(sequential(port, args.requests)))}")
-        latencies, elapsed = asyncio.run(concurrent(port, args.clients, args.per_client, args.think_ms / 1000))
+              f"auth {'off' if args.no_auth else args.alg}, think {args.think_ms:g} ms, cpus={os.cpu_count()}")
+        print(f"  sequential            {percentiles(asyncio.run(sequential(port, args.requests, tokens)))}")
+        latencies, elapsed = asyncio.run(concurrent(port, args.clients, args.per_client, args.think_ms / 1000, tokens))
         rate = len(latencies) / elapsed
         print(f"  {args.clients:3d} concurrent clients {percentiles(latencies)}   {rate:.0f} calls/s")
     finally:
         server.terminate()
         server.wait(timeout=10)
+        folder.cleanup()
 
 
 if __name__ == "__main__":

@@ -17,7 +17,7 @@ from schemathesis.checks import not_a_server_error
 
 from pyclingo_bridge.cds_hooks import create_app, running_server
 
-APP = create_app()
+APP = create_app(auth=None)
 schema = schemathesis.openapi.from_dict(APP.openapi())
 
 

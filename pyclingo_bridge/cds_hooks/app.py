@@ -2,32 +2,45 @@
 
 FastAPI (on Starlette) is used for its OpenAPI document, which the fuzz test reads, and its
 well-kept ASGI stack under uvicorn. The body of a hook call is read by hand, not by a
-pydantic model, so that each fault gets the status CDS Hooks asks for (400 malformed, 412
-prefetch missing, 413 too large) instead of a generic 422, and so that its size is enforced
-while it is read. By default each call is parsed and decided in one worker thread, in
-arrival order: the engine is synchronous (clingo, one lock per policy) and the event loop
-stays free to read and answer other requests meanwhile. docs/performance.md measures this
-against Starlette's thread pool and the event loop itself.
+pydantic model, so that each fault gets the status CDS Hooks asks for (400 malformed, 401
+not authenticated, 412 prefetch missing, 413 too large, 415 not JSON) instead of a generic
+422, and so that its size is enforced while it is read. Every 4xx has one body shape,
+``{"detail": "<what is wrong>"}``. By default each call is parsed and decided in one worker
+thread, in arrival order: the engine is synchronous (clingo, one lock per policy) and the
+event loop stays free to read and answer other requests meanwhile. docs/performance.md
+measures this against Starlette's thread pool and the event loop itself.
+
+Hook calls are authenticated (auth.py) when an :class:`Authenticator` is given; discovery
+and the OpenAPI document stay open, as CDS Hooks allows. A token's ``aud`` must be the URL
+of the service called: ``public_url`` + ``/cds-services/<id>``, where ``public_url`` is the
+URL clients use (behind a proxy, say so); by default the address the server is bound to, as
+the connection sees it (never the client's ``Host`` header).
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Literal
 
 from fastapi import FastAPI, HTTPException, Request
 from fastapi import Path as PathParameter
+from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from .._version import __version__
 from ..engine import PolicyEngine, engine_for
 from ..errors import InputError
-from ..fhir import decide_order, is_policy_order
+from ..fhir import decide_order
 from ..knowledge_base import KnowledgeBase
+from .auth import Authenticator, AuthError
+from .body import READ_TIMEOUT_SECONDS, ReadableRefusals, read_body
 from .cards import card
 from .decisions import DEFAULT_SIZE as DEFAULT_CACHE_SIZE
 from .decisions import DecisionCache
@@ -37,18 +50,25 @@ from .openapi import (
     EXAMPLE_REQUEST,
     HOOK_REQUEST_SCHEMA,
     HOOK_RESPONSE_SCHEMA,
+    SECURITY_SCHEMES,
 )
 from .request import HookError, parse_body, read_request
-from .services import Service, services_for
+from .services import Service, governs, services_for
 
 DecideIn = Literal["thread", "pool", "loop"]
 
-MAX_BODY_BYTES = 1024 * 1024
-"""Largest hook request read (1 MB); a larger one is refused with 413 before it is read whole."""
+log = logging.getLogger(__name__)
 
 
 def create_app(
-    kb_root: Path | None = None, *, decide_in: DecideIn = "thread", cache_size: int = DEFAULT_CACHE_SIZE
+    kb_root: Path | None = None,
+    *,
+    auth: Authenticator | None,
+    public_url: str | None = None,
+    cors_origins: Sequence[str] = (),
+    read_timeout: float = READ_TIMEOUT_SECONDS,
+    decide_in: DecideIn = "thread",
+    cache_size: int = DEFAULT_CACHE_SIZE,
 ) -> FastAPI:
     """The application for every policy of the knowledge base at ``kb_root`` (or installed).
 
@@ -58,6 +78,11 @@ def create_app(
     and the engine's lock, so more threads only contend, see docs/performance.md); ``pool``,
     Starlette's thread pool; ``loop``, on the event loop itself. ``cache_size`` bounds the
     decisions remembered by their facts (0: none; see decisions.py).
+
+    ``auth`` verifies each hook call's bearer token; ``None`` (no authentication) is a choice
+    the caller makes explicitly (``policykb serve --no-auth``, tests). ``cors_origins`` are
+    the web origins allowed to call from a browser (none by default). ``read_timeout``
+    bounds each wait for body data (408 after it).
     """
     executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="cds-hooks-decide") if decide_in == "thread" else None
     kb = KnowledgeBase(kb_root) if kb_root else KnowledgeBase.installed()
@@ -69,11 +94,30 @@ def create_app(
         version=__version__,
         description="CDS Hooks 2.0: NHS commissioning policies decided at order-select and order-sign.",
     )
-    app.add_middleware(CORSMiddleware, allow_origins=["*"], allow_methods=["GET", "POST"], allow_headers=["*"])
+    if cors_origins:
+        app.add_middleware(CORSMiddleware, allow_origins=list(cors_origins), allow_methods=["GET", "POST"],
+                           allow_headers=["Authorization", "Content-Type"])
+    # Outermost: every early answer, whoever gives it, waits until the body is read (bounded).
+    app.add_middleware(ReadableRefusals, read_timeout=read_timeout)
+    base_url = public_url.rstrip("/") if public_url else None
 
     @app.exception_handler(HookError)
     async def hook_error(_: Request, error: HookError) -> JSONResponse:
-        return JSONResponse({"detail": error.message}, status_code=error.status)
+        return _error(error.status, error.message)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_: Request, error: StarletteHTTPException) -> JSONResponse:
+        return _error(error.status_code, str(error.detail), error.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(_: Request, error: RequestValidationError) -> JSONResponse:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors()[:20])
+        return _error(400, problems or "malformed request")
+
+    @app.exception_handler(Exception)
+    async def server_error(_: Request, error: Exception) -> JSONResponse:
+        log.error("hook call failed: %s", type(error).__name__, exc_info=error)
+        return _error(500, "internal error: the service could not answer; the server log says why")
 
     @app.get("/cds-services", responses={200: {"content": {"application/json": {"schema": DISCOVERY_SCHEMA}}}})
     async def discovery() -> dict[str, Any]:
@@ -83,7 +127,8 @@ def create_app(
     @app.post(
         "/cds-services/{service_id}",
         openapi_extra={"requestBody": {"required": True, "content": {"application/json": {
-            "schema": HOOK_REQUEST_SCHEMA, "example": EXAMPLE_REQUEST}}}},
+            "schema": HOOK_REQUEST_SCHEMA, "example": EXAMPLE_REQUEST}}},
+            **({"security": [{name: []} for name in SECURITY_SCHEMES]} if auth else {})},
         responses={200: {"content": {"application/json": {"schema": HOOK_RESPONSE_SCHEMA}}}, **ERROR_RESPONSES},
     )
     async def call_service(
@@ -95,7 +140,9 @@ def create_app(
         service = services.get(service_id)
         if service is None:
             raise HTTPException(404, f"no service {service_id!r}; see GET /cds-services")
-        body = await _read_limited(request)
+        if auth is not None:
+            _authenticate(auth, request, f"{base_url or _bound_url(request)}/cds-services/{service_id}")
+        body = await read_body(request)
         cache = caches[id(service.engine)]
         if executor is not None:
             answer = await asyncio.get_running_loop().run_in_executor(executor, _answer, service, cache, body)
@@ -106,40 +153,69 @@ def create_app(
         # Already plain JSON data: skip FastAPI's jsonable_encoder walk.
         return JSONResponse(answer)  # type: ignore[return-value]
 
+    _finish_openapi(app, secured=auth is not None)
     return app
+
+
+def _authenticate(auth: Authenticator, request: Request, audience: str) -> None:
+    """401 with the reason for a call whose token is refused; the reason is logged, never the token."""
+    try:
+        auth.verify(request.headers.get("authorization"), audience)
+    except AuthError as error:
+        client = f"{request.client.host}:{request.client.port}" if request.client else "unknown client"
+        log.warning("hook call to %s from %s refused: %s", request.url.path, client, error.reason)
+        raise HTTPException(401, error.reason, headers={"WWW-Authenticate": 'Bearer error="invalid_token"'}) from None
+
+
+def _bound_url(request: Request) -> str:
+    """The URL of the address this connection reached (the default public URL)."""
+    server = request.scope.get("server")
+    if not server:
+        return "http://localhost"
+    host, port = server[0], server[1]
+    host = f"[{host}]" if ":" in host else host
+    return f"{request.url.scheme}://{host}:{port}"
+
+
+def _error(status: int, detail: str, headers: Mapping[str, str] | None = None) -> JSONResponse:
+    """The one body shape of every refusal: ``{"detail": "<what is wrong>"}``."""
+    return JSONResponse({"detail": detail}, status_code=status, headers=headers)
+
+
+def _finish_openapi(app: FastAPI, secured: bool) -> None:
+    """The OpenAPI document as served: FastAPI's 422 (never answered: a bad path parameter is
+    a 400 of the one error shape) left out, and the bearer-JWT scheme when calls are secured."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = build()
+            for path in schema["paths"].values():
+                for operation in path.values():
+                    operation.get("responses", {}).pop("422", None)
+            components = schema.setdefault("components", {})
+            for name in ("HTTPValidationError", "ValidationError"):
+                components.get("schemas", {}).pop(name, None)
+            if not components.get("schemas", True):
+                del components["schemas"]
+            if secured:
+                components["securitySchemes"] = dict(SECURITY_SCHEMES)
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def _answer(service: Service, cache: DecisionCache, body: bytes) -> dict[str, Any]:
     """Parse, decide and render one hook call (CPU work: runs off the event loop)."""
-    hook = read_request(parse_body(body), service.hook)
     engine: PolicyEngine = service.engine
+    # Orders no policy governs (laboratory, diet, medicine, ...) are left out: nothing to say.
+    hook = read_request(parse_body(body), service.hook, lambda order: governs(engine, order))
     cards = []
     for order in hook.orders:
-        if not is_policy_order(engine, order):
-            continue  # another kind of order (laboratory, ...): nothing to say about it
         try:
             result = decide_order(engine, hook.patient, hook.conditions, order, hook.other, cache.decide)
         except InputError as error:
             raise HookError(400, str(error)) from None
         cards.append(card(result, engine))
     return {"cards": cards}
-
-
-async def _read_limited(request: Request) -> bytes:
-    """The body, refused with 413 as soon as it is known to exceed MAX_BODY_BYTES."""
-    declared = request.headers.get("content-length")
-    if declared is not None:
-        if not declared.isdigit():
-            raise HookError(400, "Content-Length: expected a number of bytes")
-        if int(declared) > MAX_BODY_BYTES:
-            raise HookError(413, f"body of {declared} bytes exceeds the limit of {MAX_BODY_BYTES} bytes")
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > MAX_BODY_BYTES:
-            raise HookError(413, f"body exceeds the limit of {MAX_BODY_BYTES} bytes")
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-

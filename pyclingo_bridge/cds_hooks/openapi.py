@@ -9,6 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from .body import MAX_BODY_BYTES
+from .request import MAX_DRAFT_ORDERS, MAX_PREFETCH_ENTRIES
+
 _FHIR_RESOURCE: dict[str, Any] = {"type": "object", "description": "A FHIR R4 resource (JSON)"}
 
 HOOK_REQUEST_SCHEMA: dict[str, Any] = {
@@ -79,14 +82,36 @@ DISCOVERY_SCHEMA: dict[str, Any] = {
     },
 }
 
-_ERROR: dict[str, Any] = {
-    "content": {"application/json": {"schema": {"type": "object", "properties": {"detail": {"type": "string"}}}}}
+ERROR_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["detail"],
+    "properties": {"detail": {"type": "string", "description": "What is wrong, naming the field or header"}},
+    "additionalProperties": False,
 }
+"""The body of every 4xx answer of the service (and of a 500, should one happen)."""
+
+_ERROR: dict[str, Any] = {"content": {"application/json": {"schema": ERROR_SCHEMA}}}
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     400: {"description": "Malformed request: the message names the field", **_ERROR},
+    401: {"description": "No bearer JWT, or one refused (the reason says why: issuer, key, signature, "
+                         "algorithm, aud, exp, iat, jti)", **_ERROR},
     404: {"description": "No such service", **_ERROR},
-    412: {"description": "A prefetch was not sent (this service never queries fhirServer)", **_ERROR},
-    413: {"description": "Body larger than 1 MB", **_ERROR},
+    408: {"description": "The body did not arrive within the read timeout", **_ERROR},
+    412: {"description": "A prefetch was not sent for an order a policy governs "
+                         "(this service never queries fhirServer)", **_ERROR},
+    413: {"description": f"Body larger than {MAX_BODY_BYTES} bytes, more than {MAX_DRAFT_ORDERS} draft orders, "
+                         f"or more than {MAX_PREFETCH_ENTRIES} entries in a prefetched Bundle", **_ERROR},
+    415: {"description": "Content-Type is not application/json (UTF-8)", **_ERROR},
+}
+
+SECURITY_SCHEMES: dict[str, Any] = {
+    "cdsHooksJwt": {
+        "type": "http",
+        "scheme": "bearer",
+        "bearerFormat": "JWT",
+        "description": "CDS Hooks 2.0: a JWT signed (ES384 or RS384) by a trusted client, with iss, aud "
+                       "(the URL of the service called), exp, iat and a fresh jti",
+    }
 }
 
 _CODING_SYSTEMS = {"icd10": "http://hl7.org/fhir/sid/icd-10", "snomed": "http://snomed.info/sct"}

@@ -1,13 +1,16 @@
 """A CDS Hooks request body, checked: which orders to decide, with the prefetched resources.
 
 Every fault of the client is a :class:`HookError` with its HTTP status: 400 for a malformed
-body, 412 for a prefetch that was not sent. This service never queries the client's FHIR
-server (``fhirServer``): it has no network access by design, so the prefetch is required.
+body, 412 for a prefetch that was not sent, 413 for more orders or prefetched entries than one
+call may carry. This service never queries the client's FHIR server (``fhirServer``): it has
+no network access by design, so the prefetch is required, but only when an order is one a
+policy governs: a call about other orders (a diet, a medicine) is answered without it.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,6 +23,11 @@ from ..errors import InputError
 from ..fhir import parse_resource, split_bundle
 from ..json_input import reject_duplicates
 from .services import PREFETCH
+
+MAX_DRAFT_ORDERS = 50
+"""Most draft orders decided in one hook call (a clinician signs a handful at a time)."""
+MAX_PREFETCH_ENTRIES = 500
+"""Most entries of one prefetched Bundle (the patient's conditions)."""
 
 
 class HookError(Exception):
@@ -58,8 +66,12 @@ def parse_body(body: bytes) -> dict[str, Any]:
     return data
 
 
-def read_request(data: dict[str, Any], hook: str) -> HookRequest:
-    """Check a CDS Hooks request for ``hook`` and parse its FHIR resources."""
+def read_request(data: dict[str, Any], hook: str, governs: Callable[[ServiceRequest], bool]) -> HookRequest:
+    """Check a CDS Hooks request for ``hook`` and parse its FHIR resources.
+
+    ``governs`` says which draft orders a policy decides; the prefetch is needed only when
+    one of the orders is such an order. ``orders`` holds only those.
+    """
     if data.get("hook") != hook:
         raise HookError(400, f"hook: expected {hook!r} for this service, got {_show(data.get('hook'))}")
     if not isinstance(data.get("hookInstance"), str):
@@ -75,6 +87,14 @@ def read_request(data: dict[str, Any], hook: str) -> HookRequest:
     prefetch = data.get("prefetch")
     if prefetch is not None and not isinstance(prefetch, dict):
         raise HookError(400, "prefetch: expected a JSON object")
+    _check_count(context.get("draftOrders"), MAX_DRAFT_ORDERS, "context.draftOrders", "draft orders")
+    try:
+        drafts, other = _draft_orders(context.get("draftOrders"))
+    except InputError as error:
+        raise HookError(400, str(error)) from None
+    selected = [order for order in _selected(context, drafts, hook) if governs(order)]
+    if not selected:  # nothing a policy decides: no card, and no need for the prefetch
+        return HookRequest(hook, patient_id, None, (), (), tuple(other))
     missing = [key for key in PREFETCH if not prefetch or key not in prefetch]
     if missing:
         raise HookError(
@@ -83,18 +103,52 @@ def read_request(data: dict[str, Any], hook: str) -> HookRequest:
             "(fhirServer) itself; send the prefetch it declares in its discovery document",
         )
     assert prefetch is not None
+    _check_count(prefetch["conditions"], MAX_PREFETCH_ENTRIES, "prefetch.conditions", "entries")
     try:
-        orders = split_bundle(parse_resource(Bundle, context.get("draftOrders"), "context.draftOrders"), "context.draftOrders")
         patient = _patient(prefetch["patient"], patient_id)
         conditions = _conditions(prefetch["conditions"])
     except InputError as error:
         raise HookError(400, str(error)) from None
-    selected = _selected(context, orders.orders, hook)
     for order in selected:
         _check_subject(order, patient_id, "context.draftOrders")
     for condition in conditions:
         _check_subject(condition, patient_id, "prefetch.conditions")
-    return HookRequest(hook, patient_id, patient, tuple(conditions), tuple(selected), tuple(orders.other))
+    return HookRequest(hook, patient_id, patient, tuple(conditions), tuple(selected), tuple(other))
+
+
+def _draft_orders(data: object) -> tuple[list[ServiceRequest], list[str]]:
+    """The draft ServiceRequests, validated, and a reference to every other draft order.
+
+    Only ServiceRequests can be decided, so only they are validated: a record system's diet
+    or medication order (NutritionOrder, MedicationRequest, ...) is named, not read, and a
+    fault in it (as in the Inferno CRD fixture) does not refuse the call.
+    """
+    where = "context.draftOrders"
+    if not isinstance(data, dict) or data.get("resourceType") != "Bundle":
+        raise HookError(400, f"{where}: expected a FHIR Bundle of draft orders")
+    entries = data.get("entry", [])
+    if not isinstance(entries, list):
+        raise HookError(400, f"{where}.entry: expected a list of entries")
+    orders, other = [], []
+    for index, entry in enumerate(entries):
+        resource = entry.get("resource") if isinstance(entry, dict) else None
+        if not isinstance(resource, dict):
+            raise HookError(400, f"{where}.entry.{index}.resource: expected a FHIR resource (a JSON object)")
+        kind = resource.get("resourceType")
+        if kind == "ServiceRequest":
+            orders.append(parse_resource(ServiceRequest, resource, f"{where}.entry.{index}.resource"))
+        else:
+            name = kind if isinstance(kind, str) and kind else "resource"
+            known = resource.get("id")
+            other.append(f"{name}/{known}" if isinstance(known, str) and known else f"{name}[{index}]")
+    return orders, other
+
+
+def _check_count(bundle: object, limit: int, where: str, what: str) -> None:
+    """413 for a Bundle of more entries than one call may carry, before any is parsed."""
+    entries = bundle.get("entry") if isinstance(bundle, dict) else None
+    if isinstance(entries, list) and len(entries) > limit:
+        raise HookError(413, f"{where}: {len(entries)} {what}; this service reads at most {limit} per call")
 
 
 def _patient(data: object, patient_id: str) -> Patient | None:

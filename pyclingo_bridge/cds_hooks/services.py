@@ -5,7 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from fhir.resources.R4B.servicerequest import ServiceRequest
+
 from ..engine import PolicyEngine
+from ..fhir import is_policy_order
 
 HOOKS = ("order-select", "order-sign")
 
@@ -42,6 +45,15 @@ class Service:
             ),
             "prefetch": dict(PREFETCH),
         }
+
+
+def governs(engine: PolicyEngine, order: ServiceRequest) -> bool:
+    """Whether ``engine``'s policy decides this draft order: the one place the service asks.
+
+    Today by the order's category, as the KB maps it (fhir.is_policy_order); routing orders
+    to policies by procedure code replaces this function alone.
+    """
+    return is_policy_order(engine, order)
 
 
 def services_for(engines: dict[str, PolicyEngine]) -> dict[str, Service]:
