@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import io
 from typing import Any
 
@@ -10,7 +9,7 @@ import pytest
 
 from pyclingo_bridge import InputError, PolicyEngine
 from pyclingo_bridge.audit import HeaderError, RowParser, format_of
-from pyclingo_bridge.audit.reader import UnreadableRecord, _csv_rows, open_source
+from pyclingo_bridge.audit.reader import UnreadableRecord, open_source
 
 CELLS: list[tuple[str, str, str, Any]] = [
     # name, column, cell, parsed value (validation then judges it)
@@ -74,29 +73,13 @@ def test_format_of_a_name(name: str, expected: str | None) -> None:
 
 
 def test_a_csv_record_the_csv_module_cannot_read_is_an_error_row_and_reading_goes_on(engine: PolicyEngine) -> None:
-    records: list[list[str] | csv.Error] = [["a", "40"], csv.Error("field larger than field limit (131072)"), [], ["b", "41"]]
-
-    class Reader:
-        """Like csv.reader: raises for one record, then reads the next on the next call."""
-
-        def __init__(self) -> None:
-            self.position = 0
-
-        def __iter__(self) -> Reader:
-            return self
-
-        def __next__(self) -> list[str]:
-            if self.position == len(records):
-                raise StopIteration
-            record = records[self.position]
-            self.position += 1
-            if isinstance(record, csv.Error):
-                raise record
-            return record
-
-    rows = list(_csv_rows(Reader()))
-    problem = "not a readable CSV record: field larger than field limit (131072)"
-    assert rows == [(1, ("a", "40")), (2, UnreadableRecord(problem)), (4, ("b", "41"))]
+    source = open_source(io.StringIO('id,age\na,40\nb,"4"0\n\nc,41\n'), "csv", engine.vocabulary, 10)
+    rows = [row for chunk in source.chunks for row in chunk]
+    problem = (
+        "not a readable CSV record: the quoted cell opened at line 3, column 3 is closed at column 5, "
+        "and text follows before the next comma (a quote inside a cell is written twice)"
+    )
+    assert rows == [(1, ("a", "40")), (2, UnreadableRecord(problem)), (4, ("c", "41"))]
     parser = RowParser(engine.vocabulary, "csv", ["id", "age"])
     assert parser.split_id(rows[1][1]) is None
     with pytest.raises(InputError) as raised:
