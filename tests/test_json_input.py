@@ -78,7 +78,7 @@ def test_invalid_json_is_the_error_json_loads_gives(text: str) -> None:
 
 TOO_MUCH = [
     ("nested too deeply", "[" * 100_000 + "]" * 100_000, "nested too deeply", 1),
-    ("a number of more digits than int() converts", '{"age": ' + "9" * 5000 + "}", "a number of more than 4,300 digits", 9),
+    ("a number of more digits than int() converts", '{"age": ' + "9" * 5000 + "}", "a number too long to read (more than 4,300 digits)", 9),
 ]
 
 
