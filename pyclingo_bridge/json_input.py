@@ -151,7 +151,7 @@ def loads_strict(text: str) -> Any:
         long_number = re.search(rf"\d{{{limit + 1},}}", text) if limit else None
         if long_number is None:
             raise json.JSONDecodeError(str(error), text, 0) from None
-        raise json.JSONDecodeError(f"a number too long to read (more than {limit:,} digits)", text, long_number.start()) from None
+        raise json.JSONDecodeError(f"a number too long to read: more than {limit:,} digits", text, long_number.start()) from None
 
 
 def _located(text: str, error: DuplicateKeyError) -> DuplicateKeyError:

@@ -31,16 +31,15 @@ def decode_utf8(data: bytes) -> str:
             raise NotUTF8Error(f"UTF-16 text (it starts with the byte-order mark {spelt}), not UTF-8: save it as UTF-8", 0)
     if data.startswith(codecs.BOM_UTF8):
         data = data[len(codecs.BOM_UTF8) :]
+    nul = data.find(b"\x00")
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as error:
-        raise NotUTF8Error(f"not UTF-8 text: byte 0x{data[error.start]:02X} at {_where(data, error.start)}", error.start) from None
-    nul = text.find("\x00")
-    if nul >= 0:
-        offset = len(text[:nul].encode("utf-8"))
-        raise NotUTF8Error(
-            f"not UTF-8 text: byte 0x00 (NUL) at {_where(data, offset)}; UTF-16 text or binary data?", offset
-        )
+        if not 0 <= nul < error.start:
+            raise NotUTF8Error(f"not UTF-8 text: byte 0x{data[error.start]:02X} at {_where(data, error.start)}", error.start) from None
+        text = ""
+    if nul >= 0:  # the first byte that is wrong is named: here the NUL
+        raise NotUTF8Error(f"not UTF-8 text: byte 0x00 (NUL) at {_where(data, nul)}; UTF-16 text or binary data?", nul)
     return text
 
 

@@ -124,7 +124,7 @@ ERROR_CASES = [
     ("deeply nested", b"[" * 100_000 + b"]" * 100_000, 400, "body is not valid JSON: nested too deeply"),
     # No Python advice (sys.set_int_max_str_digits) to a client: the number is too long.
     ("a number of 5,000 digits", b'{"hook": ' + b"9" * 5000 + b"}", 400,
-     "body is not valid JSON: a number too long to read (more than 4,300 digits): line 1 column 10 (char 9)"),
+     "body is not valid JSON: a number too long to read: more than 4,300 digits: line 1 column 10 (char 9)"),
     ("not UTF-8", b'{"hook": "\xff"}', 400, "body is not valid JSON: not UTF-8 text: byte 0xFF at offset 10 (line 1, column 11)"),
     ("UTF-16", '{"hook": "order-sign"}'.encode("utf-16"), 400,
      "body is not valid JSON: UTF-16 text (it starts with the byte-order mark FF FE), not UTF-8: save it as UTF-8"),

@@ -307,5 +307,5 @@ def _writable(text: str) -> str:
 
 def _error_message(number: int, error: InputError | KnowledgeBaseError) -> str:
     if isinstance(error, InputError):
-        return f"row {number}: " + "; ".join(str(problem) for problem in error.problems)
+        return f"row {number}: {error}"  # at most 20 problems (errors.py)
     return f"row {number}: knowledge base fault: {error}"
