@@ -29,14 +29,15 @@ def decode_utf8(data: bytes) -> str:
     for bom, spelt in _UTF16_BOMS.items():
         if data.startswith(bom):
             raise NotUTF8Error(f"UTF-16 text (it starts with the byte-order mark {spelt}), not UTF-8: save it as UTF-8", 0)
-    if data.startswith(codecs.BOM_UTF8):
-        data = data[len(codecs.BOM_UTF8) :]
-    nul = data.find(b"\x00")
+    # Offsets count from the start of the file, byte-order mark included.
+    start = len(codecs.BOM_UTF8) if data.startswith(codecs.BOM_UTF8) else 0
+    nul = data.find(b"\x00", start)
     try:
-        text = data.decode("utf-8")
+        text = data[start:].decode("utf-8")
     except UnicodeDecodeError as error:
-        if not 0 <= nul < error.start:
-            raise NotUTF8Error(f"not UTF-8 text: byte 0x{data[error.start]:02X} at {_where(data, error.start)}", error.start) from None
+        bad = start + error.start
+        if not 0 <= nul < bad:
+            raise NotUTF8Error(f"not UTF-8 text: byte 0x{data[bad]:02X} at {_where(data, bad)}", bad) from None
         text = ""
     if nul >= 0:  # the first byte that is wrong is named: here the NUL
         raise NotUTF8Error(f"not UTF-8 text: byte 0x00 (NUL) at {_where(data, nul)}; UTF-16 text or binary data?", nul)
@@ -55,7 +56,7 @@ def read_utf8(stream: IO[Any]) -> str:
 def _where(data: bytes, offset: int) -> str:
     """``offset N (line L, column C)``; the column counts characters, as JSON errors do."""
     line_start = data.rfind(b"\n", 0, offset) + 1
-    column = len(data[line_start:offset].decode("utf-8", "replace")) + 1
+    column = len(data[line_start:offset].decode("utf-8", "replace").removeprefix("\ufeff")) + 1
     line = data.count(b"\n", 0, offset) + 1
     return f"offset {offset} (line {line}, column {column})"
 

@@ -95,17 +95,17 @@ def test_a_csv_record_the_csv_module_cannot_read_is_an_error_row_and_reading_goe
 QUOTES = [
     # name, line after the header "id,age,setting", the problem (None: the line is read)
     ("unterminated quote", 'r1,"47,mcas',
-     "the quote at line 2, column 4 opens a quoted cell that the line does not close "
-     "(a record is one line; a quote inside a cell is written twice)"),
+     ("the quote at line 2, column 4 opens a quoted cell that the line does not close "
+     "(a record is one line; a quote inside a cell is written twice)")),
     ("unterminated quote in the last cell", 'r1,47,"mcas',
-     "the quote at line 2, column 7 opens a quoted cell that the line does not close "
-     "(a record is one line; a quote inside a cell is written twice)"),
+     ("the quote at line 2, column 7 opens a quoted cell that the line does not close "
+     "(a record is one line; a quote inside a cell is written twice)")),
     ("text after the closing quote", 'r1,"47"x,mcas',
-     "the quoted cell opened at line 2, column 4 is closed at column 7, and text follows before the next comma "
-     "(a quote inside a cell is written twice)"),
+     ("the quoted cell opened at line 2, column 4 is closed at column 7, and text follows before the next comma "
+     "(a quote inside a cell is written twice)")),
     ("a doubled quote left open", 'r1,"4""7,mcas',
-     "the quote at line 2, column 4 opens a quoted cell that the line does not close "
-     "(a record is one line; a quote inside a cell is written twice)"),
+     ("the quote at line 2, column 4 opens a quoted cell that the line does not close "
+     "(a record is one line; a quote inside a cell is written twice)")),
     ("quoted cells", '"r1","47","mcas"', None),
     ("a doubled quote inside a quoted cell", '"r""1",47,mcas', None),
     ("a quote inside an unquoted cell is text", 'r"1,47,mcas', None),
@@ -159,11 +159,11 @@ STARTS = [
     ("UTF-16 JSONL without a byte-order mark", '{"age": 40}\n'.encode("utf-16-le"), "jsonl",
      "encoding: UTF-16 text or binary data (its first line is full of NUL bytes), not UTF-8: save it as UTF-8"),
     ("CSV without a header", b"r1,40,mcas\n", "csv",
-     "header: the first line names no column of the vocabulary, so it is not a header: the first line of a CSV "
-     "extract names its columns; allowed columns: "),
+     ("header: the first line names no column of the vocabulary, so it is not a header: the first line of a CSV "
+     "extract names its columns; allowed columns: ")),
     ("CSV header with a quote left open", b'"id,age\n', "csv",
-     "header: the CSV header (line 1) cannot be read: the quote at line 1, column 1 opens a quoted cell that the "
-     "line does not close (a record is one line; a quote inside a cell is written twice)"),
+     ("header: the CSV header (line 1) cannot be read: the quote at line 1, column 1 opens a quoted cell that the "
+     "line does not close (a record is one line; a quote inside a cell is written twice)")),
 ]
 
 

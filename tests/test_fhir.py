@@ -187,8 +187,8 @@ PLAIN_WORDS = [
      "Bundle.entry[0].resource.subject: the ServiceRequest's subject: required, and not given"),
     ("bad dateTime", {"resourceType": "ServiceRequest", "status": "active", "intent": "order",
                       "subject": {"reference": "Patient/p"}, "authoredOn": "yesterday"},
-     "Bundle.entry[0].resource.authoredOn: the ServiceRequest's authoredOn: 'yesterday' is not a FHIR dateTime "
-     "(YYYY, YYYY-MM, YYYY-MM-DD or YYYY-MM-DDThh:mm:ss with a time zone)"),
+     ("Bundle.entry[0].resource.authoredOn: the ServiceRequest's authoredOn: 'yesterday' is not a FHIR dateTime "
+     "(YYYY, YYYY-MM, YYYY-MM-DD or YYYY-MM-DDThh:mm:ss with a time zone)")),
     ("nested field", {"resourceType": "Condition", "subject": {"reference": "Patient/p"}, "code": {"coding": [{"system": 3}]}},
      "Bundle.entry[0].resource.code.coding[0].system: the Condition's code.coding[0].system: must be a string, not the number 3"),
     ("an object where a list is due", {"resourceType": "Patient", "name": {"text": "Bob"}},

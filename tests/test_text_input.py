@@ -24,6 +24,8 @@ NOT_UTF8 = [
      "not UTF-8 text: byte 0xE9 at offset 31 (line 3, column 9)"),
     ("after a multi-byte character: the column counts characters", b'{"\xc3\xa9": "\xe9"}',
      "not UTF-8 text: byte 0xE9 at offset 8 (line 1, column 8)"),
+    ("after a UTF-8 byte-order mark: the offset counts it", codecs.BOM_UTF8 + b'{"a": "\xe9"}',
+     "not UTF-8 text: byte 0xE9 at offset 10 (line 1, column 8)"),
     ("UTF-16 LE", FACTS.encode("utf-16"), "UTF-16 text (it starts with the byte-order mark FF FE), not UTF-8: save it as UTF-8"),
     ("UTF-16 BE", codecs.BOM_UTF16_BE + FACTS.encode("utf-16-be"),
      "UTF-16 text (it starts with the byte-order mark FE FF), not UTF-8: save it as UTF-8"),

@@ -82,8 +82,7 @@ def open_source(stream: TextIO, input_format: InputFormat, vocabulary: Vocabular
     """Read ``stream`` lazily. A CSV header naming an unknown column, or no header, raises
     HeaderError; UTF-16 text raises InputError (before any row, either format)."""
     first = stream.readline()
-    if first.startswith("\ufeff"):  # a UTF-8 byte-order mark (the CLI's utf-8-sig drops it already)
-        first = first[1:]
+    first = first.removeprefix("\ufeff")  # a UTF-8 byte-order mark (the CLI's utf-8-sig drops it already)
     hint = utf16_hint(first)
     if hint is not None:
         raise InputError([FieldProblem("encoding", hint)])
@@ -146,7 +145,7 @@ class _OneLine:
     starts again at the next line. ``asked`` is reset before each record.
     """
 
-    __slots__ = ("lines", "line", "asked")
+    __slots__ = ("asked", "line", "lines")
 
     def __init__(self, lines: Iterator[str]) -> None:
         self.lines = lines
