@@ -8,6 +8,12 @@ is the JSONL line or the tuple of CSV cells; :class:`RowParser` turns it into th
 query contract takes, or an :class:`InputError` naming the field. Every value check is left to
 :meth:`Vocabulary.validate`, so a bad cell reads exactly as the same bad value sent to
 ``policykb query``.
+
+A CSV record is one line (:class:`_OneLine`): a quote left open, or text after a closing
+quote, makes its line an error row naming the line and the column where the quote opened,
+and the next line is read as usual. A quote inside an unquoted cell (``4"7``) is text, which
+validation then judges. An extract that is UTF-16, or a CSV file whose first line is no
+header, is one error before any row.
 """
 
 from __future__ import annotations
@@ -91,6 +97,7 @@ def open_source(stream: TextIO, input_format: InputFormat, vocabulary: Vocabular
         return Source("jsonl", None, _chunks(_jsonl_rows(lines), chunk_size))
     csv.field_size_limit(CSV_FIELD_LIMIT)
     source = _OneLine(lines)
+    # strict: text after a closing quote ("47"x) is an error, not silently the cell 47x.
     records = csv.reader(source, strict=True)
     try:
         header = tuple(cell.strip() for cell in next(records, []))
@@ -106,9 +113,12 @@ def check_header(header: Sequence[str], vocabulary: Vocabulary) -> None:
     problems = []
     if not header:
         problems.append(FieldProblem("header", "the CSV file has no header row"))
-    elif not set(header) & set(vocabulary.fields):
-        raise HeaderError([FieldProblem("header", "the first line names no column of the vocabulary, so it is not a header: "
-                                        "the first line of a CSV extract names its columns; allowed columns: " + ", ".join(vocabulary.fields))])
+    elif not set(header) & set(vocabulary.fields):  # a data line: one message, not one per cell
+        message = (
+            "the first line names no column of the vocabulary, so it is not a header: the first line "
+            "of a CSV extract names its columns; allowed columns: " + ", ".join(vocabulary.fields)
+        )
+        raise HeaderError([FieldProblem("header", message)])
     seen: set[str] = set()
     for column in header:
         if column in seen:
