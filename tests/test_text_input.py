@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import codecs
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -80,3 +83,14 @@ def test_a_utf8_byte_order_mark_is_accepted_by_query_fhir(tmp_path: Path) -> Non
 def test_utf8_text_reads_as_it_is() -> None:
     assert decode_utf8('{"setting": "café ✓"}'.encode()) == '{"setting": "café ✓"}'
     assert decode_utf8(codecs.BOM_UTF8 + b"{}") == "{}"
+
+
+def test_query_reading_latin1_from_a_real_pipe_is_one_message() -> None:
+    """The real stdin (not CliRunner's): its bytes are read, not decoded by the locale."""
+    result = subprocess.run(
+        [sys.executable, "-m", "pyclingo_bridge", "query", "-"],
+        input='{"setting": "café"}'.encode("latin-1"), capture_output=True, cwd=Path(__file__).resolve().parent.parent,
+        env={**os.environ, "LC_ALL": "C", "PYTHONIOENCODING": "latin-1"}, check=False, timeout=60,
+    )
+    assert (result.returncode, result.stdout) == (1, b"")
+    assert result.stderr == b"Error: input is not UTF-8 text: byte 0xE9 at offset 16 (line 1, column 17)\n"
