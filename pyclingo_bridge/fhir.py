@@ -35,6 +35,7 @@ from .codes import CodeMaps
 from .decision import Decision
 from .engine import PolicyEngine
 from .errors import FieldProblem, InputError
+from .fhir_errors import unknown_resource_type, validation_problems
 from .vocabulary import PatientFacts
 
 FHIR_VERSION = "4.0.1"
@@ -43,7 +44,6 @@ FHIR_VERSION = "4.0.1"
 # Condition statuses under which a Condition says nothing about the patient now.
 _CLINICAL_STATUS_IGNORED = frozenset({"inactive", "resolved", "remission"})
 _VERIFICATION_STATUS_IGNORED = frozenset({"refuted", "entered-in-error"})
-_MAX_PROBLEMS = 5
 
 
 @dataclass(frozen=True)
@@ -129,16 +129,12 @@ def parse_resource(model: type[BaseModel], data: object, where: str) -> Any:
         raise InputError([FieldProblem(where, f"expected a FHIR {model.__name__} (a JSON object)")])
     try:
         return model.model_validate(data)
-    except ValidationError as error:
-        problems = [
-            FieldProblem(".".join([where, *(str(part) for part in problem["loc"])]), problem["msg"])
-            for problem in error.errors()[:_MAX_PROBLEMS]
-        ]
-        raise InputError(problems) from None
-    except (KeyError, LookupError, ValueError, TypeError, AttributeError, RecursionError) as error:
-        # fhir.resources raises plain errors for, e.g., an unknown resourceType inside a Bundle.
-        detail = f"unknown resource type {error}" if isinstance(error, KeyError) else str(error)
-        raise InputError([FieldProblem(where, f"not a valid FHIR R4 {model.__name__}: {detail}")]) from None
+    except ValidationError as error:  # in plain words: resource, field, what is wrong
+        raise InputError(validation_problems(error, data, where)) from None
+    except KeyError as error:  # fhir.resources' way of saying an entry's resourceType is unknown
+        raise InputError([unknown_resource_type(data, where, str(error.args[0]))]) from None
+    except (LookupError, ValueError, TypeError, AttributeError, RecursionError) as error:
+        raise InputError([FieldProblem(where, f"not a valid FHIR R4 {model.__name__}: {error}")]) from None
 
 
 def split_bundle(bundle: Bundle, where: str = "Bundle") -> Resources:
@@ -151,7 +147,7 @@ def split_bundle(bundle: Bundle, where: str = "Bundle") -> Resources:
         name = resource.get_resource_type()
         if isinstance(resource, Patient):
             if found.patient is not None:
-                raise InputError([FieldProblem(f"{where}.entry.{index}", "a second Patient: send one patient per request")])
+                raise InputError([FieldProblem(f"{where}.entry[{index}]", "a second Patient: send one patient per request")])
             found.patient = resource
         elif isinstance(resource, Condition):
             found.conditions.append(resource)

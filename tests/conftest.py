@@ -9,6 +9,7 @@ import tempfile
 from typing import Any
 
 import pytest
+from hypothesis import settings
 
 from pyclingo_bridge import PolicyEngine, engine_for
 from pyclingo_bridge.program_cache import CACHE_ENV
@@ -18,6 +19,14 @@ from pyclingo_bridge.program_cache import CACHE_ENV
 if CACHE_ENV not in os.environ:
     os.environ[CACHE_ENV] = tempfile.mkdtemp(prefix="policykb-cache-")
     atexit.register(shutil.rmtree, os.environ[CACHE_ENV], ignore_errors=True)
+
+# In CI (CI set, as CI services do, or `pytest --hypothesis-profile=ci`) every law runs on
+# examples derived from its own source, and no example database is read or written: a run
+# cannot replay a failure saved by an earlier one (.hypothesis/ is never committed either),
+# and the same commit gives the same result. Locally, examples are random and failures saved.
+settings.register_profile("ci", database=None, derandomize=True)
+if os.environ.get("CI"):
+    settings.load_profile("ci")
 
 POLICY = "CMICB_Clin086"
 

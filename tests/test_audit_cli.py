@@ -234,7 +234,7 @@ def test_json_row_nested_too_deeply_or_with_a_number_too_long_is_an_error_row(tm
     result = _run([str(source)])
     lines = _lines(result.stdout)
     assert lines[0]["error"] == "row 1: input: not valid JSON: nested too deeply (column 1)"
-    assert lines[1]["error"] == "row 2: input: not valid JSON: a number of more than 4,300 digits (column 9)"
+    assert lines[1]["error"] == "row 2: input: not valid JSON: a number too long to read: more than 4,300 digits (column 9)"
     assert lines[2]["status"] == "not_commissioned"
     assert result.exit_code == 1 and "Traceback" not in result.output
 

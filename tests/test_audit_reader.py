@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
-import csv
+import codecs
 import io
+import json
+from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 
 from pyclingo_bridge import InputError, PolicyEngine
 from pyclingo_bridge.audit import HeaderError, RowParser, format_of
-from pyclingo_bridge.audit.reader import UnreadableRecord, _csv_rows, open_source
+from pyclingo_bridge.audit.reader import UnreadableRecord, open_source
+from pyclingo_bridge.cli import main
 
 CELLS: list[tuple[str, str, str, Any]] = [
     # name, column, cell, parsed value (validation then judges it)
@@ -74,31 +78,109 @@ def test_format_of_a_name(name: str, expected: str | None) -> None:
 
 
 def test_a_csv_record_the_csv_module_cannot_read_is_an_error_row_and_reading_goes_on(engine: PolicyEngine) -> None:
-    records: list[list[str] | csv.Error] = [["a", "40"], csv.Error("field larger than field limit (131072)"), [], ["b", "41"]]
-
-    class Reader:
-        """Like csv.reader: raises for one record, then reads the next on the next call."""
-
-        def __init__(self) -> None:
-            self.position = 0
-
-        def __iter__(self) -> Reader:
-            return self
-
-        def __next__(self) -> list[str]:
-            if self.position == len(records):
-                raise StopIteration
-            record = records[self.position]
-            self.position += 1
-            if isinstance(record, csv.Error):
-                raise record
-            return record
-
-    rows = list(_csv_rows(Reader()))
-    problem = "not a readable CSV record: field larger than field limit (131072)"
-    assert rows == [(1, ("a", "40")), (2, UnreadableRecord(problem)), (4, ("b", "41"))]
+    source = open_source(io.StringIO('id,age\na,40\nb,"4"0\n\nc,41\n'), "csv", engine.vocabulary, 10)
+    rows = [row for chunk in source.chunks for row in chunk]
+    problem = (
+        "not a readable CSV record: the quoted cell opened at line 3, column 3 is closed at column 5, "
+        "and text follows before the next comma (a quote inside a cell is written twice)"
+    )
+    assert rows == [(1, ("a", "40")), (2, UnreadableRecord(problem)), (4, ("c", "41"))]
     parser = RowParser(engine.vocabulary, "csv", ["id", "age"])
     assert parser.split_id(rows[1][1]) is None
     with pytest.raises(InputError) as raised:
         parser.parse(rows[1][1])
     assert str(raised.value) == f"input: {problem}"
+
+
+QUOTES = [
+    # name, line after the header "id,age,setting", the problem (None: the line is read)
+    ("unterminated quote", 'r1,"47,mcas',
+     ("the quote at line 2, column 4 opens a quoted cell that the line does not close "
+     "(a record is one line; a quote inside a cell is written twice)")),
+    ("unterminated quote in the last cell", 'r1,47,"mcas',
+     ("the quote at line 2, column 7 opens a quoted cell that the line does not close "
+     "(a record is one line; a quote inside a cell is written twice)")),
+    ("text after the closing quote", 'r1,"47"x,mcas',
+     ("the quoted cell opened at line 2, column 4 is closed at column 7, and text follows before the next comma "
+     "(a quote inside a cell is written twice)")),
+    ("a doubled quote left open", 'r1,"4""7,mcas',
+     ("the quote at line 2, column 4 opens a quoted cell that the line does not close "
+     "(a record is one line; a quote inside a cell is written twice)")),
+    ("quoted cells", '"r1","47","mcas"', None),
+    ("a doubled quote inside a quoted cell", '"r""1",47,mcas', None),
+    ("a quote inside an unquoted cell is text", 'r"1,47,mcas', None),
+]
+
+
+@pytest.mark.parametrize(("line", "problem"), [q[1:] for q in QUOTES], ids=[q[0] for q in QUOTES])
+def test_a_stray_quote_is_an_error_row_and_every_later_line_is_read(
+    engine: PolicyEngine, line: str, problem: str | None
+) -> None:
+    later = "".join(f"r{number},4{number},mcas\n" for number in range(2, 6))
+    source = open_source(io.StringIO(f"id,age,setting\n{line}\n{later}"), "csv", engine.vocabulary, 3)
+    rows = [row for chunk in source.chunks for row in chunk]
+    assert [number for number, _ in rows] == [1, 2, 3, 4, 5]
+    assert rows[1:] == [(number, (f"r{number}", f"4{number}", "mcas")) for number in range(2, 6)]
+    if problem is None:
+        assert isinstance(rows[0][1], tuple)
+    else:
+        assert rows[0][1] == UnreadableRecord(f"not a readable CSV record: {problem}")
+
+
+STRAY = '"47'
+
+
+def test_a_stray_quote_in_an_extract_of_1000_rows_loses_no_row(tmp_path: Path) -> None:
+    """The fault: one ``"47`` swallowed the 998 records after it into one cell."""
+    lines = ["id,age,setting"] + [f"r{row},{STRAY if row == 2 else 47},mcas" for row in range(1, 1001)]
+    extract = tmp_path / "extract.csv"
+    extract.write_text("\n".join(lines) + "\n")
+    result = CliRunner().invoke(main, ["audit", str(extract)])
+    assert result.exit_code == 1
+    assert result.stderr.endswith("Error: 1 of 1,000 rows could not be decided (see their error lines)\n")
+    out = [json.loads(line) for line in result.stdout.split("\n")[:-1]]
+    assert [line["row"] for line in out] == list(range(1, 1001))
+    assert [line["id"] for line in out if "status" in line] == [f"r{row}" for row in range(1, 1001) if row != 2]
+    assert out[1] == {
+        "row": 2,
+        "id": 2,
+        "error": "row 2: input: not a readable CSV record: the quote at line 3, column 4 opens a quoted cell that "
+        "the line does not close (a record is one line; a quote inside a cell is written twice)",
+        "fields": ["input"],
+    }
+
+
+STARTS = [
+    # name, bytes of the file, format, the message
+    ("UTF-16 CSV with a byte-order mark (LE)", "id,age\nr1,40\n".encode("utf-16"), "csv",
+     "encoding: UTF-16 text (it starts with the byte-order mark FF FE), not UTF-8: save it as UTF-8"),
+    ("UTF-16 CSV with a byte-order mark (BE)", codecs.BOM_UTF16_BE + "id,age\n".encode("utf-16-be"), "csv",
+     "encoding: UTF-16 text (it starts with the byte-order mark FE FF), not UTF-8: save it as UTF-8"),
+    ("UTF-16 JSONL without a byte-order mark", '{"age": 40}\n'.encode("utf-16-le"), "jsonl",
+     "encoding: UTF-16 text or binary data (its first line is full of NUL bytes), not UTF-8: save it as UTF-8"),
+    ("CSV without a header", b"r1,40,mcas\n", "csv",
+     ("header: the first line names no column of the vocabulary, so it is not a header: the first line of a CSV "
+     "extract names its columns; allowed columns: ")),
+    ("CSV header with a quote left open", b'"id,age\n', "csv",
+     ("header: the CSV header (line 1) cannot be read: the quote at line 1, column 1 opens a quoted cell that the "
+     "line does not close (a record is one line; a quote inside a cell is written twice)")),
+]
+
+
+@pytest.mark.parametrize(("data", "input_format", "message"), [s[1:] for s in STARTS], ids=[s[0] for s in STARTS])
+def test_a_file_that_is_not_an_extract_is_one_clear_error_before_any_row(
+    tmp_path: Path, data: bytes, input_format: str, message: str
+) -> None:
+    extract = tmp_path / f"extract.{input_format}"
+    extract.write_bytes(data)
+    result = CliRunner().invoke(main, ["audit", str(extract)])
+    assert (result.exit_code, result.stdout) == (1, "")
+    assert result.stderr.startswith(f"Error: invalid input: {message}")
+    assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+
+
+def test_a_utf8_byte_order_mark_is_dropped_from_a_stream_too(engine: PolicyEngine) -> None:
+    source = open_source(io.StringIO('\ufeff{"age": 40}\n'), "jsonl", engine.vocabulary, 10)
+    rows = [row for chunk in source.chunks for row in chunk]
+    assert rows == [(1, '{"age": 40}\n')]
+    assert RowParser(engine.vocabulary, "jsonl").parse(rows[0][1]) == {"age": 40}

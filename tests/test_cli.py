@@ -87,7 +87,7 @@ ERRORS = [
     ("not an object", "[]", [], 1, "Error: invalid input: input: expected a JSON object of patient facts\n"),
     ("nested too deeply", "[" * 100_000 + "]" * 100_000, [], 1, "Error: input is not valid JSON: nested too deeply (line 1, column 1)\n"),
     ("a number of 5,000 digits", '{"age": ' + "9" * 5000 + "}", [], 1,
-     "Error: input is not valid JSON: a number of more than 4,300 digits (line 1, column 9)\n"),
+     "Error: input is not valid JSON: a number too long to read: more than 4,300 digits (line 1, column 9)\n"),
     ("a long bad value", '{"setting": "' + "g" * 500 + '"}', [], 1,
      "Error: invalid input: setting: '" + "g" * 60 + "'... (500 characters) is not allowed; expected one of primary_care, "
      "mcas, secondary_care (or null / leave it out when unknown)\n"),

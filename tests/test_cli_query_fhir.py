@@ -38,7 +38,7 @@ def test_text_ends_with_the_fhir_account() -> None:
 def test_bad_bundle_is_one_clear_error() -> None:
     result = CliRunner().invoke(main, ["query", "--fhir", "-"], input='{"resourceType": "Patient"}')
     assert result.exit_code == 1
-    assert result.output.startswith("Error: invalid input: Bundle.resource_type: ")
+    assert result.output == "Error: invalid input: Bundle.resourceType: expected a FHIR Bundle, got 'Patient'\n"
 
 
 def test_plain_facts_are_not_taken_for_a_bundle() -> None:

@@ -115,10 +115,11 @@ def test_a_coded_red_flag_leaves_the_others_unknown(engine: PolicyEngine) -> Non
 
 
 ERROR_CASES = [
-    ("not a bundle", {"resourceType": "Patient"}, "Bundle.resource_type"),
+    ("not a bundle", {"resourceType": "Patient"}, "Bundle.resourceType: expected a FHIR Bundle, got 'Patient'"),
     ("unknown resource type", {"resourceType": "Bundle", "type": "collection", "entry": [{"resource": {"resourceType": "Foo"}}]},
-     "Bundle: not a valid FHIR R4 Bundle: unknown resource type"),
-    ("bad birthDate", "birth", "Bundle.entry.0.resource.birthDate"),
+     "Bundle.entry[0].resource.resourceType: 'Foo' is not a FHIR R4 resource type"),
+    ("bad birthDate", "birth",
+     "Bundle.entry[0].resource.birthDate: the Patient's birthDate: '1980-13-01' is not a FHIR date (YYYY, YYYY-MM or YYYY-MM-DD)"),
     ("no order", "no-order", "Bundle.entry: no ServiceRequest"),
     ("two orders", "two-orders", "Bundle.entry: 2 ServiceRequests"),
     ("laboratory order", "lab", "ServiceRequest.category: not an order category"),
@@ -174,3 +175,30 @@ def test_a_coded_red_flag_always_puts_the_order_on_the_urgent_pathway(
         assert indicator(result, engine) == "critical"
     else:
         assert "red_flags" in result.decision.unknown
+
+
+PLAIN_WORDS = [
+    # name, resource in the Bundle's first entry, the message (resource, field, what is wrong)
+    ("wrong type", {"resourceType": "Patient", "gender": 5},
+     "Bundle.entry[0].resource.gender: the Patient's gender: must be a string, not the number 5"),
+    ("not a field", {"resourceType": "Patient", "colour": "blue"},
+     "Bundle.entry[0].resource.colour: the Patient's colour: not a field of a FHIR R4 Patient"),
+    ("required field missing", {"resourceType": "ServiceRequest", "status": "active", "intent": "order"},
+     "Bundle.entry[0].resource.subject: the ServiceRequest's subject: required, and not given"),
+    ("bad dateTime", {"resourceType": "ServiceRequest", "status": "active", "intent": "order",
+                      "subject": {"reference": "Patient/p"}, "authoredOn": "yesterday"},
+     ("Bundle.entry[0].resource.authoredOn: the ServiceRequest's authoredOn: 'yesterday' is not a FHIR dateTime "
+     "(YYYY, YYYY-MM, YYYY-MM-DD or YYYY-MM-DDThh:mm:ss with a time zone)")),
+    ("nested field", {"resourceType": "Condition", "subject": {"reference": "Patient/p"}, "code": {"coding": [{"system": 3}]}},
+     "Bundle.entry[0].resource.code.coding[0].system: the Condition's code.coding[0].system: must be a string, not the number 3"),
+    ("an object where a list is due", {"resourceType": "Patient", "name": {"text": "Bob"}},
+     "Bundle.entry[0].resource.name: the Patient's name: must be a list, not an object"),
+]
+
+
+@pytest.mark.parametrize(("resource", "message"), [c[1:] for c in PLAIN_WORDS], ids=[c[0] for c in PLAIN_WORDS])
+def test_a_fhir_validation_error_is_in_plain_words(engine: PolicyEngine, resource: dict[str, Any], message: str) -> None:
+    """Resource, field and what is wrong, never pydantic's words ("Input should be", "Value error")."""
+    with pytest.raises(InputError) as raised:
+        decide_bundle(engine, {"resourceType": "Bundle", "type": "collection", "entry": [{"resource": resource}]})
+    assert str(raised.value) == message

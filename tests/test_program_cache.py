@@ -43,11 +43,25 @@ def test_key_changes_with_the_knowledge_base(tmp_path: Path, engine: PolicyEngin
 
 
 def test_unwritable_cache_is_ignored(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, engine: PolicyEngine) -> None:
+    """A cache folder that cannot be made costs time, never an answer: the program is built
+    in memory, is the program a working cache gives, and nothing is written."""
     blocker = tmp_path / "file"
     blocker.write_text("not a folder")
     monkeypatch.setenv(CACHE_ENV, str(blocker / "cache"))
+    solver._STATEMENTS.clear()  # build it now, not from this process's memory
     program = GroundProgram(engine.files, explain=False)
-    assert program.facts("fact", 4)
+    assert list(tmp_path.iterdir()) == [blocker] and blocker.read_text() == "not a folder"
+    monkeypatch.setenv(CACHE_ENV, str(tmp_path / "cache"))
+    solver._STATEMENTS.clear()
+    cached = GroundProgram(engine.files, explain=False)
+    assert (tmp_path / "cache").is_dir()
+    assert _atoms(program) == _atoms(cached)
+    assert len(program.facts("fact", 4)) == len(engine.vocabulary.specs)
+
+
+def _atoms(program: GroundProgram) -> list[tuple[str, bool, bool]]:
+    """Every atom of a grounding, with whether it is a fact and whether it is an external."""
+    return sorted((str(atom.symbol), atom.is_fact, atom.is_external) for atom in program._control.symbolic_atoms)
 
 
 def test_a_pruned_grounding_is_read_back_from_disk_and_decides_the_same(

@@ -9,7 +9,7 @@ from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pyclingo_bridge import STATUSES_DETERMINED, PolicyEngine, engine_for
+from pyclingo_bridge import STATUSES_DETERMINED, KnowledgeBase, PolicyEngine, engine_for
 from pyclingo_bridge.cli import main
 from pyclingo_bridge.render import STATUS_WORDS
 
@@ -85,8 +85,22 @@ def test_text_and_json_formats_agree(facts: dict[str, Any]) -> None:
     assert as_json == ENGINE.decide(facts).to_dict()
 
 
-def test_the_engine_is_shared(engine: PolicyEngine) -> None:
-    assert engine is ENGINE
+FRESH = PolicyEngine(POLICY, KnowledgeBase.installed())
+"""An engine built apart from the shared one (its own grounding), to check the shared one by."""
+
+
+def test_every_front_end_gets_the_one_engine_of_a_policy(engine: PolicyEngine) -> None:
+    """engine_for hands out one engine per policy, whatever the spelling of its id: the
+    engine these laws test is the one the CLI, the audit and the service decide with."""
+    assert engine is ENGINE and engine_for(POLICY.lower()) is ENGINE and engine_for(POLICY.upper()) is ENGINE
+    assert FRESH is not ENGINE
+
+
+@settings(max_examples=100, deadline=None)
+@given(FACTS)
+def test_the_shared_engine_decides_as_one_built_afresh(facts: dict[str, Any]) -> None:
+    """Sharing (its caches, earlier queries) changes no answer."""
+    assert ENGINE.decide(facts).to_dict() == FRESH.decide(facts).to_dict()
 
 
 CLOSED_DEFAULTS = closed_defaults(ENGINE.vocabulary)

@@ -52,6 +52,17 @@ holds at most two generations, a few hundred bytes a text."""
 _json_string = json.encoder.encode_basestring
 """A str as a JSON string with ensure_ascii=False (json.dumps without its per-call set-up)."""
 
+_LINE_BREAKS = {0x85: "\\u0085", 0x2028: "\\u2028", 0x2029: "\\u2029"}
+"""What ``str.splitlines`` and other line-splitting readers cut a line at, besides what
+json.dumps escapes already (\\n, \\r and the other C0 controls): JSON lets a string hold
+them raw, so a record holding one would be cut in two."""
+
+
+def _one_line(json_text: str) -> str:
+    """JSON text (ensure_ascii=False) with U+0085, U+2028 and U+2029 escaped; they can only
+    be inside strings, where the escape means the same. ASCII text is returned as it is."""
+    return json_text if json_text.isascii() else json_text.translate(_LINE_BREAKS)
+
 
 @dataclass(frozen=True)
 class Answer:
@@ -190,7 +201,7 @@ class Auditor:
         message = _writable(_error_message(number, error))
         tally.add_error(number, failed_id, message)
         fields = [_writable(field) for field in error.fields] if isinstance(error, InputError) else []
-        return json.dumps({"row": number, "id": failed_id, "error": message, "fields": fields}, ensure_ascii=False) + "\n"
+        return _one_line(json.dumps({"row": number, "id": failed_id, "error": message, "fields": fields}, ensure_ascii=False)) + "\n"
 
     def _text_seen_before(self, text: Hashable) -> Answer | None:
         answer = self._by_text_older.get(text)
@@ -213,14 +224,14 @@ class Auditor:
             use[1] += 1
         if answer.follow_up and tally.wants(answer.status):
             tally.follow(number, number if record_id is None else record_id, answer.status, answer.clauses, answer.missing)
-        shown_id = number if record_id is None else _json_string(record_id)
+        shown_id = number if record_id is None else _one_line(_json_string(record_id))
         return f'{{"row": {number}, "id": {shown_id}, {answer.body}}}\n'
 
     def _answer(self, key: Hashable, decision: Decision | KnowledgeBaseError) -> Answer | KnowledgeBaseError:
         """The answer of a new input, remembered (or the knowledge-base fault it met)."""
         if isinstance(decision, KnowledgeBaseError):
             return decision
-        body = json.dumps(answer_fields(decision, self.explain), ensure_ascii=False)[1:-1]
+        body = _one_line(json.dumps(answer_fields(decision, self.explain), ensure_ascii=False))[1:-1]
         missing = tuple(m.fact for m in decision.missing)
         answer = Answer(body, decision.status, decision.clauses, missing, decision.status in FOLLOW_UP_STATUSES)
         cache = self._cache
@@ -296,5 +307,5 @@ def _writable(text: str) -> str:
 
 def _error_message(number: int, error: InputError | KnowledgeBaseError) -> str:
     if isinstance(error, InputError):
-        return f"row {number}: " + "; ".join(str(problem) for problem in error.problems)
+        return f"row {number}: {error}"  # at most 20 problems (errors.py)
     return f"row {number}: knowledge base fault: {error}"

@@ -8,12 +8,19 @@ is the JSONL line or the tuple of CSV cells; :class:`RowParser` turns it into th
 query contract takes, or an :class:`InputError` naming the field. Every value check is left to
 :meth:`Vocabulary.validate`, so a bad cell reads exactly as the same bad value sent to
 ``policykb query``.
+
+A CSV record is one line (:class:`_OneLine`): a quote left open, or text after a closing
+quote, makes its line an error row naming the line and the column where the quote opened,
+and the next line is read as usual. A quote inside an unquoted cell (``4"7``) is text, which
+validation then judges. An extract that is UTF-16, or a CSV file whose first line is no
+header, is one error before any row.
 """
 
 from __future__ import annotations
 
 import csv
 import difflib
+import itertools
 import json
 import re
 from collections.abc import Hashable, Iterator, Sequence
@@ -22,6 +29,7 @@ from typing import Any, Literal, TextIO
 
 from ..errors import FieldProblem, InputError
 from ..json_input import DuplicateKeyError, loads_strict
+from ..text_input import utf16_hint
 from ..vocabulary import ID_FIELD, Vocabulary
 
 InputFormat = Literal["jsonl", "csv"]
@@ -77,17 +85,27 @@ class Source:
 
 
 def open_source(stream: TextIO, input_format: InputFormat, vocabulary: Vocabulary, chunk_size: int) -> Source:
-    """Read ``stream`` lazily; a CSV header naming an unknown column raises HeaderError."""
+    """Read ``stream`` lazily. A CSV header naming an unknown column, or no header, raises
+    HeaderError; UTF-16 text raises InputError (before any row, either format)."""
+    first = stream.readline()
+    first = first.removeprefix("\ufeff")  # a UTF-8 byte-order mark (the CLI's utf-8-sig drops it already)
+    hint = utf16_hint(first)
+    if hint is not None:
+        raise InputError([FieldProblem("encoding", hint)])
+    lines = itertools.chain((first,), stream) if first else iter(())
     if input_format == "jsonl":
-        return Source("jsonl", None, _chunks(_jsonl_rows(stream), chunk_size))
+        return Source("jsonl", None, _chunks(_jsonl_rows(lines), chunk_size))
     csv.field_size_limit(CSV_FIELD_LIMIT)
-    records = csv.reader(stream)
+    source = _OneLine(lines)
+    # strict: text after a closing quote ("47"x) is an error, not silently the cell 47x.
+    records = csv.reader(source, strict=True)
     try:
         header = tuple(cell.strip() for cell in next(records, []))
-    except csv.Error as error:
-        raise HeaderError([FieldProblem("header", f"the CSV header cannot be read: {error}")]) from None
+    except (csv.Error, _QuoteOpen) as error:
+        problem = _quote_problem(source.line) or str(error)
+        raise HeaderError([FieldProblem("header", f"the CSV header (line 1) cannot be read: {problem}")]) from None
     check_header(header, vocabulary)
-    return Source("csv", header, _chunks(_csv_rows(records), chunk_size))
+    return Source("csv", header, _chunks(_csv_rows(records, source), chunk_size))
 
 
 def check_header(header: Sequence[str], vocabulary: Vocabulary) -> None:
@@ -95,6 +113,12 @@ def check_header(header: Sequence[str], vocabulary: Vocabulary) -> None:
     problems = []
     if not header:
         problems.append(FieldProblem("header", "the CSV file has no header row"))
+    elif not set(header) & set(vocabulary.fields):  # a data line: one message, not one per cell
+        message = (
+            "the first line names no column of the vocabulary, so it is not a header: the first line "
+            "of a CSV extract names its columns; allowed columns: " + ", ".join(vocabulary.fields)
+        )
+        raise HeaderError([FieldProblem("header", message)])
     seen: set[str] = set()
     for column in header:
         if column in seen:
@@ -110,28 +134,93 @@ def check_header(header: Sequence[str], vocabulary: Vocabulary) -> None:
         raise HeaderError(problems)
 
 
-def _jsonl_rows(stream: TextIO) -> Iterator[tuple[int, RawRow]]:
+def _jsonl_rows(lines: Iterator[str]) -> Iterator[tuple[int, RawRow]]:
     # Row number = line number, so that an error points at the line; blank lines are no rows.
-    for number, line in enumerate(stream, start=1):
+    for number, line in enumerate(lines, start=1):
         if line.strip():
             yield number, line
 
 
-def _csv_rows(records: Iterator[list[str]]) -> Iterator[tuple[int, RawRow]]:
-    # A record the csv module cannot read is an error row, and reading goes on with the
-    # next line, as the csv module does.
+class _QuoteOpen(Exception):
+    """The csv reader asked for a second line for one record: a quote is open at the end of a line."""
+
+
+class _OneLine:
+    """The lines of a CSV extract, handed to the csv reader one record at a time.
+
+    A record is one line. A quoted cell could hold a line break, but in an extract a quote
+    that is never closed (``"47``) would then swallow every later line into one cell: 998
+    of 1,000 rows were lost that way. So when the reader asks for another line before it has
+    ended a record, :class:`_QuoteOpen` stops it; that line is an error row, and reading
+    starts again at the next line. ``asked`` is reset before each record.
+    """
+
+    __slots__ = ("asked", "line", "lines")
+
+    def __init__(self, lines: Iterator[str]) -> None:
+        self.lines = lines
+        self.line = ""
+        self.asked = False
+
+    def __iter__(self) -> _OneLine:
+        return self
+
+    def __next__(self) -> str:
+        if self.asked:
+            raise _QuoteOpen
+        self.asked = True
+        self.line = next(self.lines)
+        return self.line
+
+
+def _csv_rows(records: Iterator[list[str]], source: _OneLine) -> Iterator[tuple[int, RawRow]]:
+    # Row n is the n-th line after the header (line n + 1). A line the csv module cannot read
+    # is an error row, and reading goes on with the next line.
     number = 0
     while True:
         number += 1
+        source.asked = False
         try:
             cells = next(records)
         except StopIteration:
             return
-        except csv.Error as error:
-            yield number, UnreadableRecord(f"not a readable CSV record: {error}")
+        except (csv.Error, _QuoteOpen) as error:
+            problem = _quote_problem(source.line, number + 1) or f"line {number + 1}: {error}"
+            yield number, UnreadableRecord(f"not a readable CSV record: {problem}")
             continue
         if cells:
             yield number, tuple(cells)
+
+
+def _quote_problem(line: str, line_number: int = 1) -> str | None:
+    """What is wrong with the quotes of a CSV line, naming the line and the column where the
+    quote opened; None when its quotes are sound. Scans as the csv module does: a quote
+    opens a quoted cell only at the start of a cell, ``""`` inside it is one quote, and the
+    closing quote must end the cell."""
+    text = line.rstrip("\r\n")
+    position, length = 0, len(text)
+    while position <= length:
+        if position < length and text[position] == '"':
+            opened = position
+            position += 1
+            while True:
+                close = text.find('"', position)
+                if close < 0:
+                    return (f"the quote at line {line_number}, column {opened + 1} opens a quoted cell that the line "
+                            "does not close (a record is one line; a quote inside a cell is written twice)")
+                if text.startswith('""', close):
+                    position = close + 2
+                    continue
+                position = close + 1
+                break
+            if position < length and text[position] != ",":
+                return (f"the quoted cell opened at line {line_number}, column {opened + 1} is closed at column "
+                        f"{position}, and text follows before the next comma (a quote inside a cell is written twice)")
+        comma = text.find(",", position)
+        if comma < 0:
+            return None
+        position = comma + 1
+    return None
 
 
 def _chunks(rows: Iterator[tuple[int, RawRow]], size: int) -> Iterator[Chunk]:

@@ -9,7 +9,6 @@ policy governs: a call about other orders (a diet, a medicine) is answered witho
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -21,7 +20,8 @@ from fhir.resources.R4B.servicerequest import ServiceRequest
 
 from ..errors import InputError
 from ..fhir import parse_resource, split_bundle
-from ..json_input import reject_duplicates
+from ..json_input import loads_strict
+from ..text_input import decode_utf8
 from .services import PREFETCH
 
 MAX_DRAFT_ORDERS = 50
@@ -54,12 +54,8 @@ class HookRequest:
 def parse_body(body: bytes) -> dict[str, Any]:
     """The JSON object of a request body; duplicate keys and NaN are malformed, not guessed."""
     try:
-        data = json.loads(body, object_pairs_hook=reject_duplicates, parse_constant=_no_constant)
-    except RecursionError:
-        raise HookError(400, "body is not valid JSON: nested too deeply") from None
-    except UnicodeDecodeError:
-        raise HookError(400, "body is not valid JSON: not UTF-8 JSON") from None
-    except ValueError as error:  # JSONDecodeError, a key given twice, NaN, a number of too many digits
+        data = loads_strict(decode_utf8(body))  # the reader query uses: same errors, same words
+    except ValueError as error:  # not UTF-8, JSONDecodeError (NaN, too deep, a number too long), a key given twice
         raise HookError(400, f"body is not valid JSON: {error}") from None
     if not isinstance(data, dict):
         raise HookError(400, "body must be a JSON object (a CDS Hooks request)")
@@ -181,14 +177,6 @@ def _check_subject(resource: Any, patient_id: str, where: str) -> None:
     if reference and reference.startswith("Patient/") and reference != f"Patient/{patient_id}":
         raise HookError(400, f"{where}: {resource.get_resource_type()}/{resource.id} is about {reference}, "
                              f"not context.patientId {patient_id!r}")
-
-
-class _Malformed(ValueError):
-    pass
-
-
-def _no_constant(name: str) -> None:
-    raise _Malformed(f"{name} is not a JSON number")
 
 
 def _show(value: object) -> str:

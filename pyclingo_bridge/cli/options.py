@@ -13,6 +13,7 @@ import click
 from ..errors import InputError, PolicyKBError
 from ..json_input import DuplicateKeyError, loads_strict
 from ..knowledge_base import DEFAULT_POLICY, KnowledgeBase
+from ..text_input import NotUTF8Error, read_utf8
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -53,9 +54,7 @@ def library_errors(command: F) -> F:
         try:
             return command(*args, **kwargs)
         except InputError as error:
-            raise click.ClickException(
-                "invalid input: " + "; ".join(str(problem) for problem in error.problems)
-            ) from None
+            raise click.ClickException(f"invalid input: {error}") from None
         except PolicyKBError as error:
             raise click.ClickException(str(error)) from None
 
@@ -63,10 +62,11 @@ def library_errors(command: F) -> F:
 
 
 def read_json_object(source: click.File) -> object:
-    """Parse a JSON document; duplicate keys are an error, not a silent overwrite."""
-    text = source.read()  # type: ignore[attr-defined]
+    """Parse a JSON document (UTF-8); duplicate keys are an error, not a silent overwrite."""
     try:
-        return loads_strict(text)
+        return loads_strict(read_utf8(source))  # type: ignore[arg-type]
+    except NotUTF8Error as error:
+        raise click.ClickException(f"input is {error}") from None
     except json.JSONDecodeError as error:
         raise click.ClickException(
             f"input is not valid JSON: {error.msg} (line {error.lineno}, column {error.colno})"
