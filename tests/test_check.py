@@ -440,7 +440,7 @@ def test_cli_shipped_kb_is_clean(arguments: list[str]) -> None:
 
 def test_cli_reports_fault_with_location_counterexample_and_rules(tmp_path: Path) -> None:
     root = break_kb(tmp_path, FAULTS["gap"])
-    result = CliRunner().invoke(main, ["check", "--kb", str(root)])
+    result = CliRunner().invoke(main, ["check", "--policy", POLICY, "--kb", str(root)])
     rules = root / RULES
     request = line_of(rules, "specialist_request :- label(specialist_request)")
     assert result.exit_code == 1
@@ -459,7 +459,7 @@ def test_cli_reports_fault_with_location_counterexample_and_rules(tmp_path: Path
 
 def test_cli_json(tmp_path: Path) -> None:
     root = break_kb(tmp_path, FAULTS["untraced clause"])
-    result = CliRunner().invoke(main, ["check", "--kb", str(root), "--format", "json"])
+    result = CliRunner().invoke(main, ["check", "--policy", POLICY, "--kb", str(root), "--format", "json"])
     assert result.exit_code == 1
     [report] = json.loads(result.output)
     assert report["policy"] == POLICY and report["ok"] is False

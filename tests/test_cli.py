@@ -48,12 +48,12 @@ def runner() -> CliRunner:
 
 
 def test_query_text_for_a_clinician(runner: CliRunner) -> None:
-    result = runner.invoke(main, ["query", str(EXAMPLES / "primary-care.json")])
+    result = runner.invoke(main, ["query", "--policy", "CMICB_Clin086", str(EXAMPLES / "primary-care.json")])
     assert (result.exit_code, result.stdout, result.stderr) == (0, PRIMARY_CARE_TEXT, "")
 
 
 def test_query_json_for_machines(runner: CliRunner) -> None:
-    result = runner.invoke(main, ["query", str(EXAMPLES / "specialist-likely-to-change.json"), "--format", "json"])
+    result = runner.invoke(main, ["query", "--policy", "CMICB_Clin086", str(EXAMPLES / "specialist-likely-to-change.json"), "--format", "json"])
     assert result.exit_code == 0
     data = json.loads(result.stdout)
     assert {"id", "policy", "policy_version", "status", "clauses", "explanation", "possible", "missing", "advice"} <= set(data)
@@ -64,7 +64,7 @@ def test_query_json_for_machines(runner: CliRunner) -> None:
 
 
 def test_query_reads_stdin_and_exits_0_when_undetermined(runner: CliRunner) -> None:
-    result = runner.invoke(main, ["query", "-", "--format", "json"], input='{"age": 40}')
+    result = runner.invoke(main, ["query", "--policy", "CMICB_Clin086", "-", "--format", "json"], input='{"age": 40}')
     assert result.exit_code == 0
     data = json.loads(result.stdout)
     assert data["status"] == "undetermined"
@@ -100,18 +100,18 @@ ERRORS = [
 def test_bad_input_is_one_message_without_traceback(
     runner: CliRunner, stdin: str, arguments: list[str], code: int, stderr: str
 ) -> None:
-    result = runner.invoke(main, ["query", "-", *arguments], input=stdin)
+    result = runner.invoke(main, ["query", "--policy", "CMICB_Clin086", "-", *arguments], input=stdin)
     assert (result.exit_code, result.stdout, result.stderr) == (code, "", stderr)
 
 
 def test_bad_flag_is_a_usage_error(runner: CliRunner) -> None:
-    result = runner.invoke(main, ["query", "-", "--format", "xml"], input="{}")
+    result = runner.invoke(main, ["query", "--policy", "CMICB_Clin086", "-", "--format", "xml"], input="{}")
     assert result.exit_code == 2
     assert "Invalid value for '--format'" in result.stderr
 
 
 def test_missing_file_is_a_usage_error(runner: CliRunner, tmp_path: Path) -> None:
-    result = runner.invoke(main, ["query", str(tmp_path / "absent.json")])
+    result = runner.invoke(main, ["query", "--policy", "CMICB_Clin086", str(tmp_path / "absent.json")])
     assert result.exit_code == 2
     assert "No such file or directory" in result.stderr
 
@@ -154,7 +154,7 @@ def test_every_command_is_listed_in_help(runner: CliRunner) -> None:
 
 def test_python_dash_m_runs_the_same_cli() -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "pyclingo_bridge", "query", str(EXAMPLES / "suspected-cauda-equina.json"), "--format", "json"],
+        [sys.executable, "-m", "pyclingo_bridge", "query", "--policy", "CMICB_Clin086", str(EXAMPLES / "suspected-cauda-equina.json"), "--format", "json"],
         capture_output=True, text=True, check=False,
     )
     assert done.returncode == 0, done.stderr
