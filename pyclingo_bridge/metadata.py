@@ -8,7 +8,7 @@ from typing import Any
 from .decision import clause_order
 from .solver import GroundProgram
 
-METADATA_KEYS = ("reference", "title", "version", "category", "commissioner", "ratified", "review", "source")
+METADATA_KEYS = ("reference", "title", "version", "status", "category", "commissioner", "ratified", "review", "source")
 
 
 @dataclass(frozen=True)

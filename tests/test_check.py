@@ -431,11 +431,18 @@ CLEAN = (
 )
 
 
-@pytest.mark.parametrize("arguments", [["check"], ["check", "--all"], ["check", "--policy", "cmicb_clin086"]],
-                         ids=["default", "all", "policy"])
-def test_cli_shipped_kb_is_clean(arguments: list[str]) -> None:
-    result = CliRunner().invoke(main, arguments)
+def test_cli_shipped_policy_is_clean() -> None:
+    result = CliRunner().invoke(main, ["check", "--policy", "cmicb_clin086"])
     assert (result.exit_code, result.output) == (0, CLEAN)
+
+
+def test_cli_check_needs_a_policy_when_the_kb_holds_several() -> None:
+    result = CliRunner().invoke(main, ["check"])
+    assert result.exit_code == 2
+    assert result.output.endswith(
+        "Error: give --policy: the knowledge base holds 3 policies, name one of: "
+        "cmicb_clin086, draft_ebi_lumbarrfd, draft_ebi_tonsillectomy\n"
+    )
 
 
 def test_cli_reports_fault_with_location_counterexample_and_rules(tmp_path: Path) -> None:

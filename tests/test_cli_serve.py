@@ -47,7 +47,7 @@ def test_the_command_serves_discovery() -> None:
                 assert process.poll() is None and time.monotonic() < deadline, "policykb serve did not start"
                 time.sleep(0.1)
         assert response.status_code == 200
-        assert len(response.json()["services"]) == 2
+        assert len(response.json()["services"]) == 6  # two hooks for each of three policies
     finally:
         process.terminate()
         process.wait(timeout=10)

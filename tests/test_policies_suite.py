@@ -13,10 +13,13 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pyclingo_bridge import KnowledgeBase, PolicyNotChosenError
 from pyclingo_bridge.check import check_policy
 from pyclingo_bridge.cli import main
+from pyclingo_bridge.engine import engine_for
 
 pytest_plugins = ["pytester"]
 
@@ -172,3 +175,91 @@ def test_a_policy_with_a_diagnostic_case_still_finds_its_6_5_rule_dead(tmp_path:
     _edit(root / CLIN086 / "rules.lp", RFD_DIAGNOSTIC_RULE, "")
     report = check_policy(KnowledgeBase(root), "cmicb_clin086")
     assert [(finding.kind, finding.clauses) for finding in report.findings] == [("dead_rule", ("6.5",))]
+
+
+# -- the draft policies --------------------------------------------------------------------
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+TONSILLECTOMY = "DRAFT_EBI_Tonsillectomy"
+RFD = "DRAFT_EBI_LumbarRFD"
+
+EXAMPLE_DECISIONS = [
+    # policy, file, status, clauses, missing
+    (TONSILLECTOMY, "frequency-met.json", "commissioned", ["1.1", "1.2", "1.3", "1.4"], []),
+    (TONSILLECTOMY, "third-year-unknown.json", "undetermined", [], ["episodes_24_to_36_months"]),
+    (TONSILLECTOMY, "suspected-malignancy.json", "outside_policy", ["2.1"], []),
+    (TONSILLECTOMY, "lower-threshold-pfapa.json", "commissioned", ["1.1", "1.2", "1.5"], []),
+    (RFD, "criteria-met.json", "commissioned", ["1.1", "1.2", "1.3", "1.4", "1.5", "1.6"], []),
+    (RFD, "repeat-too-soon.json", "not_commissioned", ["1.6"], []),
+    (RFD, "block-result-unknown.json", "undetermined", [],
+     ["medial_branch_block_improvement_percent", "months_since_medial_branch_block"]),
+    (RFD, "suspected-cauda-equina.json", "outside_policy", ["2.2"], []),
+]
+
+
+@pytest.mark.parametrize(
+    ("policy", "file", "status", "clauses", "missing"), EXAMPLE_DECISIONS, ids=[f"{e[0]} {e[1]}" for e in EXAMPLE_DECISIONS]
+)
+def test_examples_are_decided_by_query(policy: str, file: str, status: str, clauses: list[str], missing: list[str]) -> None:
+    path = EXAMPLES / policy.lower() / file
+    result = CliRunner().invoke(main, ["query", "--policy", policy, "--format", "json", str(path)])
+    assert result.exit_code == 0, result.output
+    decision = json.loads(result.stdout)
+    assert (decision["status"], decision["clauses"], [m["fact"] for m in decision["missing"]]) == (status, clauses, missing)
+
+
+def test_policies_lists_the_drafts_as_drafts() -> None:
+    result = CliRunner().invoke(main, ["policies", "--format", "json"])
+    statuses = {policy["reference"]: policy["status"] for policy in json.loads(result.stdout)}
+    assert statuses == {"CMICB_Clin086": None, RFD: "draft", TONSILLECTOMY: "draft"}
+    text = CliRunner().invoke(main, ["policies"]).stdout
+    assert f"{TONSILLECTOMY}  version 1  Tonsillectomy for recurrent tonsillitis\n  status: draft\n" in text
+
+
+@pytest.mark.parametrize(("policy", "urgent"), [(TONSILLECTOMY, {"2.1", "2.3"}), (RFD, {"2.2"})], ids=[TONSILLECTOMY, RFD])
+def test_urgent_pathways(policy: str, urgent: set[str]) -> None:
+    from pyclingo_bridge.cds_hooks.cards import urgent_clauses
+
+    assert urgent_clauses(engine_for(policy)) == urgent
+
+
+@pytest.mark.parametrize("flag", ["cauda_equina", "sphincter_disturbance", "suspected_infection", "serious_neurological_deficit"])
+def test_rfd_red_flags_are_clin086s_with_the_same_urgent_advice(flag: str) -> None:
+    rfd = engine_for(RFD).decide({"red_flags": [flag]})
+    clin086 = engine_for("CMICB_Clin086").decide({"age": 45, "red_flags": [flag]})
+    assert rfd.status == clin086.status == "outside_policy"
+    assert {advice.text for advice in rfd.advice} == {advice.text for advice in clin086.advice}
+    assert engine_for(RFD).vocabulary.specs["red_flags"].allowed() == engine_for("CMICB_Clin086").vocabulary.specs["red_flags"].allowed()
+
+
+COMPLETE_TONSILLITIS = {"due_to_acute_tonsillitis": True, "episodes_disabling": True, "red_flags": []}
+PERIODS = ("episodes_last_12_months", "episodes_12_to_24_months", "episodes_24_to_36_months")
+
+
+@settings(max_examples=60, deadline=None)
+@given(counts=st.tuples(*(st.integers(0, 12) for _ in PERIODS)), period=st.sampled_from(PERIODS), more=st.integers(1, 10))
+def test_more_episodes_never_withdraw_a_tonsillectomy(counts: tuple[int, int, int], period: str, more: int) -> None:
+    """1.4 is monotone: adding episodes to any period never turns commissioned into not commissioned."""
+    engine = engine_for(TONSILLECTOMY)
+    facts = {**COMPLETE_TONSILLITIS, **dict(zip(PERIODS, counts))}
+    before = engine.decide(facts).status
+    after = engine.decide({**facts, period: facts[period] + more}).status
+    assert before in {"commissioned", "not_commissioned"}
+    assert not (before == "commissioned" and after != "commissioned")
+
+
+@settings(max_examples=60, deadline=None)
+@given(last=st.integers(0, 12), before=st.integers(0, 12))
+def test_an_unknown_third_year_is_asked_only_when_it_can_decide(last: int, before: int) -> None:
+    """With the third year unknown, the answer is undetermined exactly when (a) and (b) fail and
+    (c) still can hold, and then the third year is what is missing."""
+    engine = engine_for(TONSILLECTOMY)
+    decision = engine.decide({**COMPLETE_TONSILLITIS, PERIODS[0]: last, PERIODS[1]: before})
+    met_without_third = last >= 7 or (last >= 5 and before >= 5)
+    may_meet_c = last >= 3 and before >= 3
+    if met_without_third:
+        assert decision.status == "commissioned"
+    elif may_meet_c:
+        assert (decision.status, [m.fact for m in decision.missing]) == ("undetermined", [PERIODS[2]])
+    else:
+        assert decision.status == "not_commissioned"
