@@ -490,7 +490,7 @@ def test_cli_bad_use(arguments: list[str], exit_code: int, message: str) -> None
 def test_query_path_never_loads_check_programs(engine: PolicyEngine) -> None:
     """checks/*.lp (the invariants) belong to the check only: a query grounds none of it."""
     kb = KnowledgeBase.installed()
-    assert [path.name for path in kb.check_files(POLICY)] == ["invariants.lp"]
+    assert [path.name for path in kb.check_files(POLICY)] == ["topics.lp", "invariants.lp"]
     assert not set(kb.check_files(POLICY)) & set(kb.program_files(POLICY))
     assert engine.program.facts("invariant", 3) == []
     assert shipped_report().invariants_checked == 5

@@ -263,3 +263,46 @@ def test_an_unknown_third_year_is_asked_only_when_it_can_decide(last: int, befor
         assert (decision.status, [m.fact for m in decision.missing]) == ("undetermined", [PERIODS[2]])
     else:
         assert decision.status == "not_commissioned"
+
+
+# -- the suite invariant: no rule of the RFD policy reads imaging (RFD 1.7, Clin086 1.4) -----
+
+RFD_FOLDER = "policies/draft_ebi_lumbarrfd"
+IMAGING_FACT = 'fact(likely_to_change_management, boolean, open, "the imaging result is likely to change management").\n'
+IMAGING_RULE = """rule(imaging_needed, "1.1", "Imaging is likely to change management").
+conclusion(policy_statement, not_commissioned) :- label(imaging_needed), holds(likely_to_change_management, false).
+"""
+
+
+def test_check_all_proves_that_rfd_reads_no_imaging() -> None:
+    report = check_policy(KnowledgeBase.installed(), RFD)
+    assert report.ok
+    assert "reads_no_imaging" in {name for name in _invariants(RFD)}
+
+
+def _invariants(policy: str) -> set[str]:
+    from pyclingo_bridge.check.lint import Declared
+    from pyclingo_bridge.check.verify import ground_for_verification
+
+    kb = KnowledgeBase.installed()
+    return set(Declared.from_program(ground_for_verification(kb.program_files(policy) + kb.check_files(policy))).invariants)
+
+
+def test_an_rfd_rule_reading_imaging_breaks_the_suite_invariant(tmp_path: Path) -> None:
+    root = kb_with(tmp_path, "draft_ebi_lumbarrfd")
+    (root / RFD_FOLDER / "vocabulary.lp").write_text((root / RFD_FOLDER / "vocabulary.lp").read_text() + IMAGING_FACT)
+    (root / RFD_FOLDER / "rules.lp").write_text((root / RFD_FOLDER / "rules.lp").read_text() + IMAGING_RULE)
+    report = check_policy(KnowledgeBase(root), RFD)
+    broken = [finding for finding in report.findings if finding.kind == "invariant_violated"]
+    assert [(finding.clauses, finding.message.split(":")[0]) for finding in broken] == [
+        (("1.7",), "invariant reads_no_imaging is broken")
+    ]
+
+
+def test_an_rfd_rule_reading_an_undeclared_imaging_fact_is_a_lint_finding(tmp_path: Path) -> None:
+    """The other half of the proof: a rule can read only facts its own vocabulary declares."""
+    root = kb_with(tmp_path, "draft_ebi_lumbarrfd")
+    (root / RFD_FOLDER / "rules.lp").write_text((root / RFD_FOLDER / "rules.lp").read_text() + IMAGING_RULE)
+    report = check_policy(KnowledgeBase(root), RFD)
+    assert "undeclared_fact" in {finding.kind for finding in report.findings}
+    assert not report.ok
