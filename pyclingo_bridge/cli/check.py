@@ -9,7 +9,15 @@ from click.core import ParameterSource
 
 from ..check import check_policy
 from ..check.report import render_report
-from .options import chosen_policy, format_option, kb_option, knowledge_base, library_errors, policy_option, print_json
+from .options import (
+    chosen_policy,
+    format_option,
+    kb_option,
+    knowledge_base,
+    library_errors,
+    policy_option,
+    print_json,
+)
 
 
 @click.command()

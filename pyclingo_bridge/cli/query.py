@@ -8,7 +8,15 @@ import click
 
 from ..engine import engine_for
 from ..render import render_text
-from .options import chosen_policy, format_option, kb_option, library_errors, policy_option, print_json, read_json_object
+from .options import (
+    chosen_policy,
+    format_option,
+    kb_option,
+    library_errors,
+    policy_option,
+    print_json,
+    read_json_object,
+)
 
 
 @click.command()
