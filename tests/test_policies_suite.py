@@ -116,8 +116,8 @@ def test_fixture_needs_the_marker_with_several_policies(pytester: pytest.Pyteste
     result = pytester.runpytest("--strict-markers", "--policykb-kb", str(root))
     result.assert_outcomes(passed=1, errors=1)
     result.stdout.fnmatch_lines([
-        "*policy_engine needs @pytest.mark.policy(ID): the knowledge base holds 2 policies, "
-        "name one of: cmicb_clin086, second_copy*"
+        "*policy_engine needs @pytest.mark.policy(ID): the knowledge base holds 2 policies, name one of: "
+        + "cmicb_clin086, second_copy*"
     ])
 
 
@@ -306,3 +306,27 @@ def test_an_rfd_rule_reading_an_undeclared_imaging_fact_is_a_lint_finding(tmp_pa
     report = check_policy(KnowledgeBase(root), RFD)
     assert "undeclared_fact" in {finding.kind for finding in report.findings}
     assert not report.ok
+
+
+# -- the README's input contracts are the vocabularies ---------------------------------------
+
+README = Path(__file__).resolve().parent.parent / "README.md"
+
+
+def _contract(policy: str) -> dict[str, str]:
+    """Key -> world of the README's input contract table for ``policy`` (one-key rows only)."""
+    text = README.read_text()
+    section = text.split(f"### Input contract ({policy}", 1)[1].split("\n#", 1)[0]
+    rows = [line.split("|")[1:-1] for line in section.splitlines() if line.startswith("| `")]
+    return {cells[0].strip().strip("`"): cells[2].strip() for cells in rows if "," not in cells[0]}
+
+
+@pytest.mark.parametrize("policy", [TONSILLECTOMY, RFD])
+def test_readme_input_contract_is_the_vocabulary(policy: str) -> None:
+    specs = engine_for(policy).vocabulary.specs
+    contract = _contract(policy)
+    assert contract.pop("id") == "—"
+    assert contract == {key: spec.world for key, spec in specs.items() if key not in {"core_criteria", "ifr_approved", "clinical_trial_continuation"}}
+    for key, spec in specs.items():
+        if spec.type == "integer":
+            assert f"| `{key}` | integer {spec.low}–{spec.high} |" in README.read_text()
