@@ -330,3 +330,12 @@ def test_readme_input_contract_is_the_vocabulary(policy: str) -> None:
     for key, spec in specs.items():
         if spec.type == "integer":
             assert f"| `{key}` | integer {spec.low}–{spec.high} |" in README.read_text()
+
+
+def test_show_marks_a_rule_not_applicable_to_the_policy() -> None:
+    result = CliRunner().invoke(main, ["show", TONSILLECTOMY])
+    assert result.exit_code == 0
+    [line] = [line for line in result.output.splitlines() if "diagnostic_for_restricted_procedure  kb/" in line]
+    assert line.endswith("without approval  (not applicable in this policy)")
+    clin086 = CliRunner().invoke(main, ["show", "CMICB_Clin086"]).output
+    assert "not applicable" not in clin086
