@@ -67,7 +67,7 @@ def _tree_rss_kb(pid: int) -> int:
 
 def run_audit(path: Path, jobs: int | None) -> tuple[float, float, int, list[str]]:
     """Wall seconds, CPU seconds (process tree), peak tree RSS (kB) and the summary of one audit run."""
-    command = [sys.executable, "-m", "pyclingo_bridge", "audit", str(path), "-o", os.devnull]
+    command = [sys.executable, "-m", "pyclingo_bridge", "audit", "--policy", POLICY, str(path), "-o", os.devnull]
     if jobs:
         command += ["--jobs", str(jobs)]
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -92,7 +92,7 @@ def query_processes(vocabulary: Vocabulary, sample: int) -> float:
         for number, row in enumerate(rows):
             path = Path(folder) / f"row{number}.json"
             path.write_text(json.dumps(row))
-            subprocess.run([sys.executable, "-m", "pyclingo_bridge", "query", str(path)], capture_output=True, check=False)
+            subprocess.run([sys.executable, "-m", "pyclingo_bridge", "query", "--policy", POLICY, str(path)], capture_output=True, check=False)
         return len(rows) / (time.perf_counter() - started)
 
 

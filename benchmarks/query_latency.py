@@ -114,7 +114,7 @@ def main() -> None:
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
         start = time.perf_counter()
         subprocess.run(
-            [sys.executable, "-m", "pyclingo_bridge", "query", str(EXAMPLE), "--format", "json"],
+            [sys.executable, "-m", "pyclingo_bridge", "query", "--policy", "CMICB_Clin086", str(EXAMPLE), "--format", "json"],
             check=True,
             capture_output=True,
             cwd=tempfile.gettempdir(),  # not the checkout: run the installed package, as a user does

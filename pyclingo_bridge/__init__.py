@@ -16,13 +16,19 @@ from .decision import (
     Step,
 )
 from .engine import PolicyEngine, decide, engine_for
-from .errors import FieldProblem, InputError, KnowledgeBaseError, PolicyKBError, UnknownPolicyError
-from .knowledge_base import DEFAULT_POLICY, KnowledgeBase
+from .errors import (
+    FieldProblem,
+    InputError,
+    KnowledgeBaseError,
+    PolicyKBError,
+    PolicyNotChosenError,
+    UnknownPolicyError,
+)
+from .knowledge_base import KnowledgeBase
 from .metadata import PolicyInfo
 from .vocabulary import PatientFacts, Vocabulary
 
 __all__ = [
-    "DEFAULT_POLICY",
     "STATUSES",
     "STATUSES_DETERMINED",
     "Advice",
@@ -37,6 +43,7 @@ __all__ = [
     "PolicyEngine",
     "PolicyInfo",
     "PolicyKBError",
+    "PolicyNotChosenError",
     "Possibility",
     "RouteNotTaken",
     "Status",

@@ -65,10 +65,14 @@ def coverage(policy: PolicyInfo, results: Iterable[CaseResult]) -> Coverage:
     """The coverage of ``policy`` by ``results`` (cases of that policy)."""
     fired = frozenset().union(*(fired_rules(result) for result in results))
     covered = frozenset(policy.rules[label].clause for label in fired if label in policy.rules)
-    normative = tuple(clause.number for clause in policy.clauses if clause.normative)
+    # A rule declared not applicable to the policy has no case to cover, nor has a clause
+    # all of whose rules are such.
+    applicable = [label for label in policy.rules if label not in policy.not_applicable]
+    dormant = {rule.clause for rule in policy.rules.values()} - {policy.rules[label].clause for label in applicable}
+    normative = tuple(clause.number for clause in policy.clauses if clause.normative and clause.number not in dormant)
     return Coverage(
         policy=policy.reference,
-        rules=tuple(sorted(policy.rules, key=lambda label: (clause_order(policy.rules[label].clause), label))),
+        rules=tuple(sorted(applicable, key=lambda label: (clause_order(policy.rules[label].clause), label))),
         rules_fired=fired,
         clauses=tuple(sorted(normative, key=clause_order)),
         clauses_covered=covered,

@@ -69,5 +69,9 @@ class UnknownPolicyError(PolicyKBError):
     """A policy id that the knowledge base does not hold."""
 
 
+class PolicyNotChosenError(UnknownPolicyError):
+    """No policy was named where the knowledge base holds several."""
+
+
 class KnowledgeBaseError(PolicyKBError):
     """The knowledge base itself is faulty: it does not load, or it is inconsistent."""

@@ -20,9 +20,8 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-from .errors import KnowledgeBaseError, UnknownPolicyError
+from .errors import KnowledgeBaseError, PolicyNotChosenError, UnknownPolicyError
 
-DEFAULT_POLICY = "CMICB_Clin086"
 CORE_FOLDER = "core"
 POLICIES_FOLDER = "policies"
 PROGRAM_SUFFIX = ".lp"
@@ -81,6 +80,16 @@ class KnowledgeBase:
         known = ", ".join(folder.name for folder in folders.values()) or "none"
         suggestion = f" (did you mean {folders[hint[0]].name}?)" if hint else ""
         raise UnknownPolicyError(f"unknown policy {policy_id!r}{suggestion}; known policies: {known}")
+
+    def choose_policy(self, policy_id: str | None) -> str:
+        """``policy_id``, or the only policy when none is given; with several, one must be named."""
+        if policy_id is not None:
+            return policy_id
+        folders = self.policy_folders()
+        if len(folders) == 1:
+            return next(iter(folders.values())).name
+        known = ", ".join(folder.name for folder in folders.values()) or "none"
+        raise PolicyNotChosenError(f"the knowledge base holds {len(folders)} policies, name one of: {known}")
 
     def program_files(self, policy_id: str) -> tuple[Path, ...]:
         """Every ASP file that makes up ``policy_id``: the core, then the policy's own."""

@@ -8,7 +8,7 @@ from typing import Any
 from .decision import clause_order
 from .solver import GroundProgram
 
-METADATA_KEYS = ("reference", "title", "version", "category", "commissioner", "ratified", "review", "source")
+METADATA_KEYS = ("reference", "title", "version", "status", "category", "commissioner", "ratified", "review", "source")
 
 
 @dataclass(frozen=True)
@@ -35,6 +35,8 @@ class PolicyInfo:
     metadata: dict[str, str]
     clauses: tuple[Clause, ...]
     rules: dict[str, RuleInfo]
+    not_applicable: frozenset[str] = frozenset()
+    """Labelled rules the KB declares to have no case in this policy (``rule_not_applicable/2``)."""
 
     @classmethod
     def from_program(cls, policy_id: str, program: GroundProgram) -> PolicyInfo:
@@ -50,7 +52,8 @@ class PolicyInfo:
         for atom in program.facts("rule", 3):
             label = str(atom.arguments[0])
             rules[label] = RuleInfo(label, atom.arguments[1].string, atom.arguments[2].string)
-        return cls(policy_id, metadata, tuple(clauses), rules)
+        not_applicable = frozenset(str(atom.arguments[0]) for atom in program.facts("rule_not_applicable", 2))
+        return cls(policy_id, metadata, tuple(clauses), rules, not_applicable)
 
     @property
     def reference(self) -> str:

@@ -3,8 +3,9 @@
 * Every ``cases.yaml`` / ``*.cases.yaml`` pytest meets becomes one test item per case, run
   by the same engine as every query (against the knowledge base the file sits in). A failure
   shows expected against derived, the patient's facts and the decision with its explanation.
-* The ``policy_engine`` fixture is the engine of the policy named by ``@pytest.mark.policy(ID)``
-  (default: CMICB_Clin086), over ``--policykb-kb DIR`` or the installed knowledge base.
+* The ``policy_engine`` fixture is the engine of the policy named by ``@pytest.mark.policy(ID)``,
+  over ``--policykb-kb DIR`` or the installed knowledge base. The mark may be left out only
+  when the knowledge base holds one policy.
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ import pytest
 from .case_report import render_failure
 from .cases import Case, CaseFile, CaseFileError, CaseResult, engine_for_case_file, load_case_file, run_case
 from .engine import PolicyEngine, engine_for
-from .knowledge_base import DEFAULT_POLICY, is_case_file
+from .errors import PolicyNotChosenError
+from .knowledge_base import KnowledgeBase, is_case_file
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -87,8 +89,14 @@ class CaseItem(pytest.Item):
 
 @pytest.fixture
 def policy_engine(request: pytest.FixtureRequest) -> PolicyEngine:
-    """The engine of the policy under test (``@pytest.mark.policy(ID)``, default CMICB_Clin086)."""
+    """The engine of the policy under test (``@pytest.mark.policy(ID)``; optional with one policy)."""
     marker = request.node.get_closest_marker("policy")
-    policy_id = str(marker.args[0]) if marker is not None and marker.args else DEFAULT_POLICY
-    kb = request.config.getoption("policykb_kb")
-    return engine_for(policy_id, Path(kb) if kb else None)
+    named = str(marker.args[0]) if marker is not None and marker.args else None
+    option = request.config.getoption("policykb_kb")
+    kb_root = Path(option) if option else None
+    kb = KnowledgeBase(kb_root) if kb_root else KnowledgeBase.installed()
+    try:
+        policy_id = kb.choose_policy(named)
+    except PolicyNotChosenError as error:
+        pytest.fail(f"policy_engine needs @pytest.mark.policy(ID): {error}", pytrace=False)
+    return engine_for(policy_id, kb_root)

@@ -30,7 +30,7 @@ def _lines(text: str) -> list[dict[str, Any]]:
 
 
 def _run(args: list[str], stdin: str | None = None) -> Any:
-    return CliRunner().invoke(main, ["audit", *args], input=stdin)
+    return CliRunner().invoke(main, ["audit", "--policy", "CMICB_Clin086", *args], input=stdin)
 
 
 def test_rows_out_in_order_equal_query(tmp_path: Path, engine: PolicyEngine) -> None:

@@ -135,7 +135,7 @@ def test_a_stray_quote_in_an_extract_of_1000_rows_loses_no_row(tmp_path: Path) -
     lines = ["id,age,setting"] + [f"r{row},{STRAY if row == 2 else 47},mcas" for row in range(1, 1001)]
     extract = tmp_path / "extract.csv"
     extract.write_text("\n".join(lines) + "\n")
-    result = CliRunner().invoke(main, ["audit", str(extract)])
+    result = CliRunner().invoke(main, ["audit", "--policy", "CMICB_Clin086", str(extract)])
     assert result.exit_code == 1
     assert result.stderr.endswith("Error: 1 of 1,000 rows could not be decided (see their error lines)\n")
     out = [json.loads(line) for line in result.stdout.split("\n")[:-1]]
@@ -173,7 +173,7 @@ def test_a_file_that_is_not_an_extract_is_one_clear_error_before_any_row(
 ) -> None:
     extract = tmp_path / f"extract.{input_format}"
     extract.write_bytes(data)
-    result = CliRunner().invoke(main, ["audit", str(extract)])
+    result = CliRunner().invoke(main, ["audit", "--policy", "CMICB_Clin086", str(extract)])
     assert (result.exit_code, result.stdout) == (1, "")
     assert result.stderr.startswith(f"Error: invalid input: {message}")
     assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr

@@ -70,7 +70,10 @@ def test_discovery(client: httpx.Client) -> None:
     assert response.status_code == 200
     services = {s["id"]: s for s in response.json()["services"]}
     assert {(i, s["hook"]) for i, s in services.items()} == {
-        ("cmicb_clin086-order-select", "order-select"), ("cmicb_clin086-order-sign", "order-sign")}
+        (f"{policy}-{hook}", hook)
+        for policy in ("cmicb_clin086", "draft_ebi_lumbarrfd", "draft_ebi_tonsillectomy")
+        for hook in ("order-select", "order-sign")
+    }
     for service in services.values():
         assert service["prefetch"] == {"patient": "Patient/{{context.patientId}}",
                                        "conditions": "Condition?patient={{context.patientId}}"}

@@ -431,16 +431,23 @@ CLEAN = (
 )
 
 
-@pytest.mark.parametrize("arguments", [["check"], ["check", "--all"], ["check", "--policy", "cmicb_clin086"]],
-                         ids=["default", "all", "policy"])
-def test_cli_shipped_kb_is_clean(arguments: list[str]) -> None:
-    result = CliRunner().invoke(main, arguments)
+def test_cli_shipped_policy_is_clean() -> None:
+    result = CliRunner().invoke(main, ["check", "--policy", "cmicb_clin086"])
     assert (result.exit_code, result.output) == (0, CLEAN)
+
+
+def test_cli_check_needs_a_policy_when_the_kb_holds_several() -> None:
+    result = CliRunner().invoke(main, ["check"])
+    assert result.exit_code == 2
+    assert result.output.endswith(
+        "Error: give --policy: the knowledge base holds 3 policies, name one of: "
+        "cmicb_clin086, draft_ebi_lumbarrfd, draft_ebi_tonsillectomy\n"
+    )
 
 
 def test_cli_reports_fault_with_location_counterexample_and_rules(tmp_path: Path) -> None:
     root = break_kb(tmp_path, FAULTS["gap"])
-    result = CliRunner().invoke(main, ["check", "--kb", str(root)])
+    result = CliRunner().invoke(main, ["check", "--policy", POLICY, "--kb", str(root)])
     rules = root / RULES
     request = line_of(rules, "specialist_request :- label(specialist_request)")
     assert result.exit_code == 1
@@ -459,7 +466,7 @@ def test_cli_reports_fault_with_location_counterexample_and_rules(tmp_path: Path
 
 def test_cli_json(tmp_path: Path) -> None:
     root = break_kb(tmp_path, FAULTS["untraced clause"])
-    result = CliRunner().invoke(main, ["check", "--kb", str(root), "--format", "json"])
+    result = CliRunner().invoke(main, ["check", "--policy", POLICY, "--kb", str(root), "--format", "json"])
     assert result.exit_code == 1
     [report] = json.loads(result.output)
     assert report["policy"] == POLICY and report["ok"] is False
@@ -483,7 +490,7 @@ def test_cli_bad_use(arguments: list[str], exit_code: int, message: str) -> None
 def test_query_path_never_loads_check_programs(engine: PolicyEngine) -> None:
     """checks/*.lp (the invariants) belong to the check only: a query grounds none of it."""
     kb = KnowledgeBase.installed()
-    assert [path.name for path in kb.check_files(POLICY)] == ["invariants.lp"]
+    assert [path.name for path in kb.check_files(POLICY)] == ["topics.lp", "invariants.lp"]
     assert not set(kb.check_files(POLICY)) & set(kb.program_files(POLICY))
     assert engine.program.facts("invariant", 3) == []
     assert shipped_report().invariants_checked == 5

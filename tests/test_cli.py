@@ -48,12 +48,12 @@ def runner() -> CliRunner:
 
 
 def test_query_text_for_a_clinician(runner: CliRunner) -> None:
-    result = runner.invoke(main, ["query", str(EXAMPLES / "primary-care.json")])
+    result = runner.invoke(main, ["query", "--policy", "CMICB_Clin086", str(EXAMPLES / "primary-care.json")])
     assert (result.exit_code, result.stdout, result.stderr) == (0, PRIMARY_CARE_TEXT, "")
 
 
 def test_query_json_for_machines(runner: CliRunner) -> None:
-    result = runner.invoke(main, ["query", str(EXAMPLES / "specialist-likely-to-change.json"), "--format", "json"])
+    result = runner.invoke(main, ["query", "--policy", "CMICB_Clin086", str(EXAMPLES / "specialist-likely-to-change.json"), "--format", "json"])
     assert result.exit_code == 0
     data = json.loads(result.stdout)
     assert {"id", "policy", "policy_version", "status", "clauses", "explanation", "possible", "missing", "advice"} <= set(data)
@@ -64,7 +64,7 @@ def test_query_json_for_machines(runner: CliRunner) -> None:
 
 
 def test_query_reads_stdin_and_exits_0_when_undetermined(runner: CliRunner) -> None:
-    result = runner.invoke(main, ["query", "-", "--format", "json"], input='{"age": 40}')
+    result = runner.invoke(main, ["query", "--policy", "CMICB_Clin086", "-", "--format", "json"], input='{"age": 40}')
     assert result.exit_code == 0
     data = json.loads(result.stdout)
     assert data["status"] == "undetermined"
@@ -92,7 +92,7 @@ ERRORS = [
      "Error: invalid input: setting: '" + "g" * 60 + "'... (500 characters) is not allowed; expected one of primary_care, "
      "mcas, secondary_care (or null / leave it out when unknown)\n"),
     ("unknown policy", "{}", ["--policy", "CMICB_Clin08"], 1,
-     "Error: unknown policy 'CMICB_Clin08' (did you mean cmicb_clin086?); known policies: cmicb_clin086\n"),
+     "Error: unknown policy 'CMICB_Clin08' (did you mean cmicb_clin086?); known policies: cmicb_clin086, draft_ebi_lumbarrfd, draft_ebi_tonsillectomy\n"),
 ]
 
 
@@ -100,18 +100,18 @@ ERRORS = [
 def test_bad_input_is_one_message_without_traceback(
     runner: CliRunner, stdin: str, arguments: list[str], code: int, stderr: str
 ) -> None:
-    result = runner.invoke(main, ["query", "-", *arguments], input=stdin)
+    result = runner.invoke(main, ["query", "--policy", "CMICB_Clin086", "-", *arguments], input=stdin)
     assert (result.exit_code, result.stdout, result.stderr) == (code, "", stderr)
 
 
 def test_bad_flag_is_a_usage_error(runner: CliRunner) -> None:
-    result = runner.invoke(main, ["query", "-", "--format", "xml"], input="{}")
+    result = runner.invoke(main, ["query", "--policy", "CMICB_Clin086", "-", "--format", "xml"], input="{}")
     assert result.exit_code == 2
     assert "Invalid value for '--format'" in result.stderr
 
 
 def test_missing_file_is_a_usage_error(runner: CliRunner, tmp_path: Path) -> None:
-    result = runner.invoke(main, ["query", str(tmp_path / "absent.json")])
+    result = runner.invoke(main, ["query", "--policy", "CMICB_Clin086", str(tmp_path / "absent.json")])
     assert result.exit_code == 2
     assert "No such file or directory" in result.stderr
 
@@ -119,7 +119,9 @@ def test_missing_file_is_a_usage_error(runner: CliRunner, tmp_path: Path) -> Non
 def test_policies_lists_metadata(runner: CliRunner) -> None:
     result = runner.invoke(main, ["policies", "--format", "json"])
     assert result.exit_code == 0
-    [policy] = json.loads(result.stdout)
+    by_reference = {policy["reference"]: policy for policy in json.loads(result.stdout)}
+    assert sorted(by_reference) == ["CMICB_Clin086", "DRAFT_EBI_LumbarRFD", "DRAFT_EBI_Tonsillectomy"]
+    policy = by_reference["CMICB_Clin086"]
     assert (policy["reference"], policy["title"], policy["version"], policy["ratified"], policy["review"]) == (
         "CMICB_Clin086", "Low back pain imaging", "1", "2024-03", "2029-03",
     )
@@ -154,7 +156,7 @@ def test_every_command_is_listed_in_help(runner: CliRunner) -> None:
 
 def test_python_dash_m_runs_the_same_cli() -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "pyclingo_bridge", "query", str(EXAMPLES / "suspected-cauda-equina.json"), "--format", "json"],
+        [sys.executable, "-m", "pyclingo_bridge", "query", "--policy", "CMICB_Clin086", str(EXAMPLES / "suspected-cauda-equina.json"), "--format", "json"],
         capture_output=True, text=True, check=False,
     )
     assert done.returncode == 0, done.stderr

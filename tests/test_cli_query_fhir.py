@@ -13,7 +13,7 @@ EXAMPLES = Path(__file__).resolve().parent.parent / "examples" / "fhir"
 
 
 def test_json_carries_the_decision_and_the_fhir_account() -> None:
-    result = CliRunner().invoke(main, ["query", "--fhir", "--format", "json", str(EXAMPLES / "sciatica-bundle.json")])
+    result = CliRunner().invoke(main, ["query", "--policy", "CMICB_Clin086", "--fhir", "--format", "json", str(EXAMPLES / "sciatica-bundle.json")])
     assert result.exit_code == 0
     output = json.loads(result.output)
     assert (output["id"], output["status"]) == ("ServiceRequest/order-sci", "undetermined")
@@ -24,7 +24,7 @@ def test_json_carries_the_decision_and_the_fhir_account() -> None:
 
 
 def test_text_ends_with_the_fhir_account() -> None:
-    result = CliRunner().invoke(main, ["query", "--fhir", str(EXAMPLES / "suspected-cauda-equina-bundle.json")])
+    result = CliRunner().invoke(main, ["query", "--policy", "CMICB_Clin086", "--fhir", str(EXAMPLES / "suspected-cauda-equina-bundle.json")])
     assert result.exit_code == 0
     assert result.output.startswith("Status: OUTSIDE THIS POLICY\n")
     assert result.output.endswith(
@@ -36,12 +36,12 @@ def test_text_ends_with_the_fhir_account() -> None:
 
 
 def test_bad_bundle_is_one_clear_error() -> None:
-    result = CliRunner().invoke(main, ["query", "--fhir", "-"], input='{"resourceType": "Patient"}')
+    result = CliRunner().invoke(main, ["query", "--policy", "CMICB_Clin086", "--fhir", "-"], input='{"resourceType": "Patient"}')
     assert result.exit_code == 1
     assert result.output == "Error: invalid input: Bundle.resourceType: expected a FHIR Bundle, got 'Patient'\n"
 
 
 def test_plain_facts_are_not_taken_for_a_bundle() -> None:
-    result = CliRunner().invoke(main, ["query", "--fhir", "-"], input='{"age": 40}')
+    result = CliRunner().invoke(main, ["query", "--policy", "CMICB_Clin086", "--fhir", "-"], input='{"age": 40}')
     assert result.exit_code == 1
     assert "Error: invalid input: Bundle" in result.output

@@ -36,7 +36,7 @@ UNKNOWN_KEYS = json.dumps({f"k{number}": 1 for number in range(100_000)})
 
 def test_query_with_100000_unknown_keys_is_a_short_message() -> None:
     """The fault: a 22 MB message."""
-    result = CliRunner().invoke(main, ["query", "-"], input=UNKNOWN_KEYS)
+    result = CliRunner().invoke(main, ["query", "--policy", "CMICB_Clin086", "-"], input=UNKNOWN_KEYS)
     assert result.exit_code == 1
     assert result.stderr.startswith("Error: invalid input: k0: unknown field; allowed fields: ")
     assert result.stderr.endswith("; and 99,980 more\n")

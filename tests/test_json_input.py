@@ -137,7 +137,7 @@ def test_query_names_the_path_of_a_nested_duplicate() -> None:
 
 
 def test_audit_names_the_path_of_a_nested_duplicate() -> None:
-    result = CliRunner().invoke(main, ["audit", "-"], input=NESTED + "\n")
+    result = CliRunner().invoke(main, ["audit", "--policy", "CMICB_Clin086", "-"], input=NESTED + "\n")
     assert result.exit_code == 1
     assert json.loads(result.stdout) == {
         "row": 1, "id": 1, "error": "row 1: red_flags[0].code: given more than once", "fields": ["red_flags[0].code"]

@@ -69,8 +69,8 @@ def test_not_commissioned_always_carries_the_ifr_route(facts: dict[str, Any]) ->
 def test_text_and_json_formats_agree(facts: dict[str, Any]) -> None:
     runner = CliRunner()
     document = json.dumps(facts)
-    as_json = json.loads(runner.invoke(main, ["query", "-", "--format", "json"], input=document).stdout)
-    text = runner.invoke(main, ["query", "-"], input=document).stdout
+    as_json = json.loads(runner.invoke(main, ["query", "--policy", "CMICB_Clin086", "-", "--format", "json"], input=document).stdout)
+    text = runner.invoke(main, ["query", "--policy", "CMICB_Clin086", "-"], input=document).stdout
     assert text.startswith(f"Status: {STATUS_WORDS[as_json['status']]}\n")
     if as_json["clauses"]:
         assert f"Clauses: {', '.join(as_json['clauses'])}\n" in text

@@ -46,9 +46,13 @@ def test_policy_engine_fixture_and_marker(pytester: pytest.Pytester) -> None:
             assert policy_engine.policy.reference == "CMICB_Clin086"
             assert policy_engine.decide({"age": 15}).status == "outside_policy"
 
-        def test_default(policy_engine):
-            assert policy_engine.policy.reference == "CMICB_Clin086"
+        def test_unmarked(policy_engine):
+            pass
         """
     )
     result = pytester.runpytest("--strict-markers")
-    result.assert_outcomes(passed=2)
+    result.assert_outcomes(passed=1, errors=1)
+    result.stdout.fnmatch_lines([
+        "*policy_engine needs @pytest.mark.policy(ID): the knowledge base holds 3 policies, name one of: "
+        + "cmicb_clin086, draft_ebi_lumbarrfd, draft_ebi_tonsillectomy*"
+    ])

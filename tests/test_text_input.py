@@ -54,9 +54,9 @@ def test_query_on_input_that_is_not_utf8_is_one_message_and_exit_1(
     """The fault: a traceback (UnicodeDecodeError) for Latin-1, UTF-16 or binary input."""
     source = tmp_path / "facts.json"
     source.write_bytes(data)
-    result = CliRunner().invoke(main, ["query", str(source), *(["--fhir"] if fhir else [])])
+    result = CliRunner().invoke(main, ["query", "--policy", "CMICB_Clin086", str(source), *(["--fhir"] if fhir else [])])
     assert (result.exit_code, result.stdout, result.stderr) == (1, "", f"Error: input is {message}\n")
-    piped = CliRunner().invoke(main, ["query", "-", *(["--fhir"] if fhir else [])], input=data)
+    piped = CliRunner().invoke(main, ["query", "--policy", "CMICB_Clin086", "-", *(["--fhir"] if fhir else [])], input=data)
     assert (piped.exit_code, piped.stderr) == (1, f"Error: input is {message}\n")
 
 
@@ -65,8 +65,8 @@ def test_a_utf8_byte_order_mark_is_accepted_by_query(tmp_path: Path) -> None:
     plain, with_bom = tmp_path / "plain.json", tmp_path / "bom.json"
     plain.write_text(FACTS)
     with_bom.write_bytes(codecs.BOM_UTF8 + FACTS.encode())
-    expected = CliRunner().invoke(main, ["query", str(plain), "--format", "json"])
-    result = CliRunner().invoke(main, ["query", str(with_bom), "--format", "json"])
+    expected = CliRunner().invoke(main, ["query", "--policy", "CMICB_Clin086", str(plain), "--format", "json"])
+    result = CliRunner().invoke(main, ["query", "--policy", "CMICB_Clin086", str(with_bom), "--format", "json"])
     assert (result.exit_code, result.stdout) == (0, expected.stdout)
     assert json.loads(result.stdout)["status"] == "commissioned"
 
@@ -75,8 +75,8 @@ def test_a_utf8_byte_order_mark_is_accepted_by_query_fhir(tmp_path: Path) -> Non
     bundle = BUNDLE / "sciatica-bundle.json"
     with_bom = tmp_path / "bundle.json"
     with_bom.write_bytes(codecs.BOM_UTF8 + bundle.read_bytes())
-    expected = CliRunner().invoke(main, ["query", "--fhir", str(bundle), "--format", "json"])
-    result = CliRunner().invoke(main, ["query", "--fhir", str(with_bom), "--format", "json"])
+    expected = CliRunner().invoke(main, ["query", "--policy", "CMICB_Clin086", "--fhir", str(bundle), "--format", "json"])
+    result = CliRunner().invoke(main, ["query", "--policy", "CMICB_Clin086", "--fhir", str(with_bom), "--format", "json"])
     assert (result.exit_code, result.stdout) == (0, expected.stdout) and expected.exit_code == 0
 
 
@@ -88,7 +88,7 @@ def test_utf8_text_reads_as_it_is() -> None:
 def test_query_reading_latin1_from_a_real_pipe_is_one_message() -> None:
     """The real stdin (not CliRunner's): its bytes are read, not decoded by the locale."""
     result = subprocess.run(
-        [sys.executable, "-m", "pyclingo_bridge", "query", "-"],
+        [sys.executable, "-m", "pyclingo_bridge", "query", "--policy", "CMICB_Clin086", "-"],
         input='{"setting": "café"}'.encode("latin-1"), capture_output=True, cwd=Path(__file__).resolve().parent.parent,
         env={**os.environ, "LC_ALL": "C", "PYTHONIOENCODING": "latin-1"}, check=False, timeout=60,
     )

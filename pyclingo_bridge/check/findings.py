@@ -27,6 +27,7 @@ Kind = Literal[
     "unsatisfiable",
     "ruled_out",
     "dead_rule",
+    "not_applicable_rule_fires",
     "invariant_violated",
 ]
 

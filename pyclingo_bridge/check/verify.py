@@ -199,16 +199,29 @@ class _Verifier:
         return findings
 
     def _dead_rules(self, fired: set[str]) -> list[Finding]:
+        """Labels that fire for no patient, except those the KB declares not applicable to this
+        policy (``rule_not_applicable/2``), which must fire for no patient instead."""
+        not_applicable = {str(atom.arguments[0]) for atom in self.program.facts("rule_not_applicable", 2)}
         findings = []
         for label, rules in sorted(self.labelled.items()):
-            if label in fired or label not in self.declared.rules:
+            if label not in self.declared.rules:
                 continue  # a label without rule/3 never fires; the lint reports it
+            if (label in fired) == (label not in not_applicable):
+                continue
             clause, text = self.declared.rules[label]
             for rule in rules:
                 findings.append(
                     Finding(
                         "dead_rule",
                         f"rule {label} fires for no patient: {text}",
+                        rule.location,
+                        (clause,),
+                        rules=(RuleRef(label, clause, text, rule.location),),
+                    )
+                    if label not in fired
+                    else Finding(
+                        "not_applicable_rule_fires",
+                        f"rule {label} is declared not applicable to this policy but fires: {text}",
                         rule.location,
                         (clause,),
                         rules=(RuleRef(label, clause, text, rule.location),),

@@ -15,7 +15,7 @@ from ..audit import INPUT_FORMATS, AuditSettings, format_of, summary_text
 from ..audit import audit as run_audit
 from ..audit.report import write_report
 from ..engine import engine_for
-from .options import kb_option, library_errors, policy_option
+from .options import chosen_policy, kb_option, library_errors, policy_option
 
 
 @click.command()
@@ -42,7 +42,7 @@ from .options import kb_option, library_errors, policy_option
 def audit(
     input_file: TextIO,
     output: TextIO,
-    policy: str,
+    policy: str | None,
     input_format: str | None,
     explain: bool,
     report: Path | None,
@@ -64,7 +64,7 @@ def audit(
     chosen = input_format or format_of(name) or ("jsonl" if name == "<stdin>" else None)
     if chosen is None:
         raise click.UsageError(f"cannot tell the format of {name!r} from its name; use --input-format jsonl|csv")
-    engine = engine_for(policy, kb_root)
+    engine = engine_for(chosen_policy(kb_root, policy), kb_root)
     settings = AuditSettings(engine.policy.id, kb_root, explain, chosen)  # type: ignore[arg-type]
     started = time.perf_counter()
     with _progress(name, input_file) as progress:

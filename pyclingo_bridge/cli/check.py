@@ -9,7 +9,15 @@ from click.core import ParameterSource
 
 from ..check import check_policy
 from ..check.report import render_report
-from .options import format_option, kb_option, knowledge_base, library_errors, policy_option, print_json
+from .options import (
+    chosen_policy,
+    format_option,
+    kb_option,
+    knowledge_base,
+    library_errors,
+    policy_option,
+    print_json,
+)
 
 
 @click.command()
@@ -19,7 +27,7 @@ from .options import format_option, kb_option, knowledge_base, library_errors, p
 @format_option
 @click.pass_context
 @library_errors
-def check(ctx: click.Context, policy: str, check_all: bool, kb_root: Path | None, output_format: str) -> None:
+def check(ctx: click.Context, policy: str | None, check_all: bool, kb_root: Path | None, output_format: str) -> None:
     """Prove a policy's knowledge base sound: syntax, vocabulary lint, traceability, and no
     conflict, gap, dead rule or broken invariant for any patient.
 
@@ -29,7 +37,7 @@ def check(ctx: click.Context, policy: str, check_all: bool, kb_root: Path | None
     if check_all and ctx.get_parameter_source("policy") == ParameterSource.COMMANDLINE:
         raise click.UsageError("give --policy or --all, not both")
     kb = knowledge_base(kb_root)
-    policy_ids = list(kb.policy_folders()) if check_all else [policy]
+    policy_ids = list(kb.policy_folders()) if check_all else [chosen_policy(kb_root, policy)]
     reports = [check_policy(kb, policy_id) for policy_id in policy_ids]
     if output_format == "json":
         print_json([report.to_dict() for report in reports])

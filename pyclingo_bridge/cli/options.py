@@ -10,9 +10,9 @@ from typing import Any, TypeVar
 
 import click
 
-from ..errors import InputError, PolicyKBError
+from ..errors import InputError, PolicyKBError, PolicyNotChosenError
 from ..json_input import DuplicateKeyError, loads_strict
-from ..knowledge_base import DEFAULT_POLICY, KnowledgeBase
+from ..knowledge_base import KnowledgeBase
 from ..text_input import NotUTF8Error, read_utf8
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -28,9 +28,8 @@ format_option = click.option(
 
 policy_option = click.option(
     "--policy",
-    default=DEFAULT_POLICY,
-    show_default=True,
-    help="Policy id (see `policykb policies`).",
+    default=None,
+    help="Policy id (see `policykb policies`); needed when the knowledge base holds several.",
 )
 
 kb_option = click.option(
@@ -44,6 +43,14 @@ kb_option = click.option(
 
 def knowledge_base(kb_root: Path | None) -> KnowledgeBase:
     return KnowledgeBase(kb_root) if kb_root is not None else KnowledgeBase.installed()
+
+
+def chosen_policy(kb_root: Path | None, policy: str | None) -> str:
+    """The policy of ``--policy``, or the knowledge base's only one; several need the option."""
+    try:
+        return knowledge_base(kb_root).choose_policy(policy)
+    except PolicyNotChosenError as error:
+        raise click.UsageError(f"give --policy: {error}") from None
 
 
 def library_errors(command: F) -> F:

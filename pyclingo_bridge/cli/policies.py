@@ -23,7 +23,7 @@ def policies(output_format: str, kb_root: Path | None) -> None:
         return
     for info in infos:
         click.echo(f"{info.reference}  version {info.version}  {info.title}")
-        for key in ("category", "commissioner", "ratified", "review", "source"):
+        for key in ("status", "category", "commissioner", "ratified", "review", "source"):
             if key in info.metadata:
                 overdue = key == "review" and _overdue(info.metadata[key])
                 click.echo(f"  {key}: {info.metadata[key]}" + ("  (REVIEW OVERDUE: check for a newer version)" if overdue else ""))

@@ -8,7 +8,15 @@ import click
 
 from ..engine import engine_for
 from ..render import render_text
-from .options import format_option, kb_option, library_errors, policy_option, print_json, read_json_object
+from .options import (
+    chosen_policy,
+    format_option,
+    kb_option,
+    library_errors,
+    policy_option,
+    print_json,
+    read_json_object,
+)
 
 
 @click.command()
@@ -18,13 +26,13 @@ from .options import format_option, kb_option, library_errors, policy_option, pr
 @format_option
 @kb_option
 @library_errors
-def query(facts_file: click.File, fhir: bool, policy: str, output_format: str, kb_root: Path | None) -> None:
+def query(facts_file: click.File, fhir: bool, policy: str | None, output_format: str, kb_root: Path | None) -> None:
     """Decide one patient's facts (a JSON object) under a policy.
 
     Exit 0 for any decision, undetermined included; 1 for bad input.
     """
     facts = read_json_object(facts_file)
-    engine = engine_for(policy, kb_root)
+    engine = engine_for(chosen_policy(kb_root, policy), kb_root)
     if fhir:
         # Imported here: the FHIR models (pydantic) double the start-up of a plain query.
         from ..fhir import decide_bundle

@@ -32,7 +32,8 @@ def show(policy: str, kb_root: Path | None, output_format: str) -> None:
             click.echo("  rules:")
             width = max(len(rule.label) for rule in trace.rules)
             for rule in trace.rules:
-                click.echo(f"    {rule.label:<{width}}  {rule.location}  {rule.text}")
+                dormant = "  (not applicable in this policy)" if rule.label in info.not_applicable else ""
+                click.echo(f"    {rule.label:<{width}}  {rule.location}  {rule.text}{dormant}")
         else:
             click.echo("  rules: none" + (" - a normative clause no rule encodes" if clause.normative else ""))
         if trace.cases:

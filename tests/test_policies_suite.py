@@ -1,0 +1,341 @@
+"""A knowledge base of several policies: choosing one, and what every policy is checked for.
+
+Part of the suite work (issue 11): no policy is chosen silently when the KB holds several;
+the core clause 6.5 applies only where a policy declares a diagnostic-for-restricted-procedure
+case, and the exemption from "dead rule" is declared in the KB.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from pyclingo_bridge import KnowledgeBase, PolicyNotChosenError
+from pyclingo_bridge.check import check_policy
+from pyclingo_bridge.cli import main
+from pyclingo_bridge.engine import engine_for
+
+pytest_plugins = ["pytester"]
+
+CLIN086 = "policies/cmicb_clin086"
+ADULT_IN_MCAS = {"age": 45, "setting": "mcas", "red_flags": [], "likely_to_change_management": True,
+                 "mcas_in_place": True, "seen_by_mcas": True}
+
+
+def kb_with(tmp_path: Path, *policies: str) -> Path:
+    """A copy of the installed KB's core and of the named policy folders only."""
+    source = KnowledgeBase.installed().root
+    root = tmp_path / "kb"
+    shutil.copytree(source / "core", root / "core", ignore=shutil.ignore_patterns("__pycache__"))
+    for policy in policies:
+        shutil.copytree(source / "policies" / policy, root / "policies" / policy)
+    return root
+
+
+def kb_with_a_second_policy(tmp_path: Path) -> Path:
+    """Clin086 and a copy of it under another id (enough to make the choice ambiguous)."""
+    root = kb_with(tmp_path, "cmicb_clin086")
+    shutil.copytree(root / CLIN086, root / "policies" / "second_copy")
+    policy = root / "policies" / "second_copy" / "policy.lp"
+    policy.write_text(policy.read_text().replace('"CMICB_Clin086"', '"Second_Copy"'))
+    return root
+
+
+# -- choosing the policy -------------------------------------------------------------------
+
+def test_a_kb_with_one_policy_chooses_it(tmp_path: Path) -> None:
+    kb = KnowledgeBase(kb_with(tmp_path, "cmicb_clin086"))
+    assert kb.choose_policy(None) == "cmicb_clin086"
+    assert kb.choose_policy("CMICB_Clin086") == "CMICB_Clin086"
+
+
+def test_a_kb_with_several_policies_needs_one_named(tmp_path: Path) -> None:
+    kb = KnowledgeBase(kb_with_a_second_policy(tmp_path))
+    with pytest.raises(PolicyNotChosenError) as raised:
+        kb.choose_policy(None)
+    assert str(raised.value) == "the knowledge base holds 2 policies, name one of: cmicb_clin086, second_copy"
+    assert kb.choose_policy("second_copy") == "second_copy"
+
+
+@pytest.mark.parametrize("command", ["query", "audit", "check"])
+def test_cli_needs_policy_with_several_and_lists_them(tmp_path: Path, command: str) -> None:
+    root = kb_with_a_second_policy(tmp_path)
+    result = CliRunner().invoke(main, [command, "--kb", str(root), "-"], input="{}")
+    if command == "check":  # check takes no input file
+        result = CliRunner().invoke(main, [command, "--kb", str(root)])
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert result.stderr.endswith(
+        "Error: give --policy: the knowledge base holds 2 policies, name one of: cmicb_clin086, second_copy\n"
+    )
+
+
+def test_cli_query_with_one_policy_needs_no_option(tmp_path: Path) -> None:
+    root = kb_with(tmp_path, "cmicb_clin086")
+    result = CliRunner().invoke(main, ["query", "--kb", str(root), "--format", "json", "-"], input=json.dumps(ADULT_IN_MCAS))
+    assert result.exit_code == 0, result.output
+    assert (json.loads(result.stdout)["policy"], json.loads(result.stdout)["status"]) == ("CMICB_Clin086", "commissioned")
+
+
+def test_cli_query_names_the_policy_among_several(tmp_path: Path) -> None:
+    root = kb_with_a_second_policy(tmp_path)
+    result = CliRunner().invoke(
+        main, ["query", "--kb", str(root), "--policy", "second_copy", "--format", "json", "-"], input=json.dumps(ADULT_IN_MCAS)
+    )
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["policy"] == "Second_Copy"
+
+
+def test_check_all_covers_every_policy(tmp_path: Path) -> None:
+    root = kb_with_a_second_policy(tmp_path)
+    result = CliRunner().invoke(main, ["check", "--all", "--kb", str(root)])
+    assert result.exit_code == 0, result.output
+    assert [line.split(":")[0] for line in result.output.splitlines()] == ["CMICB_Clin086", "Second_Copy"]
+
+
+def test_fixture_needs_the_marker_with_several_policies(pytester: pytest.Pytester, tmp_path: Path) -> None:
+    root = kb_with_a_second_policy(tmp_path)
+    pytester.makepyfile(
+        """
+        import pytest
+
+        @pytest.mark.policy("second_copy")
+        def test_marked(policy_engine):
+            assert policy_engine.policy.reference == "Second_Copy"
+
+        def test_unmarked(policy_engine):
+            pass
+        """
+    )
+    result = pytester.runpytest("--strict-markers", "--policykb-kb", str(root))
+    result.assert_outcomes(passed=1, errors=1)
+    result.stdout.fnmatch_lines([
+        "*policy_engine needs @pytest.mark.policy(ID): the knowledge base holds 2 policies, name one of: "
+        + "cmicb_clin086, second_copy*"
+    ])
+
+
+def test_fixture_takes_the_only_policy_unmarked(pytester: pytest.Pytester, tmp_path: Path) -> None:
+    root = kb_with(tmp_path, "cmicb_clin086")
+    pytester.makepyfile(
+        """
+        def test_unmarked(policy_engine):
+            assert policy_engine.policy.reference == "CMICB_Clin086"
+        """
+    )
+    pytester.runpytest("--policykb-kb", str(root)).assert_outcomes(passed=1)
+
+
+# -- 6.5 applies only where a policy declares a case ----------------------------------------
+
+DIAGNOSTIC_CASE = 'diagnostic_case("1.4").'
+RFD_DIAGNOSTIC_RULE = """rule(rfd_imaging_is_diagnostic, "1.4",
+    "The imaging only serves to decide on radiofrequency denervation, a restricted procedure").
+diagnostic_for_restricted_procedure :- label(rfd_imaging_is_diagnostic),
+    holds(facet_joint_rfd_prerequisite, true).
+"""
+
+
+def _edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text()
+    assert text.count(old) == 1
+    path.write_text(text.replace(old, new))
+
+
+def test_a_policy_without_a_diagnostic_case_has_no_dead_6_5_rule(tmp_path: Path) -> None:
+    root = kb_with(tmp_path, "cmicb_clin086")
+    rules = root / CLIN086 / "rules.lp"
+    _edit(rules, RFD_DIAGNOSTIC_RULE, "")
+    _edit(rules, DIAGNOSTIC_CASE, "")
+    report = check_policy(KnowledgeBase(root), "cmicb_clin086")
+    assert [finding.kind for finding in report.findings] == []
+
+
+def test_a_rule_declared_not_applicable_that_fires_is_reported(tmp_path: Path) -> None:
+    """Without its diagnostic_case/1, Clin086's 6.5 rule is declared not applicable, yet it fires."""
+    root = kb_with(tmp_path, "cmicb_clin086")
+    _edit(root / CLIN086 / "rules.lp", DIAGNOSTIC_CASE, "")
+    report = check_policy(KnowledgeBase(root), "cmicb_clin086")
+    assert [(finding.kind, finding.clauses) for finding in report.findings] == [("not_applicable_rule_fires", ("6.5",))]
+    assert report.findings[0].message == (
+        "rule diagnostic_for_restricted_procedure is declared not applicable to this policy but fires: "
+        "A diagnostic only to decide on a restricted procedure is not carried out without approval"
+    )
+
+
+def test_a_policy_with_a_diagnostic_case_still_finds_its_6_5_rule_dead(tmp_path: Path) -> None:
+    """Declaring a case and deriving none is still a dead rule: the exemption is the KB's, not a blanket one."""
+    root = kb_with(tmp_path, "cmicb_clin086")
+    _edit(root / CLIN086 / "rules.lp", RFD_DIAGNOSTIC_RULE, "")
+    report = check_policy(KnowledgeBase(root), "cmicb_clin086")
+    assert [(finding.kind, finding.clauses) for finding in report.findings] == [("dead_rule", ("6.5",))]
+
+
+# -- the draft policies --------------------------------------------------------------------
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+TONSILLECTOMY = "DRAFT_EBI_Tonsillectomy"
+RFD = "DRAFT_EBI_LumbarRFD"
+
+EXAMPLE_DECISIONS = [
+    # policy, file, status, clauses, missing
+    (TONSILLECTOMY, "frequency-met.json", "commissioned", ["1.1", "1.2", "1.3", "1.4"], []),
+    (TONSILLECTOMY, "third-year-unknown.json", "undetermined", [], ["episodes_24_to_36_months"]),
+    (TONSILLECTOMY, "suspected-malignancy.json", "outside_policy", ["2.1"], []),
+    (TONSILLECTOMY, "lower-threshold-pfapa.json", "commissioned", ["1.1", "1.2", "1.5"], []),
+    (RFD, "criteria-met.json", "commissioned", ["1.1", "1.2", "1.3", "1.4", "1.5", "1.6"], []),
+    (RFD, "repeat-too-soon.json", "not_commissioned", ["1.6"], []),
+    (RFD, "block-result-unknown.json", "undetermined", [],
+     ["medial_branch_block_improvement_percent", "months_since_medial_branch_block"]),
+    (RFD, "suspected-cauda-equina.json", "outside_policy", ["2.2"], []),
+]
+
+
+@pytest.mark.parametrize(
+    ("policy", "file", "status", "clauses", "missing"), EXAMPLE_DECISIONS, ids=[f"{e[0]} {e[1]}" for e in EXAMPLE_DECISIONS]
+)
+def test_examples_are_decided_by_query(policy: str, file: str, status: str, clauses: list[str], missing: list[str]) -> None:
+    path = EXAMPLES / policy.lower() / file
+    result = CliRunner().invoke(main, ["query", "--policy", policy, "--format", "json", str(path)])
+    assert result.exit_code == 0, result.output
+    decision = json.loads(result.stdout)
+    assert (decision["status"], decision["clauses"], [m["fact"] for m in decision["missing"]]) == (status, clauses, missing)
+
+
+def test_policies_lists_the_drafts_as_drafts() -> None:
+    result = CliRunner().invoke(main, ["policies", "--format", "json"])
+    statuses = {policy["reference"]: policy["status"] for policy in json.loads(result.stdout)}
+    assert statuses == {"CMICB_Clin086": None, RFD: "draft", TONSILLECTOMY: "draft"}
+    text = CliRunner().invoke(main, ["policies"]).stdout
+    assert f"{TONSILLECTOMY}  version 1  Tonsillectomy for recurrent tonsillitis\n  status: draft\n" in text
+
+
+@pytest.mark.parametrize(("policy", "urgent"), [(TONSILLECTOMY, {"2.1", "2.3"}), (RFD, {"2.2"})], ids=[TONSILLECTOMY, RFD])
+def test_urgent_pathways(policy: str, urgent: set[str]) -> None:
+    from pyclingo_bridge.cds_hooks.cards import urgent_clauses
+
+    assert urgent_clauses(engine_for(policy)) == urgent
+
+
+@pytest.mark.parametrize("flag", ["cauda_equina", "sphincter_disturbance", "suspected_infection", "serious_neurological_deficit"])
+def test_rfd_red_flags_are_clin086s_with_the_same_urgent_advice(flag: str) -> None:
+    rfd = engine_for(RFD).decide({"red_flags": [flag]})
+    clin086 = engine_for("CMICB_Clin086").decide({"age": 45, "red_flags": [flag]})
+    assert rfd.status == clin086.status == "outside_policy"
+    assert {advice.text for advice in rfd.advice} == {advice.text for advice in clin086.advice}
+    assert engine_for(RFD).vocabulary.specs["red_flags"].allowed() == engine_for("CMICB_Clin086").vocabulary.specs["red_flags"].allowed()
+
+
+COMPLETE_TONSILLITIS = {"due_to_acute_tonsillitis": True, "episodes_disabling": True, "red_flags": []}
+PERIODS = ("episodes_last_12_months", "episodes_12_to_24_months", "episodes_24_to_36_months")
+
+
+@settings(max_examples=60, deadline=None)
+@given(counts=st.tuples(*(st.integers(0, 12) for _ in PERIODS)), period=st.sampled_from(PERIODS), more=st.integers(1, 10))
+def test_more_episodes_never_withdraw_a_tonsillectomy(counts: tuple[int, int, int], period: str, more: int) -> None:
+    """1.4 is monotone: adding episodes to any period never turns commissioned into not commissioned."""
+    engine = engine_for(TONSILLECTOMY)
+    facts = {**COMPLETE_TONSILLITIS, **dict(zip(PERIODS, counts))}
+    before = engine.decide(facts).status
+    after = engine.decide({**facts, period: facts[period] + more}).status
+    assert before in {"commissioned", "not_commissioned"}
+    assert not (before == "commissioned" and after != "commissioned")
+
+
+@settings(max_examples=60, deadline=None)
+@given(last=st.integers(0, 12), before=st.integers(0, 12))
+def test_an_unknown_third_year_is_asked_only_when_it_can_decide(last: int, before: int) -> None:
+    """With the third year unknown, the answer is undetermined exactly when (a) and (b) fail and
+    (c) still can hold, and then the third year is what is missing."""
+    engine = engine_for(TONSILLECTOMY)
+    decision = engine.decide({**COMPLETE_TONSILLITIS, PERIODS[0]: last, PERIODS[1]: before})
+    met_without_third = last >= 7 or (last >= 5 and before >= 5)
+    may_meet_c = last >= 3 and before >= 3
+    if met_without_third:
+        assert decision.status == "commissioned"
+    elif may_meet_c:
+        assert (decision.status, [m.fact for m in decision.missing]) == ("undetermined", [PERIODS[2]])
+    else:
+        assert decision.status == "not_commissioned"
+
+
+# -- the suite invariant: no rule of the RFD policy reads imaging (RFD 1.7, Clin086 1.4) -----
+
+RFD_FOLDER = "policies/draft_ebi_lumbarrfd"
+IMAGING_FACT = 'fact(likely_to_change_management, boolean, open, "the imaging result is likely to change management").\n'
+IMAGING_RULE = """rule(imaging_needed, "1.1", "Imaging is likely to change management").
+conclusion(policy_statement, not_commissioned) :- label(imaging_needed), holds(likely_to_change_management, false).
+"""
+
+
+def test_check_all_proves_that_rfd_reads_no_imaging() -> None:
+    report = check_policy(KnowledgeBase.installed(), RFD)
+    assert report.ok
+    assert "reads_no_imaging" in {name for name in _invariants(RFD)}
+
+
+def _invariants(policy: str) -> set[str]:
+    from pyclingo_bridge.check.lint import Declared
+    from pyclingo_bridge.check.verify import ground_for_verification
+
+    kb = KnowledgeBase.installed()
+    return set(Declared.from_program(ground_for_verification(kb.program_files(policy) + kb.check_files(policy))).invariants)
+
+
+def test_an_rfd_rule_reading_imaging_breaks_the_suite_invariant(tmp_path: Path) -> None:
+    root = kb_with(tmp_path, "draft_ebi_lumbarrfd")
+    (root / RFD_FOLDER / "vocabulary.lp").write_text((root / RFD_FOLDER / "vocabulary.lp").read_text() + IMAGING_FACT)
+    (root / RFD_FOLDER / "rules.lp").write_text((root / RFD_FOLDER / "rules.lp").read_text() + IMAGING_RULE)
+    report = check_policy(KnowledgeBase(root), RFD)
+    broken = [finding for finding in report.findings if finding.kind == "invariant_violated"]
+    assert [(finding.clauses, finding.message.split(":")[0]) for finding in broken] == [
+        (("1.7",), "invariant reads_no_imaging is broken")
+    ]
+
+
+def test_an_rfd_rule_reading_an_undeclared_imaging_fact_is_a_lint_finding(tmp_path: Path) -> None:
+    """The other half of the proof: a rule can read only facts its own vocabulary declares."""
+    root = kb_with(tmp_path, "draft_ebi_lumbarrfd")
+    (root / RFD_FOLDER / "rules.lp").write_text((root / RFD_FOLDER / "rules.lp").read_text() + IMAGING_RULE)
+    report = check_policy(KnowledgeBase(root), RFD)
+    assert "undeclared_fact" in {finding.kind for finding in report.findings}
+    assert not report.ok
+
+
+# -- the README's input contracts are the vocabularies ---------------------------------------
+
+README = Path(__file__).resolve().parent.parent / "README.md"
+
+
+def _contract(policy: str) -> dict[str, str]:
+    """Key -> world of the README's input contract table for ``policy`` (one-key rows only)."""
+    text = README.read_text()
+    section = text.split(f"### Input contract ({policy}", 1)[1].split("\n#", 1)[0]
+    rows = [line.split("|")[1:-1] for line in section.splitlines() if line.startswith("| `")]
+    return {cells[0].strip().strip("`"): cells[2].strip() for cells in rows if "," not in cells[0]}
+
+
+@pytest.mark.parametrize("policy", [TONSILLECTOMY, RFD])
+def test_readme_input_contract_is_the_vocabulary(policy: str) -> None:
+    specs = engine_for(policy).vocabulary.specs
+    contract = _contract(policy)
+    assert contract.pop("id") == "—"
+    assert contract == {key: spec.world for key, spec in specs.items() if key not in {"core_criteria", "ifr_approved", "clinical_trial_continuation"}}
+    for key, spec in specs.items():
+        if spec.type == "integer":
+            assert f"| `{key}` | integer {spec.low}–{spec.high} |" in README.read_text()
+
+
+def test_show_marks_a_rule_not_applicable_to_the_policy() -> None:
+    result = CliRunner().invoke(main, ["show", TONSILLECTOMY])
+    assert result.exit_code == 0
+    [line] = [line for line in result.output.splitlines() if "diagnostic_for_restricted_procedure  kb/" in line]
+    assert line.endswith("without approval  (not applicable in this policy)")
+    clin086 = CliRunner().invoke(main, ["show", "CMICB_Clin086"]).output
+    assert "not applicable" not in clin086
