@@ -101,7 +101,7 @@ class CodeMaps:
         age_facts = [a.arguments[0].name for a in program.facts("age_on_order_date", 1)]
         for key in age_facts:
             spec = vocabulary.specs.get(key)
-            if spec is None or spec.type != "integer":
+            if spec is None or not spec.fact_type.ranged:  # whole years: an integer, or a decimal
                 raise KnowledgeBaseError(f"age_on_order_date({key}) names no integer fact of the vocabulary")
         return cls(systems, meanings, categories, policy_categories, age_facts[0] if age_facts else None)
 
@@ -132,7 +132,7 @@ class CodeMaps:
 def _fact_meaning(atom: clingo.Symbol, vocabulary: Vocabulary) -> CodeMeaning:
     system, code, key, value, source = atom.arguments
     spec = vocabulary.specs.get(key.name)
-    if spec is None or spec.type == "integer" or value.name not in spec.symbols:
+    if spec is None or value.type != clingo.SymbolType.Function or value.name not in spec.symbols:
         raise KnowledgeBaseError(
             f"code_maps_to({system}, {code}, {key}, {value}, ...): not a declared fact and value of the vocabulary"
         )

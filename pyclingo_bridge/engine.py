@@ -21,11 +21,11 @@ from .atoms import Atoms, Term, atoms_by_name
 from .decision import Advice, Decision, Explanation, MissingFact, Possibility, Status, clause_order
 from .errors import KnowledgeBaseError
 from .explain import Explainer
-from .inputs import InputKey, InputLiterals, input_keys, interval_starts
+from .inputs import InputLiterals, input_keys, interval_starts
 from .knowledge_base import KnowledgeBase
 from .metadata import PolicyInfo
 from .solver import GroundProgram
-from .vocabulary import PatientFacts, Vocabulary
+from .vocabulary import InputKey, PatientFacts, Vocabulary
 
 UNDETERMINED: Status = "undetermined"
 PARTS_CACHE_SIZE = 4096
@@ -96,7 +96,7 @@ class PolicyEngine:
         """``decide_facts`` for each of ``many``, in order, with a knowledge-base fault in place
         of the decision it prevents. The cautious solves run one after another, then the brave
         ones: each solver's data stays in the processor's caches (an audit's batches)."""
-        givens = [input_keys(facts) for facts in many]
+        givens = [input_keys(facts, self.vocabulary) for facts in many]
         with self._lock:
             decision_inputs = self._trace if explain else self._grounding(DECISION_ATOMS)
             cautious = [self._consequences(decision_inputs, given, "cautious") for given in givens]

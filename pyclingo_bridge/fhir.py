@@ -233,16 +233,14 @@ def facts_from_resources(
     at_least: set[str] = set()
     for key, found in sorted(values.items()):
         spec = engine.vocabulary.specs[key]
-        if spec.type == "list":
-            mapping[key] = sorted(found)
-            if spec.world == "open":
-                at_least.add(key)
-                notes.append(f"{key}: {', '.join(sorted(found))} coded as present; the others are unknown (no screen recorded)")
-        elif len(found) == 1:
-            value = found.pop()
-            mapping[key] = value == "true" if spec.type == "boolean" else value
-        else:
+        value = spec.fact_type.from_codes(spec, found)
+        if value is None:
             notes.append(f"{key}: codes disagree ({', '.join(sorted(found))}); left unknown")
+            continue
+        mapping[key] = value
+        if spec.fact_type.multiple and spec.world == "open":
+            at_least.add(key)
+            notes.append(f"{key}: {', '.join(sorted(found))} coded as present; the others are unknown (no screen recorded)")
     if "low_back_pain" not in {m.indication for m in mapped if m.indication}:
         notes.append("no Condition codes low back pain, the condition this policy is about")
 

@@ -15,6 +15,7 @@ from pathlib import Path
 import clingo
 from clingo.ast import ASTType
 
+from ..fact_types import FACT_TYPES
 from ..labels import GENERATED_PREDICATES
 from ..solver import GroundProgram
 from ..syntax import Signature
@@ -34,7 +35,7 @@ class Declared:
     """What the grounded program declares about the policy."""
 
     facts: dict[str, str]
-    """Fact key → type (boolean, integer, enum, list)."""
+    """Fact key → type name (a key of ``fact_types.FACT_TYPES``)."""
     values: dict[str, set[str]]
     """Fact key → its allowed values as clingo prints them."""
     thresholds: dict[str, set[int]]
@@ -161,7 +162,7 @@ class _Linter:
                 )
                 continue
             value = constant(read.symbol.arguments[1])
-            if value is not None and self.declared.facts[key] == "integer":
+            if value is not None and _ranged(self.declared.facts[key]):
                 if value.lstrip("-").isdigit() and int(value) not in self.declared.representatives.get(key, set()):
                     yield Finding(
                         "undeclared_threshold",
@@ -172,7 +173,7 @@ class _Linter:
                     )
                 continue
             allowed = self.declared.values.get(key, set())
-            if value is not None and self.declared.facts[key] != "integer" and value not in allowed:
+            if value is not None and not _ranged(self.declared.facts[key]) and value not in allowed:
                 yield Finding(
                     "unknown_value",
                     f"holds({key}, {value}): {value} is not a value of {key}{_did_you_mean(value, allowed)}",
@@ -186,7 +187,7 @@ class _Linter:
         each ``threshold(Key, T)``, that is T - 1 and T."""
         for comparison in self.index.comparisons:
             key, number = comparison.key, comparison.number
-            if self.declared.facts.get(key) != "integer":
+            if not _ranged(self.declared.facts.get(key)):
                 continue
             needed = {"<": {number}, ">=": {number}, "<=": {number + 1}, ">": {number + 1}}.get(
                 comparison.operator, {number, number + 1}
@@ -323,6 +324,12 @@ class _Linter:
                         f"{_did_you_mean(name, self.declared.invariants)}",
                         location,
                     )
+
+
+def _ranged(type_name: str | None) -> bool:
+    """A number compared by its thresholds (integer, decimal)."""
+    kind = FACT_TYPES.get(type_name or "")
+    return kind is not None and kind.ranged
 
 
 def _did_you_mean(word: str, choices: Iterable[str] | Mapping[str, object]) -> str:

@@ -239,29 +239,15 @@ class _Verifier:
 
     def _patient(self, model: Sequence[clingo.Symbol]) -> dict[str, Any]:
         """The model's input as the facts `policykb query` reads."""
-        patient: dict[str, Any] = {}
+        values: dict[str, list[clingo.Symbol]] = {}
         for atom in model:
-            if atom.name == "known":
-                key = str(atom.arguments[0])
-                spec = self.vocabulary.specs.get(key)
-                if spec is not None and spec.type == "list":
-                    patient.setdefault(key, [])
+            if atom.name == "known" and str(atom.arguments[0]) in self.vocabulary.specs:
+                values.setdefault(str(atom.arguments[0]), [])  # a list may be known empty
         for atom in model:
-            if atom.name != "given":
-                continue
-            key, value = str(atom.arguments[0]), atom.arguments[1]
-            spec = self.vocabulary.specs.get(key)
-            if spec is None:
-                continue
-            if spec.type == "integer":
-                patient[key] = value.number
-            elif spec.type == "boolean":
-                patient[key] = str(value) == "true"
-            elif spec.type == "list":
-                patient.setdefault(key, []).append(str(value))
-            else:
-                patient[key] = str(value)
-        return {key: sorted(value) if isinstance(value, list) else value for key, value in sorted(patient.items())}
+            if atom.name == "given" and str(atom.arguments[0]) in self.vocabulary.specs:
+                values.setdefault(str(atom.arguments[0]), []).append(atom.arguments[1])
+        specs = self.vocabulary.specs
+        return {key: specs[key].fact_type.from_atoms(specs[key], found) for key, found in sorted(values.items())}
 
 
 def _concludes(head: clingo.Symbol, statuses: set[str]) -> bool:
