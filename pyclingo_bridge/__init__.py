@@ -15,10 +15,11 @@ from .decision import (
     Status,
     Step,
 )
-from .engine import PolicyEngine, decide, engine_for
+from .engine import PolicyEngine, decide, engine_for, model_for
 from .errors import FieldProblem, InputError, KnowledgeBaseError, PolicyKBError, UnknownPolicyError
 from .knowledge_base import DEFAULT_POLICY, KnowledgeBase
 from .metadata import PolicyInfo
+from .model import Parameter, PolicyModel
 from .vocabulary import PatientFacts, Vocabulary
 
 __all__ = [
@@ -33,10 +34,12 @@ __all__ = [
     "KnowledgeBase",
     "KnowledgeBaseError",
     "MissingFact",
+    "Parameter",
     "PatientFacts",
     "PolicyEngine",
     "PolicyInfo",
     "PolicyKBError",
+    "PolicyModel",
     "Possibility",
     "RouteNotTaken",
     "Status",
@@ -46,4 +49,5 @@ __all__ = [
     "__version__",
     "decide",
     "engine_for",
+    "model_for",
 ]

@@ -167,8 +167,8 @@ def split_bundle(bundle: Bundle, where: str = "Bundle") -> Resources:
 
 @cache
 def code_maps(engine: PolicyEngine) -> CodeMaps:
-    """The code mappings of an engine's policy, read once from its grounded program."""
-    return CodeMaps.from_program(engine.program, engine.vocabulary)
+    """The code mappings of an engine's policy (its model's, read once)."""
+    return engine.model.codes
 
 
 def is_policy_order(engine: PolicyEngine, order: ServiceRequest) -> bool:

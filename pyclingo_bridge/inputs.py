@@ -66,15 +66,3 @@ class InputLiterals:
         if starts is None or not isinstance(key[2], int):
             return key
         return ("given", key[1], starts[max(0, bisect.bisect_right(starts, key[2]) - 1)])
-
-
-def interval_starts(program: GroundProgram) -> dict[str, tuple[int, ...]]:
-    """For each ranged fact (integer, decimal), the first value of each interval between its thresholds (its
-    low bound and each threshold above it): values of one interval behave alike."""
-    ranges = {str(a.arguments[0]): (a.arguments[1].number, a.arguments[2].number) for a in program.facts("fact_range", 3)}
-    starts = {key: {low} for key, (low, _) in ranges.items()}
-    for atom in program.facts("threshold", 2):
-        key, value = str(atom.arguments[0]), atom.arguments[1].number
-        if key in ranges and ranges[key][0] < value <= ranges[key][1]:
-            starts[key].add(value)
-    return {key: tuple(sorted(values)) for key, values in starts.items()}

@@ -1,4 +1,4 @@
-"""The patient-fact vocabulary, read from the knowledge base, and input validation against it.
+"""The patient-fact vocabulary (read from the knowledge base by :mod:`.model`), and input validation against it.
 
 Every key, type, allowed value and world (open or closed) comes from the ``fact/4``,
 ``fact_value/2``, ``fact_range/3``, ``fact_scale/2``, ``fact_unit/2`` and ``fact_question/2``
@@ -25,10 +25,8 @@ from .fact_types import (
     FactType,
     FactValueError,
     Value,
-    check_types,
     fact_type,
 )
-from .solver import GroundProgram
 
 ID_FIELD = "id"
 
@@ -94,41 +92,6 @@ class Vocabulary:
         # One converter per fact, chosen once by its type: validation runs for every row of an audit.
         self._checkers = {key: spec.fact_type.converter(spec) for key, spec in self.specs.items()}
         self._encoders = {key: spec.fact_type.encode(spec) for key, spec in self.specs.items()}
-
-    @classmethod
-    def from_program(cls, program: GroundProgram) -> Vocabulary:
-        symbols: dict[str, dict[str, clingo.Symbol]] = {}
-        for atom in program.facts("fact_value", 2):
-            owner, value = atom.arguments
-            if value.type == clingo.SymbolType.Function:
-                symbols.setdefault(owner.name, {})[value.name] = value
-        ranges = {a.arguments[0].name: a.arguments[1:] for a in program.facts("fact_range", 3)}
-        questions = {a.arguments[0].name: a.arguments[1].string for a in program.facts("fact_question", 2)}
-        scales = {a.arguments[0].name: a.arguments[1].number for a in program.facts("fact_scale", 2)}
-        units = {a.arguments[0].name: a.arguments[1].string for a in program.facts("fact_unit", 2)}
-        check_types(
-            {a.arguments[0].name for a in program.facts("fact_type", 1)},
-            {a.arguments[0].name for a in program.facts("ranged_type", 1)},
-            {a.arguments[0].name for a in program.facts("multiple_type", 1)},
-        )
-        specs: dict[str, FactSpec] = {}
-        for atom in program.facts("fact", 4):
-            key_symbol, type_symbol, world_symbol, meaning = atom.arguments
-            key = key_symbol.name
-            low_high = ranges.get(key)
-            specs[key] = FactSpec(
-                key=key,
-                type=type_symbol.name,
-                world=world_symbol.name,  # type: ignore[arg-type]
-                meaning=meaning.string,
-                symbols=symbols.get(key, {}),  # grounding keeps declaration order
-                low=low_high[0].number if low_high else None,
-                high=low_high[1].number if low_high else None,
-                question=questions.get(key),
-                scale=scales.get(key),
-                unit=units.get(key),
-            )
-        return cls(specs)
 
     @property
     def fields(self) -> tuple[str, ...]:

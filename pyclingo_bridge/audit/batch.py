@@ -273,7 +273,7 @@ def _absent_if_empty(value: object) -> object:
 
 def _not_read(engine: PolicyEngine) -> frozenset[str]:
     """Facts that, by the KB's ``fact_not_read/2``, no rule reads: only whether they are given matters."""
-    return frozenset(str(atom.arguments[0]) for atom in engine.program.facts("fact_not_read", 2))
+    return frozenset(engine.model.not_read)
 
 
 def _id_of(parsed: object) -> str | None:

@@ -27,7 +27,7 @@ from .._version import __version__
 from ..engine import PolicyEngine, engine_for
 from ..errors import InputError
 from ..fhir import decide_order, is_policy_order
-from ..knowledge_base import KnowledgeBase
+from ..knowledge_base import knowledge_base
 from .cards import card
 from .decisions import DEFAULT_SIZE as DEFAULT_CACHE_SIZE
 from .decisions import DecisionCache
@@ -60,7 +60,7 @@ def create_app(
     decisions remembered by their facts (0: none; see decisions.py).
     """
     executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="cds-hooks-decide") if decide_in == "thread" else None
-    kb = KnowledgeBase(kb_root) if kb_root else KnowledgeBase.installed()
+    kb = knowledge_base(kb_root)
     engines = {policy_id: engine_for(policy_id, kb_root) for policy_id in kb.policy_folders()}
     services = services_for(engines)
     caches = {id(engine): DecisionCache(engine, cache_size) for engine in engines.values()}

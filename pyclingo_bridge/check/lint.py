@@ -1,6 +1,6 @@
 """Vocabulary and traceability lint: what is wrong with a policy's program as written.
 
-Read from the source index (``clingo.ast``, for places) and the grounded program (for the
+Read from the source index (``clingo.ast``, for places) and the policy model (for the
 facts the knowledge base declares: its vocabulary, ``rule/3``, ``clause/3``, ``invariant/3``).
 Each finding names the file and line, and the clause of the rule or fact concerned.
 """
@@ -12,12 +12,11 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-import clingo
 from clingo.ast import ASTType
 
 from ..fact_types import FACT_TYPES
 from ..labels import GENERATED_PREDICATES
-from ..solver import GroundProgram
+from ..model import PolicyModel
 from ..syntax import Signature
 from .findings import Finding, Location
 from .source import Read, SourceIndex, constant
@@ -51,30 +50,16 @@ class Declared:
     """Invariant name → (clause, statement)."""
 
     @classmethod
-    def from_program(cls, program: GroundProgram) -> Declared:
-        values: dict[str, set[str]] = {}
-        for atom in program.facts("fact_value", 2):
-            values.setdefault(str(atom.arguments[0]), set()).add(str(atom.arguments[1]))
-        thresholds: dict[str, set[int]] = {}
-        for atom in program.facts("threshold", 2):
-            if atom.arguments[1].type == clingo.SymbolType.Number:
-                thresholds.setdefault(str(atom.arguments[0]), set()).add(atom.arguments[1].number)
-        representatives: dict[str, set[int]] = {}
-        for atom in program.facts("representative", 2):
-            if atom.arguments[1].type == clingo.SymbolType.Number:
-                representatives.setdefault(str(atom.arguments[0]), set()).add(atom.arguments[1].number)
+    def from_model(cls, model: PolicyModel) -> Declared:
         return cls(
-            representatives=representatives,
-            facts={str(a.arguments[0]): str(a.arguments[1]) for a in program.facts("fact", 4)},
-            values=values,
-            thresholds=thresholds,
-            rules={str(a.arguments[0]): (_string(a.arguments[1]), _string(a.arguments[2])) for a in program.facts("rule", 3)},
-            clauses={_string(a.arguments[0]): str(a.arguments[1]) == "normative" for a in program.facts("clause", 3)},
-            not_read={str(a.arguments[0]): _string(a.arguments[1]) for a in program.facts("fact_not_read", 2)},
-            invariants={
-                str(a.arguments[0]): (_string(a.arguments[1]), _string(a.arguments[2]))
-                for a in program.facts("invariant", 3)
-            },
+            facts=model.fact_types,
+            values=model.values,
+            thresholds={key: set(values) for key, values in model.thresholds.items()},
+            representatives={key: set(values) for key, values in model.representatives.items()},
+            rules={label: (rule.clause, rule.text) for label, rule in model.info.rules.items()},
+            clauses={clause.number: clause.normative for clause in model.info.clauses},
+            not_read=dict(model.not_read),
+            invariants={name: (i.clause, i.statement) for name, i in model.invariants.items()},
         )
 
 
@@ -335,10 +320,6 @@ def _ranged(type_name: str | None) -> bool:
 def _did_you_mean(word: str, choices: Iterable[str] | Mapping[str, object]) -> str:
     hint = difflib.get_close_matches(word, list(choices), n=1)
     return f" (did you mean {hint[0]}?)" if hint else ""
-
-
-def _string(symbol: clingo.Symbol) -> str:
-    return str(symbol.string) if symbol.type == clingo.SymbolType.String else str(symbol)
 
 
 def _order(finding: Finding) -> tuple[str, int, int, str]:

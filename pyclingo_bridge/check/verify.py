@@ -81,19 +81,19 @@ class Verification:
     invariants_checked: int
 
 
-def verify(program: GroundProgram, index: SourceIndex, declared: Declared, kb_root: Path) -> Verification:
+def verify(program: GroundProgram, index: SourceIndex, declared: Declared, kb_root: Path, vocabulary: Vocabulary) -> Verification:
     """Patients ruled out, conflicts, gaps, dead rules and broken invariants over every
     complete patient."""
-    return _Verifier(program, index, declared, kb_root).run()
+    return _Verifier(program, index, declared, kb_root, vocabulary).run()
 
 
 class _Verifier:
-    def __init__(self, program: GroundProgram, index: SourceIndex, declared: Declared, kb_root: Path) -> None:
+    def __init__(self, program: GroundProgram, index: SourceIndex, declared: Declared, kb_root: Path, vocabulary: Vocabulary) -> None:
         self.program = program
         self.kb_root = kb_root
         self.index = index
         self.declared = declared
-        self.vocabulary = Vocabulary.from_program(program)
+        self.vocabulary = vocabulary
         self.labelled = index.labels()
 
     def run(self) -> Verification:

@@ -13,6 +13,7 @@ import click
 from ..errors import InputError, PolicyKBError
 from ..json_input import DuplicateKeyError, loads_strict
 from ..knowledge_base import DEFAULT_POLICY, KnowledgeBase
+from ..knowledge_base import knowledge_base as resolve_knowledge_base
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -42,7 +43,7 @@ kb_option = click.option(
 
 
 def knowledge_base(kb_root: Path | None) -> KnowledgeBase:
-    return KnowledgeBase(kb_root) if kb_root is not None else KnowledgeBase.installed()
+    return resolve_knowledge_base(kb_root)
 
 
 def library_errors(command: F) -> F:
