@@ -100,10 +100,10 @@ fact_unit(bmi, "kg/m2").
 fact_range(bmi, 100, 900).
 fact_question(bmi, "What is the patient's body mass index (kg/m2)?").
 """
-BMI_PARAMETER = "threshold(bmi, 270).\n"
+BMI_PARAMETER = 'parameter(minimum_bmi, bmi, 270, "1.3").\n'
 BMI_RULE = """
 rule(bmi_at_least_minimum, "1.3", "Test only: the body mass index is at least the minimum").
-bmi_at_least_minimum :- label(bmi_at_least_minimum), holds(bmi, Bmi), Bmi >= 270.
+bmi_at_least_minimum :- label(bmi_at_least_minimum), holds(bmi, Bmi), parameter(minimum_bmi, bmi, Minimum, _), Bmi >= Minimum.
 """
 
 
@@ -171,6 +171,7 @@ def test_decimal_threshold_decides_26_9_and_27_0_apart(bmi_engine: PolicyEngine)
 
 def test_decimal_thresholds_come_from_the_parameter(bmi_engine: PolicyEngine) -> None:
     assert bmi_engine.interval_starts["bmi"] == (100, 270)
+    assert bmi_engine.model.parameters["minimum_bmi"].value == 270
 
 
 def test_audit_keys_decimals_by_interval(bmi_engine: PolicyEngine) -> None:

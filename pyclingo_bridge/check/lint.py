@@ -74,6 +74,7 @@ def lint(
         *linter.predicates(),
         *linter.holds_reads(),
         *linter.thresholds(),
+        *linter.parameters(),
         *linter.facts_not_read(),
         *linter.labels(),
         *linter.clauses(),
@@ -152,7 +153,7 @@ class _Linter:
                     yield Finding(
                         "undeclared_threshold",
                         f"holds({key}, {value}) reads {key} at {value}, a value the check never tries: "
-                        f"declare threshold({key}, {value}) or compare with a declared threshold",
+                        f"declare parameter(Name, {key}, {value}, Clause) and compare with it",
                         read.location,
                         clauses,
                     )
@@ -167,26 +168,78 @@ class _Linter:
                 )
 
     def thresholds(self) -> Iterable[Finding]:
-        """An integer fact compared with a number must split there at a declared threshold:
-        the check (and a query for an unknown integer) tries only the values either side of
-        each ``threshold(Key, T)``, that is T - 1 and T."""
+        """A number fact is compared only with a declared parameter of that fact, by ``<`` or
+        ``>=``: its thresholds are derived from its parameters (kb/core/inputs.lp), and the
+        check (and a query for an unknown number, and the audit's intervals) tries only the
+        values either side of each threshold T, that is T - 1 and T. Anything else (a
+        number literal, another fact, a parameter of another fact, ``<=``) splits the fact
+        where no threshold is, and the check would say ok while answers differ there."""
         for comparison in self.index.comparisons:
-            key, number = comparison.key, comparison.number
+            key, operator = comparison.key, comparison.operator
             if not _ranged(self.declared.facts.get(key)):
                 continue
-            needed = {"<": {number}, ">=": {number}, "<=": {number + 1}, ">": {number + 1}}.get(
-                comparison.operator, {number, number + 1}
-            )
-            declared = self.declared.thresholds.get(key, set())
-            if needed & declared:
+            name, bounds = comparison.parameter, comparison.parameter_key
+            if name is not None and bounds == key and operator in ("<", ">="):
                 continue
-            yield Finding(
-                "undeclared_threshold",
-                f"{key} {comparison.operator} {number} splits {key} where no threshold({key}, "
-                f"{min(needed)}) is declared: the check would not try both sides",
-                comparison.location,
-                self._clauses_of(comparison.label),
-            )
+            if name is not None and bounds == key:
+                problem = (
+                    f"{key} {operator} {name} splits {key} beside the parameter's value, where no threshold is: "
+                    f"compare with < or >= (the check tries the values either side of {name})"
+                )
+            elif name is not None:
+                problem = (
+                    f"{key} {operator} {comparison.other} compares {key} with parameter {name}, which bounds "
+                    f"{bounds or 'a fact not named'}, not {key}: declare parameter(Name, {key}, Value, Clause)"
+                )
+            else:
+                what = "a number" if comparison.number is not None else "a term that no parameter/4 binds"
+                problem = (
+                    f"{key} {operator} {comparison.other} compares {key} with {what}, not a declared parameter: "
+                    f"declare parameter(Name, {key}, Value, Clause) with its clause and compare with it"
+                )
+            yield Finding("not_a_parameter", problem, comparison.location, self._clauses_of(comparison.label))
+
+    def parameters(self) -> Iterable[Finding]:
+        """Each parameter bounds a declared number fact, cites a clause, is declared once and
+        is a threshold of its fact; no threshold is written by hand."""
+        seen: set[str] = set()
+        for fact in self.index.facts.get(("parameter", 4), []):
+            name, key, value, clause = fact.arguments
+            if name in seen:
+                yield Finding("parameter_without_fact", f"parameter {name} is declared more than once", fact.location, (clause,))
+            seen.add(name)
+            if not _ranged(self.declared.facts.get(key)):
+                what = "is not a declared fact" if key not in self.declared.facts else f"is a {self.declared.facts[key]} fact, not a number"
+                yield Finding(
+                    "parameter_without_fact",
+                    f"parameter {name} bounds {key}, which {what}{_did_you_mean(key, self.declared.facts)}: "
+                    "a parameter names the number fact it bounds",
+                    fact.location,
+                    (clause,),
+                )
+            elif value.lstrip("-").isdigit() and int(value) not in self.declared.thresholds.get(key, set()):
+                yield Finding(
+                    "parameter_without_fact",
+                    f"parameter {name} = {value} is not a threshold of {key}: kb/core/inputs.lp derives "
+                    "threshold/2 from parameter/4, and the check would not try both sides",
+                    fact.location,
+                    (clause,),
+                )
+            if clause not in self.declared.clauses:
+                yield Finding(
+                    "unknown_clause",
+                    f"parameter {name} cites clause {clause}, which clause/3 does not list{_did_you_mean(clause, self.declared.clauses)}",
+                    fact.location,
+                    (clause,),
+                )
+        for _, location in self.index.heads.get(("threshold", 2), []):
+            if location.file.resolve() not in self.direct_input_files:
+                yield Finding(
+                    "threshold_by_hand",
+                    "threshold/2 is derived from the parameters (kb/core/inputs.lp), never written by hand: "
+                    "declare parameter(Name, Key, Value, Clause) instead",
+                    location,
+                )
 
     def _constant_key_reads(self) -> Iterable[Read]:
         for read in self.index.reads:
