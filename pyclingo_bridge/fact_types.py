@@ -170,7 +170,9 @@ class Decimal_(FactType):
     """An exact decimal with a declared scale (digits after the point) and unit, in ASP a
     scaled integer (26.9 at scale 1 is 269), so that 26.9 and 27.0 never round together.
     JSON numbers arrive as Decimal from their text (``json_input``), never through a float;
-    a value with more digits after the point than the scale is refused, not rounded."""
+    a value with more digits after the point than the scale is refused, not rounded. A float
+    (from a Python caller or a YAML case file) is read as its shortest repr, the digits it
+    was written with: 26.9 is 26.9, never 26.89999999999999857891452847979962825775146484375."""
 
     name = "decimal"
     ranged = True
@@ -181,6 +183,8 @@ class Decimal_(FactType):
         lowest, highest = _unscaled(low, scale), _unscaled(high, scale)
 
         def convert(value: object) -> Value:
+            if type(value) is float:
+                value = Decimal(repr(value))
             # Bounds before scaling: 1e999999999 is out of range, not a billion-digit integer.
             if (type(value) is int or type(value) is Decimal and value.is_finite()) and lowest <= value <= highest:
                 exponent = Decimal(value).as_tuple().exponent
@@ -317,6 +321,16 @@ def given(value: object) -> str:
     if type(value) is dict:
         return "an object was given"
     return f"{show_value(value)} is not allowed"
+
+
+def json_value(value: Value) -> object:
+    """A validated value as JSON writes it: a set as a sorted list, a decimal as a number
+    (a float of at most 15 significant digits prints as the decimal's digits)."""
+    if isinstance(value, frozenset):
+        return sorted(value)
+    if isinstance(value, Decimal):
+        return float(value)
+    return value
 
 
 def _member(value: object) -> str:

@@ -35,6 +35,7 @@ from .codes import CodeMaps
 from .decision import Decision
 from .engine import PolicyEngine
 from .errors import FieldProblem, InputError
+from .fact_types import json_value
 from .vocabulary import PatientFacts
 
 FHIR_VERSION = "4.0.1"
@@ -84,9 +85,7 @@ class FhirFacts:
     notes: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
-        given = {
-            key: sorted(value) if isinstance(value, frozenset) else value for key, value in self.facts.given.items()
-        }
+        given = {key: json_value(value) for key, value in self.facts.given.items()}
         return {
             "fhir_version": FHIR_VERSION,
             "order": self.order,

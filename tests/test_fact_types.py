@@ -159,6 +159,19 @@ def test_a_bad_decimal_is_refused_never_rounded(bmi_engine: PolicyEngine, text: 
     assert str(error.value) == problem
 
 
+@pytest.mark.parametrize(("value", "atom"), [(26.9, 269), (27.0, 270), (27, 270)], ids=["26.9", "27.0", "int 27"])
+def test_a_python_float_reads_as_the_digits_it_was_written_with(bmi_engine: PolicyEngine, value: float, atom: int) -> None:
+    facts = bmi_engine.vocabulary.validate({"bmi": value})
+    assert bmi_engine.vocabulary.input_keys(facts) == {("known", "bmi"), ("given", "bmi", atom)}
+
+
+def test_a_python_float_with_more_digits_than_the_scale_is_refused(bmi_engine: PolicyEngine) -> None:
+    with pytest.raises(InputError, match="bmi: 26.95 has 2 digits after the point"):
+        bmi_engine.vocabulary.validate({"bmi": 26.95})
+    with pytest.raises(InputError, match="bmi: Infinity is not allowed"):
+        bmi_engine.vocabulary.validate({"bmi": float("inf")})
+
+
 def test_decimal_threshold_decides_26_9_and_27_0_apart(bmi_engine: PolicyEngine) -> None:
     def fired(text: str) -> list[tuple[str, ...]]:
         decision = bmi_engine.decide(loads_strict(json.dumps(patient()) [:-1] + ', "bmi": ' + text + "}"))
@@ -199,3 +212,17 @@ def test_every_decimal_in_range_reads_as_its_scaled_integer(bmi_engine: PolicyEn
     facts = bmi_engine.vocabulary.validate(loads_strict('{"bmi": ' + text + "}"))
     assert ("given", "bmi", scaled) in bmi_engine.vocabulary.input_keys(facts)
     assert str(facts.given["bmi"]) == text
+
+
+def test_query_reads_a_decimal_exactly_from_its_text(bmi_engine: PolicyEngine) -> None:
+    runner = CliRunner()
+    arguments = ["query", "-", "--policy", POLICY, "--kb", str(bmi_engine.kb.root), "--format", "json"]
+    base = json.dumps(patient())[:-1]
+    result = runner.invoke(main, arguments, input=base + ', "bmi": 26.99999999999999999999}')
+    assert (result.exit_code, result.stderr) == (
+        1, f"Error: invalid input: bmi: 26.99999999999999999999 has 20 digits after the point; {BMI_ALLOWED}\n"
+    )
+    result = runner.invoke(main, arguments, input=base + ', "bmi": 27.0}')
+    assert result.exit_code == 0
+    uses = [step["uses"] for step in json.loads(result.stdout)["explanation"]["fired"] if step["rule"] == "bmi_at_least_minimum"]
+    assert uses == [["bmi = 27.0 kg/m2"]]
