@@ -178,7 +178,7 @@ class PolicyEngine:
         if parts is None:
             advice = tuple(
                 sorted(
-                    (Advice(str(a.arguments[0]), str(a.arguments[1])) for a in cautious.get("advice", ())),
+                    (Advice(str(a.arguments[0]), self.model.quote(str(a.arguments[1]))) for a in cautious.get("advice", ())),
                     key=lambda advice: clause_order(advice.clause),
                 )
             )

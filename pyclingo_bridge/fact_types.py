@@ -98,6 +98,10 @@ class FactType:
         """An input atom's value as people read it."""
         return atom_value
 
+    def quote(self, spec: FactSpec, number: int) -> str:
+        """A parameter's value (as the rules compare it) as a sentence quotes it."""
+        return str(number)
+
     def not_allowed(self, value: object, spec: FactSpec) -> NoReturn:
         """Fail for ``value``, naming its JSON type when that is what is wrong."""
         self.fail(f"{given(value)}; expected {spec.allowed()}")
@@ -219,6 +223,9 @@ class Decimal_(FactType):
     def from_atoms(self, spec: FactSpec, values: Sequence[clingo.Symbol]) -> object:
         # JSON output has no exact decimal: a float of at most 15 digits prints as written.
         return float(_unscaled(values[0].number, _scale(spec)))
+
+    def quote(self, spec: FactSpec, number: int) -> str:
+        return str(_unscaled(number, _scale(spec)))
 
     def show(self, spec: FactSpec, atom_value: str) -> str:
         if not _ASCII_INTEGER.fullmatch(atom_value):

@@ -11,7 +11,8 @@ never the ground program's facts (as every simulation of OpenFisca reads one loa
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping
+import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import clingo
@@ -54,7 +55,6 @@ class PolicyModel:
         self.files = program.files
         self._program = program
         self.vocabulary = _vocabulary(program)
-        self.info = _info(policy_id, program)
         self.parameters = {
             p.name: p
             for p in (
@@ -63,6 +63,12 @@ class PolicyModel:
                 if a.arguments[2].type == clingo.SymbolType.Number
             )
         }
+        # Each parameter as people read it (a decimal unscaled), for sentences that quote it.
+        self._quoted = {
+            p.name: spec.fact_type.quote(spec, p.value) if (spec := self.vocabulary.specs.get(p.key)) else str(p.value)
+            for p in self.parameters.values()
+        }
+        self.info = _info(policy_id, program, self.quote)
         self.thresholds = _numbers(program, "threshold")
         """Number fact → the values its rules compare it with (derived from the parameters)."""
         self.representatives = _numbers(program, "representative")
@@ -81,6 +87,15 @@ class PolicyModel:
     @classmethod
     def read(cls, policy_id: str, program: GroundProgram) -> PolicyModel:
         return cls(policy_id, program)
+
+    def quote(self, text: str) -> str:
+        """``text`` with each ``{name}`` of a declared parameter written as its value: a rule's
+        sentence or an advice says "younger than {minimum_age}" and the number lives in one
+        place, the parameter. A name that is no parameter is left as written (the check
+        reports it)."""
+        if "{" not in text:
+            return text
+        return PLACEHOLDER.sub(lambda match: self._quoted.get(match.group(1), match.group(0)), text)
 
     @functools.cached_property
     def codes(self) -> CodeMaps:
@@ -171,7 +186,11 @@ def _vocabulary(program: GroundProgram) -> Vocabulary:
     return Vocabulary(specs)
 
 
-def _info(policy_id: str, program: GroundProgram) -> PolicyInfo:
+PLACEHOLDER = re.compile(r"\{([a-z][a-z0-9_]*)\}")
+"""A parameter quoted in a sentence: ``{minimum_age}``."""
+
+
+def _info(policy_id: str, program: GroundProgram, quote: Callable[[str], str]) -> PolicyInfo:
     metadata = {a.arguments[0].name: a.arguments[1].string for a in program.facts("metadata", 2)}
     clauses = sorted(
         (
@@ -183,7 +202,7 @@ def _info(policy_id: str, program: GroundProgram) -> PolicyInfo:
     rules = {}
     for atom in program.facts("rule", 3):
         label = str(atom.arguments[0])
-        rules[label] = RuleInfo(label, _text(atom.arguments[1]), _text(atom.arguments[2]))
+        rules[label] = RuleInfo(label, _text(atom.arguments[1]), quote(_text(atom.arguments[2])))
     return PolicyInfo(policy_id, metadata, tuple(clauses), rules)
 
 

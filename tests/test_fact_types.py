@@ -102,7 +102,7 @@ fact_question(bmi, "What is the patient's body mass index (kg/m2)?").
 """
 BMI_PARAMETER = 'parameter(minimum_bmi, bmi, 270, "1.3").\n'
 BMI_RULE = """
-rule(bmi_at_least_minimum, "1.3", "Test only: the body mass index is at least the minimum").
+rule(bmi_at_least_minimum, "1.3", "Test only: the body mass index is at least {minimum_bmi}").
 bmi_at_least_minimum :- label(bmi_at_least_minimum), holds(bmi, Bmi), parameter(minimum_bmi, bmi, Minimum, _), Bmi >= Minimum.
 """
 
@@ -185,6 +185,7 @@ def test_decimal_threshold_decides_26_9_and_27_0_apart(bmi_engine: PolicyEngine)
 def test_decimal_thresholds_come_from_the_parameter(bmi_engine: PolicyEngine) -> None:
     assert bmi_engine.interval_starts["bmi"] == (100, 270)
     assert bmi_engine.model.parameters["minimum_bmi"].value == 270
+    assert bmi_engine.policy.rules["bmi_at_least_minimum"].text == "Test only: the body mass index is at least 27.0"
 
 
 def test_audit_keys_decimals_by_interval(bmi_engine: PolicyEngine) -> None:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import re
+import shutil
 from pathlib import Path
 
 import pytest
 
-from pyclingo_bridge import PolicyEngine, PolicyModel, model_for
+from pyclingo_bridge import PolicyEngine, PolicyModel, engine_for, model_for
+from pyclingo_bridge.check import check_policy
 from pyclingo_bridge.knowledge_base import KnowledgeBase, knowledge_base
 
 from .conftest import POLICY
@@ -46,3 +48,35 @@ def test_no_module_but_the_model_reads_ground_facts(module: str) -> None:
         return
     assert not re.search(r"\.facts\(\"", text), f"{module} reads the ground program's facts"
     assert "engine.program" not in text, f"{module} reaches through engine.program"
+
+
+def test_sentences_quote_parameters_by_name(tmp_path: Path) -> None:
+    """A rule's sentence and an advice write {minimum_age}; the model quotes the parameter,
+    so the number lives in one place and the words stay as they were."""
+    root = tmp_path / "kb"
+    shutil.copytree(KnowledgeBase.installed().root, root, ignore=shutil.ignore_patterns("__pycache__"))
+    rules = root / "policies" / "cmicb_clin086" / "rules.lp"
+    text = rules.read_text()
+    assert text.count("minimum age of 16") == 1 and text.count("aged 16 or older") == 1
+    rules.write_text(text.replace("minimum age of 16", "minimum age of {minimum_age}").replace("aged 16 or older", "aged {minimum_age} or older"))
+    quoted = PolicyEngine(POLICY, KnowledgeBase(root))
+    original = model_for(POLICY)
+    assert quoted.policy.rules == original.info.rules
+    young = {"age": 12, "setting": "mcas"}
+    assert quoted.decide(young).advice == engine_for(POLICY).decide(young).advice
+    assert any("aged 16 or older" in advice.text for advice in quoted.decide(young).advice)
+    assert check_policy(KnowledgeBase(root), POLICY).findings == ()
+
+
+def test_a_sentence_quoting_no_parameter_is_a_finding(tmp_path: Path) -> None:
+    root = tmp_path / "kb"
+    shutil.copytree(KnowledgeBase.installed().root, root, ignore=shutil.ignore_patterns("__pycache__"))
+    rules = root / "policies" / "cmicb_clin086" / "rules.lp"
+    rules.write_text(rules.read_text().replace("minimum age of 16", "minimum age of {minimum_agee}"))
+    [finding] = check_policy(KnowledgeBase(root), POLICY).findings
+    assert (finding.kind, finding.message, finding.clauses) == (
+        "parameter_without_fact",
+        "{minimum_agee} quotes no declared parameter (did you mean minimum_age?): a sentence quotes a parameter by its name in braces",
+        ("1.5",),
+    )
+    assert finding.location is not None and finding.location.shown == "kb/policies/cmicb_clin086/rules.lp"
