@@ -227,3 +227,27 @@ def test_query_reads_a_decimal_exactly_from_its_text(bmi_engine: PolicyEngine) -
     assert result.exit_code == 0
     uses = [step["uses"] for step in json.loads(result.stdout)["explanation"]["fired"] if step["rule"] == "bmi_at_least_minimum"]
     assert uses == [["bmi = 27.0 kg/m2"]]
+
+
+@pytest.mark.parametrize("explain", [False, True], ids=["keyed by interval", "explained"])
+def test_audit_decides_decimal_rows_as_query_does(bmi_engine: PolicyEngine, explain: bool) -> None:
+    import io
+
+    from pyclingo_bridge.audit import AuditSettings, audit
+    from pyclingo_bridge.audit.batch import answer_fields
+
+    texts = ["26.9", "27.0", "26.95", "27", "26.9"]
+    base = json.dumps(patient())[:-1]
+    lines = [base + ', "bmi": ' + text + "}" for text in texts]
+    out = io.StringIO()
+    settings = AuditSettings(POLICY, kb_root=bmi_engine.kb.root, explain=explain)
+    audit(io.StringIO("\n".join(lines) + "\n"), settings, out.write, jobs=1)
+    got = [json.loads(line) for line in out.getvalue().split("\n") if line]
+    for row, line in zip(got, lines):
+        try:
+            expected = answer_fields(bmi_engine.decide(loads_strict(line)), explain)
+        except InputError as error:
+            assert row["fields"] == list(error.fields)
+            continue
+        assert {key: row[key] for key in expected} == expected
+    assert [("error" in row) for row in got] == [False, False, True, False, False]
