@@ -56,7 +56,8 @@ class FactType:
     multiple: ClassVar[bool] = False
     """A value is a set of members, one input atom each (and a member may be unknown)."""
     ranged: ClassVar[bool] = False
-    """A number with a ``fact_range/3``: the rules compare it only with its thresholds."""
+    """A number with a ``fact_range/3``: the rules compare it only with its parameters, and
+    values between two thresholds behave alike."""
     closed_default: ClassVar[str | None] = None
     """What a closed-world fact of this type is when absent ("false", "none"), if it can be closed."""
 
@@ -111,7 +112,7 @@ def _one(value: Value) -> tuple[AtomValue, ...]:
     return (value,)  # type: ignore[return-value]
 
 
-class Boolean(FactType):
+class BooleanType(FactType):
     name = "boolean"
     closed_default = "false"
 
@@ -140,7 +141,7 @@ class Boolean(FactType):
         return next(iter(values)) == "true" if len(values) == 1 else None
 
 
-class Integer(FactType):
+class IntegerType(FactType):
     """A whole number in a declared range: exact JSON integers only (``true`` is not 1, 40.0
     is not an age), and in a CSV cell ASCII digits only (``١٠`` is no age)."""
 
@@ -170,7 +171,7 @@ class Integer(FactType):
         return values[0].number
 
 
-class Decimal_(FactType):
+class DecimalType(FactType):
     """An exact decimal with a declared scale (digits after the point) and unit, in ASP a
     scaled integer (26.9 at scale 1 is 269), so that 26.9 and 27.0 never round together.
     JSON numbers arrive as Decimal from their text (``json_input``), never through a float;
@@ -233,7 +234,7 @@ class Decimal_(FactType):
         return str(_unscaled(int(atom_value), _scale(spec))) + (f" {spec.unit}" if spec.unit else "")
 
 
-class Enum(FactType):
+class EnumType(FactType):
     name = "enum"
 
     def converter(self, spec: FactSpec) -> Converter:
@@ -250,7 +251,7 @@ class Enum(FactType):
         return "one of " + ", ".join(spec.values)
 
 
-class List(FactType):
+class ListType(FactType):
     """A set of names, given as a JSON list of strings (in CSV, separated by ``;``)."""
 
     name = "list"
@@ -291,7 +292,7 @@ class List(FactType):
         return sorted(values)
 
 
-FACT_TYPES: dict[str, FactType] = {kind.name: kind() for kind in (Boolean, Integer, Decimal_, Enum, List)}
+FACT_TYPES: dict[str, FactType] = {kind.name: kind() for kind in (BooleanType, IntegerType, DecimalType, EnumType, ListType)}
 """Every fact type by the name ``fact/4`` declares it with."""
 
 
