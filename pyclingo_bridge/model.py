@@ -63,11 +63,11 @@ class PolicyModel:
                 if a.arguments[2].type == clingo.SymbolType.Number
             )
         }
-        # Each parameter as people read it (a decimal unscaled), for sentences that quote it.
-        self._quoted = {
+        self.parameter_texts: dict[str, str] = {
             p.name: spec.fact_type.quote(spec, p.value) if (spec := self.vocabulary.specs.get(p.key)) else str(p.value)
             for p in self.parameters.values()
         }
+        """Each parameter as a sentence quotes it (a decimal unscaled): ``{"minimum_age": "16"}``."""
         self.info = _info(policy_id, program, self.quote)
         self.thresholds = _numbers(program, "threshold")
         """Number fact → the values its rules compare it with (derived from the parameters)."""
@@ -95,7 +95,7 @@ class PolicyModel:
         reports it)."""
         if "{" not in text:
             return text
-        return PLACEHOLDER.sub(lambda match: self._quoted.get(match.group(1), match.group(0)), text)
+        return PLACEHOLDER.sub(lambda match: self.parameter_texts.get(match.group(1), match.group(0)), text)
 
     @functools.cached_property
     def codes(self) -> CodeMaps:
