@@ -279,7 +279,7 @@ FAULTS = {
     # ok while audit (by interval) decided a 45-year-old outside_policy and query commissioned.
     "a parameter that is no threshold": Fault(
         "core/inputs.lp",
-        "threshold(K, V) :- parameter(_, K, V, _), fact(K, T, _, _), ranged_type(T).",
+        "threshold(K, V; K, V + 1) :- parameter(_, K, V, _), fact(K, T, _, _), ranged_type(T).",
         "",
         frozenset({"parameter_without_fact"}),
         "parameter_without_fact",

@@ -183,7 +183,7 @@ def test_decimal_threshold_decides_26_9_and_27_0_apart(bmi_engine: PolicyEngine)
 
 
 def test_decimal_thresholds_come_from_the_parameter(bmi_engine: PolicyEngine) -> None:
-    assert bmi_engine.interval_starts["bmi"] == (100, 270)
+    assert bmi_engine.interval_starts["bmi"] == (100, 270, 271)
     assert bmi_engine.model.parameters["minimum_bmi"].value == 270
     assert bmi_engine.policy.rules["bmi_at_least_minimum"].text == "Test only: the body mass index is at least 27.0"
 
@@ -191,7 +191,7 @@ def test_decimal_thresholds_come_from_the_parameter(bmi_engine: PolicyEngine) ->
 def test_audit_keys_decimals_by_interval(bmi_engine: PolicyEngine) -> None:
     auditor = Auditor(bmi_engine, RowParser(bmi_engine.vocabulary, "jsonl"))
     key = lambda text: auditor._key(bmi_engine.vocabulary.validate(loads_strict('{"bmi": ' + text + "}")))
-    assert key("26.9") == key("10.0") != key("27.0") == key("90.0")
+    assert key("26.9") == key("10.0") != key("27.0") != key("27.1") == key("90.0")
 
 
 def test_csv_decimal_cell(bmi_engine: PolicyEngine) -> None:

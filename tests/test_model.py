@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from pyclingo_bridge import PolicyEngine, PolicyModel, engine_for, model_for
+from pyclingo_bridge import Parameter, PolicyEngine, PolicyModel, engine_for, model_for
 from pyclingo_bridge.check import check_policy
 from pyclingo_bridge.knowledge_base import KnowledgeBase, knowledge_base
 
@@ -24,7 +24,9 @@ def test_model_holds_what_the_kb_declares(engine: PolicyEngine) -> None:
     assert model.vocabulary.specs["age"].type == "integer"
     assert model.urgent_clauses == frozenset({"2.1", "2.2"})
     assert model.not_read == {"sciatica": "1.2"}
-    assert model.interval_starts["age"] == (0, 16)
+    assert model.interval_starts["age"] == (0, 16, 17)
+    assert model.parameters["minimum_age"] == Parameter("minimum_age", "age", 16, "1.5")
+    assert model.thresholds["age"] == (16, 17)  # derived: < and >= split at 16, <= and > at 17
     assert model.codes.age_fact == "age"
     assert model.invariants == {}  # checks/ are loaded by `policykb check` only
 
@@ -80,3 +82,22 @@ def test_a_sentence_quoting_no_parameter_is_a_finding(tmp_path: Path) -> None:
         ("1.5",),
     )
     assert finding.location is not None and finding.location.shown == "kb/policies/cmicb_clin086/rules.lp"
+
+
+@pytest.mark.parametrize("operator", ["<", "<=", ">", ">=", "=", "!="])
+def test_any_comparison_with_a_parameter_decides_every_value_exactly(tmp_path: Path, operator: str) -> None:
+    """Thresholds at V and V + 1: a rule may compare with a parameter by any operator, and
+    the groundings that take numbers at their interval starts (the audit, brave solves)
+    decide every age as the grounding with every value does."""
+    root = tmp_path / "kb"
+    shutil.copytree(KnowledgeBase.installed().root, root, ignore=shutil.ignore_patterns("__pycache__"))
+    rules = root / "policies" / "cmicb_clin086" / "rules.lp"
+    text = rules.read_text()
+    old = "holds(age, Age), parameter(minimum_age, age, Minimum, _), Age < Minimum.\n\n%## 2.1"
+    assert text.count(old) == 1
+    rules.write_text(text.replace(old, old.replace("Age < Minimum", f"Age {operator} Minimum")))
+    assert [f.kind for f in check_policy(KnowledgeBase(root), POLICY).findings if f.kind == "not_a_parameter"] == []
+    engine = PolicyEngine(POLICY, KnowledgeBase(root))
+    for age in range(131):
+        facts = engine.vocabulary.validate({"age": age, "setting": "mcas", "red_flags": [], "likely_to_change_management": True})
+        assert engine.decide_facts(facts, explain=False).status == engine.decide_facts(facts).status, age

@@ -171,25 +171,20 @@ class _Linter:
                 )
 
     def thresholds(self) -> Iterable[Finding]:
-        """A number fact is compared only with a declared parameter of that fact, by ``<`` or
-        ``>=``: its thresholds are derived from its parameters (kb/core/inputs.lp), and the
-        check (and a query for an unknown number, and the audit's intervals) tries only the
-        values either side of each threshold T, that is T - 1 and T. Anything else (a
-        number literal, another fact, a parameter of another fact, ``<=``) splits the fact
-        where no threshold is, and the check would say ok while answers differ there."""
+        """A number fact is compared only with a declared parameter of that fact: its
+        thresholds are derived from its parameters (kb/core/inputs.lp, at V and V + 1), and
+        the check (and a query for an unknown number, and the audit's intervals) tries only
+        the values either side of each threshold. Anything else (a number literal, another
+        fact, a parameter of another fact, arithmetic) splits the fact where no threshold may
+        be, and the check would say ok while answers differ there."""
         for comparison in self.index.comparisons:
             key, operator = comparison.key, comparison.operator
             if not _ranged(self.declared.facts.get(key)):
                 continue
             name, bounds = comparison.parameter, comparison.parameter_key
-            if name is not None and bounds == key and operator in ("<", ">="):
-                continue
             if name is not None and bounds == key:
-                problem = (
-                    f"{key} {operator} {name} splits {key} beside the parameter's value, where no threshold is: "
-                    f"compare with < or >= (the check tries the values either side of {name})"
-                )
-            elif name is not None:
+                continue
+            if name is not None:
                 problem = (
                     f"{key} {operator} {comparison.other} compares {key} with parameter {name}, which bounds "
                     f"{bounds or 'a fact not named'}, not {key}: declare parameter(Name, {key}, Value, Clause)"
