@@ -74,7 +74,7 @@ def plain_decider(engine: PolicyEngine) -> Any:
     brave = InputLiterals(GroundProgram(files, explain=False, shown={"status/1", "outcome/4"}))
 
     def decide(facts: dict[str, Any]) -> dict[str, list[Atom]]:
-        given = input_keys(engine.vocabulary.validate(facts))
+        given = input_keys(engine.vocabulary.validate(facts), engine.vocabulary)
         atoms = atoms_by_name(cautious.program.consequences(cautious.assumptions(given), "cautious") or [])
         if len(atoms.get("status", ())) != 1:
             atoms = atoms_by_name(brave.program.consequences(brave.assumptions(given), "brave") or [])

@@ -15,7 +15,7 @@ from .decision import (
     Status,
     Step,
 )
-from .engine import PolicyEngine, decide, engine_for
+from .engine import PolicyEngine, decide, engine_for, model_for
 from .errors import (
     FieldProblem,
     InputError,
@@ -26,6 +26,7 @@ from .errors import (
 )
 from .knowledge_base import KnowledgeBase
 from .metadata import PolicyInfo
+from .model import Parameter, PolicyModel
 from .vocabulary import PatientFacts, Vocabulary
 
 __all__ = [
@@ -39,10 +40,12 @@ __all__ = [
     "KnowledgeBase",
     "KnowledgeBaseError",
     "MissingFact",
+    "Parameter",
     "PatientFacts",
     "PolicyEngine",
     "PolicyInfo",
     "PolicyKBError",
+    "PolicyModel",
     "PolicyNotChosenError",
     "Possibility",
     "RouteNotTaken",
@@ -53,4 +56,5 @@ __all__ = [
     "__version__",
     "decide",
     "engine_for",
+    "model_for",
 ]

@@ -1,4 +1,4 @@
-"""Clinical code mappings, read from the knowledge base's own facts.
+"""Clinical code mappings, as the policy model (:mod:`.model`) reads them from the KB's facts.
 
 ``kb/core/codes.lp`` declares the code systems (``code_system/4``) and order categories;
 each policy's ``codes.lp`` maps codes to its patient facts (``code_maps_to/5``) or to the
@@ -15,7 +15,6 @@ from typing import Literal
 import clingo
 
 from .errors import KnowledgeBaseError
-from .solver import GroundProgram
 from .vocabulary import Vocabulary
 
 Matching = Literal["exact", "prefix"]
@@ -80,31 +79,6 @@ class CodeMaps:
         self.age_fact = age_fact
         """The integer fact that receives the age on the order's date (``age_on_order_date/1``)."""
 
-    @classmethod
-    def from_program(cls, program: GroundProgram, vocabulary: Vocabulary) -> CodeMaps:
-        """Read the mappings of a grounded policy program; a mapping to a fact or value the
-        vocabulary does not declare is a knowledge-base fault."""
-        systems = [
-            CodeSystem(a.arguments[0].name, a.arguments[1].string, a.arguments[2].string, a.arguments[3].name)  # type: ignore[arg-type]
-            for a in program.facts("code_system", 4)
-        ]
-        meanings = [_fact_meaning(atom, vocabulary) for atom in program.facts("code_maps_to", 5)]
-        meanings += [
-            CodeMeaning(a.arguments[0].name, a.arguments[1].string, a.arguments[3].string, indication=a.arguments[2].name)
-            for a in program.facts("code_indication", 4)
-        ]
-        categories = [
-            OrderCategory(a.arguments[0].name, a.arguments[1].string, a.arguments[2].name, a.arguments[3].string)
-            for a in program.facts("order_category", 4)
-        ]
-        policy_categories = [a.arguments[0].name for a in program.facts("policy_order_category", 1)]
-        age_facts = [a.arguments[0].name for a in program.facts("age_on_order_date", 1)]
-        for key in age_facts:
-            spec = vocabulary.specs.get(key)
-            if spec is None or spec.type != "integer":
-                raise KnowledgeBaseError(f"age_on_order_date({key}) names no integer fact of the vocabulary")
-        return cls(systems, meanings, categories, policy_categories, age_facts[0] if age_facts else None)
-
     def system(self, uri: str | None) -> CodeSystem | None:
         return self.systems.get(uri) if uri else None
 
@@ -129,10 +103,12 @@ class CodeMaps:
         return self._categories.get((system.name, code.strip()))
 
 
-def _fact_meaning(atom: clingo.Symbol, vocabulary: Vocabulary) -> CodeMeaning:
+def fact_meaning(atom: clingo.Symbol, vocabulary: Vocabulary) -> CodeMeaning:
+    """A ``code_maps_to/5`` fact as a meaning; a fact or value the vocabulary does not
+    declare is a knowledge-base fault."""
     system, code, key, value, source = atom.arguments
     spec = vocabulary.specs.get(key.name)
-    if spec is None or spec.type == "integer" or value.name not in spec.symbols:
+    if spec is None or value.type != clingo.SymbolType.Function or value.name not in spec.symbols:
         raise KnowledgeBaseError(
             f"code_maps_to({system}, {code}, {key}, {value}, ...): not a declared fact and value of the vocabulary"
         )

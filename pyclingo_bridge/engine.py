@@ -21,11 +21,11 @@ from .atoms import Atoms, Term, atoms_by_name
 from .decision import Advice, Decision, Explanation, MissingFact, Possibility, Status, clause_order
 from .errors import KnowledgeBaseError
 from .explain import Explainer
-from .inputs import InputKey, InputLiterals, input_keys, interval_starts
-from .knowledge_base import KnowledgeBase
-from .metadata import PolicyInfo
+from .inputs import InputLiterals, input_keys
+from .knowledge_base import KnowledgeBase, knowledge_base
+from .model import PolicyModel
 from .solver import GroundProgram
-from .vocabulary import PatientFacts, Vocabulary
+from .vocabulary import InputKey, PatientFacts
 
 UNDETERMINED: Status = "undetermined"
 PARTS_CACHE_SIZE = 4096
@@ -46,16 +46,18 @@ class PolicyEngine:
     """Decides patients under one policy. Thread-safe; build once, query many times."""
 
     def __init__(self, policy_id: str, kb: KnowledgeBase | None = None) -> None:
-        self.kb = kb or KnowledgeBase.installed()
+        self.kb = kb or knowledge_base()
         folder = self.kb.policy_folder(policy_id)
         self.files = self.kb.program_files(policy_id)
         self.program = GroundProgram(self.files, shown=TRACE_ATOMS)
-        self.policy = PolicyInfo.from_program(folder.name, self.program)
-        self.vocabulary = Vocabulary.from_program(self.program)
+        self.model = PolicyModel.read(folder.name, self.program)
+        """The policy as the KB says it, read once: what every front end reads."""
+        self.policy = self.model.info
+        self.vocabulary = self.model.vocabulary
         self.explainer = Explainer(self.policy.rules, self.vocabulary)
         self._trace = InputLiterals(self.program)
-        self.interval_starts = interval_starts(self.program)
-        """Each integer fact's interval starts between thresholds (the audit keys by them too)."""
+        self.interval_starts = self.model.interval_starts
+        """Each number fact's interval starts between thresholds (the audit keys by them too)."""
         # Further groundings of the same program, each showing only what its solve needs
         # (fewer shown atoms: fewer models to enumerate, fewer symbols to read), built when
         # first needed: the brave one for `possible` and `missing`, and one without the trace.
@@ -96,7 +98,7 @@ class PolicyEngine:
         """``decide_facts`` for each of ``many``, in order, with a knowledge-base fault in place
         of the decision it prevents. The cautious solves run one after another, then the brave
         ones: each solver's data stays in the processor's caches (an audit's batches)."""
-        givens = [input_keys(facts) for facts in many]
+        givens = [input_keys(facts, self.vocabulary) for facts in many]
         with self._lock:
             decision_inputs = self._trace if explain else self._grounding(DECISION_ATOMS)
             cautious = [self._consequences(decision_inputs, given, "cautious") for given in givens]
@@ -176,7 +178,7 @@ class PolicyEngine:
         if parts is None:
             advice = tuple(
                 sorted(
-                    (Advice(str(a.arguments[0]), str(a.arguments[1])) for a in cautious.get("advice", ())),
+                    (Advice(str(a.arguments[0]), self.model.quote(str(a.arguments[1]))) for a in cautious.get("advice", ())),
                     key=lambda advice: clause_order(advice.clause),
                 )
             )
@@ -221,13 +223,17 @@ def _clauses(atoms: Atoms, status: str) -> tuple[str, ...]:
 
 @cache
 def _engine(folder_name: str, kb_root: Path | None) -> PolicyEngine:
-    return PolicyEngine(folder_name, KnowledgeBase(kb_root) if kb_root else None)
+    return PolicyEngine(folder_name, knowledge_base(kb_root))
 
 
 def engine_for(policy_id: str, kb_root: Path | None = None) -> PolicyEngine:
     """The shared engine of a policy (grounded once per process); ids are case-insensitive."""
-    kb = KnowledgeBase(kb_root) if kb_root else KnowledgeBase.installed()
-    return _engine(kb.policy_folder(policy_id).name, kb_root)
+    return _engine(knowledge_base(kb_root).policy_folder(policy_id).name, kb_root)
+
+
+def model_for(policy_id: str, kb_root: Path | None = None) -> PolicyModel:
+    """The model of a policy, read once per process with its engine."""
+    return engine_for(policy_id, kb_root).model
 
 
 def decide(policy_id: str, facts: Mapping[str, object], kb_root: Path | None = None) -> Decision:

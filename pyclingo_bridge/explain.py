@@ -20,7 +20,7 @@ class Explainer:
 
     def __init__(self, rules: Mapping[str, RuleInfo], vocabulary: Vocabulary) -> None:
         self.rules = rules
-        self.list_keys = frozenset(key for key, spec in vocabulary.specs.items() if spec.type == "list")
+        self.vocabulary = vocabulary
         self.describe = lru_cache(maxsize=1 << 14)(self._describe)
         # Steps are immutable and few (the program is grounded once): build each one once.
         self._step = lru_cache(maxsize=1 << 14)(self._new_step)
@@ -36,8 +36,9 @@ class Explainer:
             return "not " + self.describe(arguments[0])
         if name == "holds" and len(arguments) == 2:
             key, value = (str(argument) for argument in arguments)
-            shown = "any value" if value == "any" else value
-            return f"{key} includes {shown}" if key in self.list_keys else f"{key} = {shown}"
+            spec = self.vocabulary.specs.get(key)
+            shown = "any value" if value == "any" else spec.fact_type.show(spec, value) if spec else value
+            return f"{key} includes {shown}" if spec and spec.fact_type.multiple else f"{key} = {shown}"
         return term.text
 
     def explanation(self, atoms: Atoms) -> Explanation:

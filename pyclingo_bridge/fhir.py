@@ -35,6 +35,7 @@ from .codes import CodeMaps
 from .decision import Decision
 from .engine import PolicyEngine
 from .errors import FieldProblem, InputError
+from .fact_types import json_value
 from .fhir_errors import unknown_resource_type, validation_problems
 from .vocabulary import PatientFacts
 
@@ -84,9 +85,7 @@ class FhirFacts:
     notes: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
-        given = {
-            key: sorted(value) if isinstance(value, frozenset) else value for key, value in self.facts.given.items()
-        }
+        given = {key: json_value(value) for key, value in self.facts.given.items()}
         return {
             "fhir_version": FHIR_VERSION,
             "order": self.order,
@@ -163,8 +162,8 @@ def split_bundle(bundle: Bundle, where: str = "Bundle") -> Resources:
 
 @cache
 def code_maps(engine: PolicyEngine) -> CodeMaps:
-    """The code mappings of an engine's policy, read once from its grounded program."""
-    return CodeMaps.from_program(engine.program, engine.vocabulary)
+    """The code mappings of an engine's policy (its model's, read once)."""
+    return engine.model.codes
 
 
 def is_policy_order(engine: PolicyEngine, order: ServiceRequest) -> bool:
@@ -229,16 +228,14 @@ def facts_from_resources(
     at_least: set[str] = set()
     for key, found in sorted(values.items()):
         spec = engine.vocabulary.specs[key]
-        if spec.type == "list":
-            mapping[key] = sorted(found)
-            if spec.world == "open":
-                at_least.add(key)
-                notes.append(f"{key}: {', '.join(sorted(found))} coded as present; the others are unknown (no screen recorded)")
-        elif len(found) == 1:
-            value = found.pop()
-            mapping[key] = value == "true" if spec.type == "boolean" else value
-        else:
+        value = spec.fact_type.from_codes(spec, found)
+        if value is None:
             notes.append(f"{key}: codes disagree ({', '.join(sorted(found))}); left unknown")
+            continue
+        mapping[key] = value
+        if spec.fact_type.multiple and spec.world == "open":
+            at_least.add(key)
+            notes.append(f"{key}: {', '.join(sorted(found))} coded as present; the others are unknown (no screen recorded)")
     if "low_back_pain" not in {m.indication for m in mapped if m.indication}:
         notes.append("no Condition codes low back pain, the condition this policy is about")
 

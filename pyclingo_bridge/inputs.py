@@ -15,24 +15,13 @@ import clingo
 
 from .errors import KnowledgeBaseError
 from .solver import GroundProgram
-from .vocabulary import PatientFacts
-
-InputKey = tuple[str | int, ...]
-"""("known", Key) or ("given", Key, Value): an input external as plain Python values."""
+from .vocabulary import InputKey, PatientFacts, Vocabulary
 
 
-def input_keys(facts: PatientFacts) -> set[InputKey]:
-    """The patient's facts as keys of input externals: ("known", K) and ("given", K, V)."""
-    keys: set[InputKey] = set()
-    for key, value in facts.given.items():
-        if key not in facts.at_least:
-            # Without known/1 an open list stays unknown beyond its given members.
-            keys.add(("known", key))
-        for member in value if isinstance(value, frozenset) else (value,):
-            if isinstance(member, bool):
-                member = "true" if member else "false"
-            keys.add(("given", key, member))
-    return keys
+def input_keys(facts: PatientFacts, vocabulary: Vocabulary) -> set[InputKey]:
+    """The patient's facts as keys of input externals: ("known", K) and ("given", K, V),
+    each value encoded by its fact's type (a decimal as its scaled integer)."""
+    return vocabulary.input_keys(facts)
 
 
 def _symbol_key(atom: clingo.Symbol) -> InputKey:
@@ -77,15 +66,3 @@ class InputLiterals:
         if starts is None or not isinstance(key[2], int):
             return key
         return ("given", key[1], starts[max(0, bisect.bisect_right(starts, key[2]) - 1)])
-
-
-def interval_starts(program: GroundProgram) -> dict[str, tuple[int, ...]]:
-    """For each integer fact, the first value of each interval between its thresholds (its
-    low bound and each threshold above it): values of one interval behave alike."""
-    ranges = {str(a.arguments[0]): (a.arguments[1].number, a.arguments[2].number) for a in program.facts("fact_range", 3)}
-    starts = {key: {low} for key, (low, _) in ranges.items()}
-    for atom in program.facts("threshold", 2):
-        key, value = str(atom.arguments[0]), atom.arguments[1].number
-        if key in ranges and ranges[key][0] < value <= ranges[key][1]:
-            starts[key].add(value)
-    return {key: tuple(sorted(values)) for key, values in starts.items()}

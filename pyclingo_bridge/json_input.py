@@ -20,6 +20,7 @@ import json
 import re
 import sys
 from collections.abc import Callable
+from decimal import Decimal
 from typing import Any
 
 
@@ -107,11 +108,13 @@ def _no_constant(name: str) -> None:
     raise _NotJSON(f"{name} is not a JSON number")
 
 
-STRICT_DECODER = json.JSONDecoder(object_pairs_hook=reject_duplicates, parse_constant=_no_constant)
+# A number with a fraction or exponent is read as a Decimal from its text, never through a
+# float: a decimal fact compares exactly (26.9 is not 26.900000000000002), see fact_types.
+STRICT_DECODER = json.JSONDecoder(object_pairs_hook=reject_duplicates, parse_constant=_no_constant, parse_float=Decimal)
 """A decoder to reuse (``json.loads`` with a hook builds a new one per call)."""
 
-_LOCATING_DECODER = json.JSONDecoder(object_pairs_hook=_mark_duplicates, parse_constant=_no_constant)
-_PLAIN_DECODER = json.JSONDecoder(parse_constant=_no_constant)
+_LOCATING_DECODER = json.JSONDecoder(object_pairs_hook=_mark_duplicates, parse_constant=_no_constant, parse_float=Decimal)
+_PLAIN_DECODER = json.JSONDecoder(parse_constant=_no_constant, parse_float=Decimal)
 _scan: Callable[[str, int], tuple[Any, int]] = _PLAIN_DECODER.scan_once  # type: ignore[attr-defined]
 """The C scanner: one value from a position, without the whitespace checks around it."""
 

@@ -106,6 +106,12 @@ class KnowledgeBase:
         return tuple(sorted(path for path in folder.iterdir() if is_case_file(path)))
 
 
+def knowledge_base(root: Path | None = None) -> KnowledgeBase:
+    """The knowledge base at ``root``, or the installed one when None: the one place where
+    the KB root is resolved (CLI ``--kb``, engines, the service, the check)."""
+    return KnowledgeBase(root) if root is not None else KnowledgeBase.installed()
+
+
 def is_case_file(path: Path) -> bool:
     """Whether ``path`` is named as an author case file."""
     return path.is_file() and (path.name == CASES_FILE or path.name.endswith(CASES_SUFFIX))

@@ -62,7 +62,7 @@ def test_facts_and_externals_stay(tmp_path: Path) -> None:
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(row=ROWS)
 def test_pruned_groundings_of_the_policy_conclude_what_the_whole_program_does(engine: PolicyEngine, row: dict[str, Any]) -> None:
-    given_keys = input_keys(engine.vocabulary.validate(row))
+    given_keys = input_keys(engine.vocabulary.validate(row), engine.vocabulary)
     for shown, mode in ((DECISION_ATOMS, "cautious"), (OUTCOME_ATOMS, "brave")):
         pruned = engine._grounding(shown)
         whole = _whole(engine, shown)
@@ -87,7 +87,7 @@ def test_every_age_decides_as_the_first_of_its_interval(engine: PolicyEngine, ba
     spec = engine.vocabulary.specs["age"]
     assert spec.low is not None and spec.high is not None
     for age in range(spec.low, spec.high + 1):
-        given_keys = input_keys(engine.vocabulary.validate({**base, "age": age}))
+        given_keys = input_keys(engine.vocabulary.validate({**base, "age": age}), engine.vocabulary)
         for shown, mode in ((DECISION_ATOMS, "cautious"), (OUTCOME_ATOMS, "brave")):
             reduced, whole = engine._grounding(shown), _whole(engine, shown)
             assert sorted(map(str, reduced.program.consequences(reduced.assumptions(given_keys), mode) or [])) == sorted(

@@ -281,11 +281,12 @@ def test_check_all_proves_that_rfd_reads_no_imaging() -> None:
 
 
 def _invariants(policy: str) -> set[str]:
-    from pyclingo_bridge.check.lint import Declared
     from pyclingo_bridge.check.verify import ground_for_verification
+    from pyclingo_bridge.model import PolicyModel
 
     kb = KnowledgeBase.installed()
-    return set(Declared.from_program(ground_for_verification(kb.program_files(policy) + kb.check_files(policy))).invariants)
+    program = ground_for_verification(kb.program_files(policy) + kb.check_files(policy))
+    return set(PolicyModel.read(kb.policy_folder(policy).name, program).invariants)
 
 
 def test_an_rfd_rule_reading_imaging_breaks_the_suite_invariant(tmp_path: Path) -> None:

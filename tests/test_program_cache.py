@@ -78,7 +78,7 @@ def test_a_pruned_grounding_is_read_back_from_disk_and_decides_the_same(
     assert pruned.cached() is not None and pruned.from_cache
     again = InputLiterals(GroundProgram(engine.files, shown=DECISION_ATOMS, prune=True))
     for facts in [patient(), patient(setting="primary_care"), {}, patient(red_flags=["cauda_equina"])]:
-        given = input_keys(engine.vocabulary.validate(facts))
+        given = input_keys(engine.vocabulary.validate(facts), engine.vocabulary)
         assert sorted(map(str, again.program.consequences(again.assumptions(given), "cautious") or [])) == sorted(
             map(str, first.program.consequences(first.assumptions(given), "cautious") or [])
         )

@@ -27,8 +27,6 @@ Answers decided by another worker arrive through :meth:`Auditor.learn`.
 
 from __future__ import annotations
 
-import bisect
-import functools
 import json
 import json.encoder
 from collections import OrderedDict
@@ -265,12 +263,11 @@ def _reducers(engine: PolicyEngine, explain: bool) -> dict[str, tuple[int, Calla
     not_read = frozenset() if explain else _not_read(engine)
     reducers: dict[str, tuple[int, Callable[[Any], object] | None]] = {}
     for position, (name, spec) in enumerate(engine.vocabulary.specs.items()):
-        reduce: Callable[[Any], object] | None = None
-        if name in splits:
-            reduce = functools.partial(bisect.bisect_right, splits[name])
-        elif name in not_read:
+        # A number by its interval (the type knows its scale), else as the KB reads it.
+        reduce: Callable[[Any], object] | None = spec.fact_type.audit_key(spec, splits.get(name))
+        if reduce is None and name in not_read:
             reduce = _given
-        elif not explain and spec.world == "closed" and spec.type in ("boolean", "list"):
+        elif reduce is None and not explain and spec.world == "closed" and spec.fact_type.closed_default is not None:
             reduce = _absent_if_empty
         reducers[name] = (position, reduce)
     return reducers
@@ -287,7 +284,7 @@ def _absent_if_empty(value: object) -> object:
 
 def _not_read(engine: PolicyEngine) -> frozenset[str]:
     """Facts that, by the KB's ``fact_not_read/2``, no rule reads: only whether they are given matters."""
-    return frozenset(str(atom.arguments[0]) for atom in engine.program.facts("fact_not_read", 2))
+    return frozenset(engine.model.not_read)
 
 
 def _id_of(parsed: object) -> str | None:

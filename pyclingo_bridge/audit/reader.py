@@ -22,12 +22,12 @@ import csv
 import difflib
 import itertools
 import json
-import re
 from collections.abc import Hashable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, TextIO
 
 from ..errors import FieldProblem, InputError
+from ..fact_types import EMPTY_LIST, LIST_SEPARATOR
 from ..json_input import DuplicateKeyError, loads_strict
 from ..text_input import utf16_hint
 from ..vocabulary import ID_FIELD, Vocabulary
@@ -49,16 +49,10 @@ RawRow = str | tuple[str, ...] | UnreadableRecord
 Chunk = list[tuple[int, RawRow]]
 """Consecutive rows with their 1-based row numbers."""
 
-LIST_SEPARATOR = ";"
-EMPTY_LIST = "[]"
-"""The CSV cell for an empty list (an empty cell means the fact is absent)."""
-
-_INTEGER = re.compile(r"[+-]?\d+")
 CSV_FIELD_LIMIT = 2**31 - 1
 """The csv module refuses a field over 131,072 characters by default, which stopped the
 whole run; a long cell is read, and validation says what is wrong with it."""
 _ID_PREFIXES = ('{"id": "', '{"id":"')
-_BOOLEANS = {"true": True, "false": False}
 
 
 def format_of(name: str) -> InputFormat | None:
@@ -301,25 +295,10 @@ class RowParser:
 
 
 def _cell_converter(vocabulary: Vocabulary, column: str) -> Any:
-    """Typed conversion by the column's FactSpec; text that does not convert is passed on
-    unchanged so that validation names the field and what it allows."""
+    """Typed conversion by the column's fact type (``FactType.cell``); text that does not
+    convert is passed on unchanged so that validation names the field and what it allows."""
     spec = vocabulary.specs.get(column)
-    if spec is None or spec.type == "enum":
-        return str
-    if spec.type == "integer":
-        return _integer_or_text
-    if spec.type == "boolean":
-        return lambda text: _BOOLEANS.get(text.lower(), text)
-    return lambda text: [] if text == EMPTY_LIST else [member.strip() for member in text.split(LIST_SEPARATOR)]
-
-
-def _integer_or_text(text: str) -> int | str:
-    if _INTEGER.fullmatch(text):
-        try:
-            return int(text)
-        except ValueError:  # more digits than int() converts: far out of any range
-            pass
-    return text
+    return str if spec is None else spec.fact_type.cell(spec)
 
 
 def _check_utf8(text: str) -> None:

@@ -38,7 +38,7 @@ from .._version import __version__
 from ..engine import PolicyEngine, engine_for
 from ..errors import InputError
 from ..fhir import decide_order
-from ..knowledge_base import KnowledgeBase
+from ..knowledge_base import knowledge_base
 from .auth import Authenticator, AuthError
 from .body import READ_TIMEOUT_SECONDS, ReadableRefusals, read_body
 from .cards import card
@@ -85,7 +85,7 @@ def create_app(
     bounds each wait for body data (408 after it).
     """
     executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="cds-hooks-decide") if decide_in == "thread" else None
-    kb = KnowledgeBase(kb_root) if kb_root else KnowledgeBase.installed()
+    kb = knowledge_base(kb_root)
     engines = {policy_id: engine_for(policy_id, kb_root) for policy_id in kb.policy_folders()}
     services = services_for(engines)
     caches = {id(engine): DecisionCache(engine, cache_size) for engine in engines.values()}

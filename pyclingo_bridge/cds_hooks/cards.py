@@ -28,7 +28,7 @@ _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]#!|<>~])")
 @cache
 def urgent_clauses(engine: PolicyEngine) -> frozenset[str]:
     """The clauses whose exclusion sends a patient on an urgent pathway (from the KB)."""
-    return frozenset(atom.arguments[0].string for atom in engine.program.facts("urgent_pathway", 1))
+    return engine.model.urgent_clauses
 
 
 def indicator(result: FhirDecision, engine: PolicyEngine) -> str:

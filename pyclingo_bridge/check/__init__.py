@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from ..errors import KnowledgeBaseError
 from ..knowledge_base import KnowledgeBase
+from ..model import PolicyModel
 from .findings import CheckReport, Finding, Location, RuleRef
 from .lint import Declared, lint
 from .source import findings_from_messages, index_sources
@@ -38,10 +39,11 @@ def check_policy(kb: KnowledgeBase, policy_id: str) -> CheckReport:
         messages = str(error).split("\n", 1)[1:]  # after "the knowledge base does not load:"
         found = findings_from_messages(messages, "grounding", kb.root)
         return CheckReport(name, tuple(found or [Finding("grounding", str(error))]))
-    declared = Declared.from_program(program)
+    model = PolicyModel.read(folder.name, program)
+    declared = Declared.from_model(model)
     direct = [path for path in kb.core_files if path.name == INPUTS_FILE] + [complete_inputs_file()]
     findings = lint(index, declared, direct, kb.check_files(policy_id))
-    verification = verify(program, index, declared, kb.root)
+    verification = verify(program, index, declared, kb.root, model.vocabulary)
     traced = sum(
         1
         for number, normative in declared.clauses.items()

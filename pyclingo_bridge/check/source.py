@@ -24,7 +24,7 @@ from .findings import Finding, Kind, Location
 
 # Facts whose arguments the checks read from the source, by signature.
 DESCRIBING_FACTS: frozenset[Signature] = frozenset(
-    {("rule", 3), ("clause", 3), ("fact", 4), ("fact_not_read", 2), ("invariant", 3), ("metadata", 2)}
+    {("rule", 3), ("clause", 3), ("fact", 4), ("fact_not_read", 2), ("invariant", 3), ("metadata", 2), ("parameter", 4)}
 )
 
 _MESSAGE = re.compile(r"^(?P<file>.+?):(?P<line>\d+):(?P<column>\d+)(?:-[\d:]+)?: (?P<level>\w+): (?P<text>.*)$")
@@ -42,13 +42,18 @@ class Read:
 
 
 @dataclass(frozen=True)
-class NumberComparison:
-    """A rule compares the integer fact ``key`` (through a holds/2 variable) with a number;
-    ``operator`` reads with the fact on the left (``age < 16`` is ``("<", 16)``)."""
+class InputComparison:
+    """A rule compares the fact ``key`` (through a holds/2 variable) with the term ``other``;
+    ``operator`` reads with the fact on the left (``Age < Minimum`` is ``("<", "Minimum")``).
+    ``parameter`` and ``parameter_key`` name the ``parameter(Name, Key, Var, _)`` that binds
+    ``other`` in the same body, ``number`` is ``other`` when it is a number literal."""
 
     key: str
     operator: str
-    number: int
+    other: str
+    number: int | None
+    parameter: str | None
+    parameter_key: str | None
     location: Location
     label: str | None = None
 
@@ -80,7 +85,7 @@ class SourceIndex:
     facts: dict[Signature, list[SourceFact]] = field(default_factory=dict)
     heads: dict[Signature, list[tuple[AST, Location]]] = field(default_factory=dict)
     """Head atoms of rules, by signature (to find, say, the rules deriving ``violates/1``)."""
-    comparisons: list[NumberComparison] = field(default_factory=list)
+    comparisons: list[InputComparison] = field(default_factory=list)
 
     def reference(self, default: str) -> str:
         """The policy's reference from ``metadata(reference, R)``, else ``default``."""
@@ -228,7 +233,7 @@ def _index_rule(index: SourceIndex, rule: AST, kb_root: Path) -> None:
     name = constant(label) if label is not None else None
     if name is not None:
         index.labelled.append(LabelledRule(name, head_signature, _location(rule, kb_root)))
-    index.comparisons += _number_comparisons(rule, name, kb_root)
+    index.comparisons += _input_comparisons(rule, name, kb_root)
 
 
 _OPERATORS = {
@@ -242,15 +247,23 @@ _OPERATORS = {
 _FLIPPED = {"<": ">", "<=": ">=", ">": "<", ">=": "<=", "=": "=", "!=": "!="}
 
 
-def _number_comparisons(rule: AST, label: str | None, kb_root: Path) -> list[NumberComparison]:
-    """Comparisons of a ``holds(Key, Var)`` variable with a number literal in ``rule``'s body."""
+def _input_comparisons(rule: AST, label: str | None, kb_root: Path) -> list[InputComparison]:
+    """Comparisons of a ``holds(Key, Var)`` variable with any term in ``rule``'s body, each
+    with the parameter that binds the other side (``parameter(Name, Key, Var, Clause)``), if any."""
     keys: dict[str, str] = {}
+    parameters: dict[str, tuple[str | None, str | None]] = {}
     for atom in _symbolic_atoms(list(rule.body)):
         symbol = atom.symbol
-        if symbol.ast_type == ASTType.Function and (symbol.name, len(symbol.arguments)) == ("holds", 2):
+        if symbol.ast_type != ASTType.Function:
+            continue
+        if (symbol.name, len(symbol.arguments)) == ("holds", 2):
             key, value = symbol.arguments
             if constant(key) is not None and value.ast_type == ASTType.Variable:
                 keys[value.name] = str(constant(key))
+        elif (symbol.name, len(symbol.arguments)) == ("parameter", 4):
+            name, key, value, _ = symbol.arguments
+            if value.ast_type == ASTType.Variable:
+                parameters[value.name] = (constant(name), constant(key))
     found = []
     for node in (inner for literal in rule.body for inner in walk(literal)):
         if node.ast_type != ASTType.Comparison:
@@ -258,15 +271,19 @@ def _number_comparisons(rule: AST, label: str | None, kb_root: Path) -> list[Num
         left = node.term
         for guard in node.guards:
             right, operator = guard.term, _OPERATORS[guard.comparison]
-            for variable, number, reads in ((left, right, operator), (right, left, _FLIPPED[operator])):
-                if (
-                    variable.ast_type == ASTType.Variable
-                    and variable.name in keys
-                    and number.ast_type == ASTType.SymbolicTerm
-                    and number.symbol.type == clingo.SymbolType.Number
-                ):
-                    found.append(
-                        NumberComparison(keys[variable.name], reads, number.symbol.number, _location(node.term, kb_root), label)
+            for variable, other, reads in ((left, right, operator), (right, left, _FLIPPED[operator])):
+                if variable.ast_type != ASTType.Variable or variable.name not in keys:
+                    continue
+                number = (
+                    other.symbol.number
+                    if other.ast_type == ASTType.SymbolicTerm and other.symbol.type == clingo.SymbolType.Number
+                    else None
+                )
+                name, bounds = parameters.get(other.name, (None, None)) if other.ast_type == ASTType.Variable else (None, None)
+                found.append(
+                    InputComparison(
+                        keys[variable.name], reads, str(other), number, name, bounds, _location(node.term, kb_root), label
                     )
+                )
             left = right
     return found

@@ -81,19 +81,19 @@ class Verification:
     invariants_checked: int
 
 
-def verify(program: GroundProgram, index: SourceIndex, declared: Declared, kb_root: Path) -> Verification:
+def verify(program: GroundProgram, index: SourceIndex, declared: Declared, kb_root: Path, vocabulary: Vocabulary) -> Verification:
     """Patients ruled out, conflicts, gaps, dead rules and broken invariants over every
     complete patient."""
-    return _Verifier(program, index, declared, kb_root).run()
+    return _Verifier(program, index, declared, kb_root, vocabulary).run()
 
 
 class _Verifier:
-    def __init__(self, program: GroundProgram, index: SourceIndex, declared: Declared, kb_root: Path) -> None:
+    def __init__(self, program: GroundProgram, index: SourceIndex, declared: Declared, kb_root: Path, vocabulary: Vocabulary) -> None:
         self.program = program
         self.kb_root = kb_root
         self.index = index
         self.declared = declared
-        self.vocabulary = Vocabulary.from_program(program)
+        self.vocabulary = vocabulary
         self.labelled = index.labels()
 
     def run(self) -> Verification:
@@ -201,7 +201,7 @@ class _Verifier:
     def _dead_rules(self, fired: set[str]) -> list[Finding]:
         """Labels that fire for no patient, except those the KB declares not applicable to this
         policy (``rule_not_applicable/2``), which must fire for no patient instead."""
-        not_applicable = {str(atom.arguments[0]) for atom in self.program.facts("rule_not_applicable", 2)}
+        not_applicable = self.declared.not_applicable
         findings = []
         for label, rules in sorted(self.labelled.items()):
             if label not in self.declared.rules:
@@ -252,29 +252,15 @@ class _Verifier:
 
     def _patient(self, model: Sequence[clingo.Symbol]) -> dict[str, Any]:
         """The model's input as the facts `policykb query` reads."""
-        patient: dict[str, Any] = {}
+        values: dict[str, list[clingo.Symbol]] = {}
         for atom in model:
-            if atom.name == "known":
-                key = str(atom.arguments[0])
-                spec = self.vocabulary.specs.get(key)
-                if spec is not None and spec.type == "list":
-                    patient.setdefault(key, [])
+            if atom.name == "known" and str(atom.arguments[0]) in self.vocabulary.specs:
+                values.setdefault(str(atom.arguments[0]), [])  # a list may be known empty
         for atom in model:
-            if atom.name != "given":
-                continue
-            key, value = str(atom.arguments[0]), atom.arguments[1]
-            spec = self.vocabulary.specs.get(key)
-            if spec is None:
-                continue
-            if spec.type == "integer":
-                patient[key] = value.number
-            elif spec.type == "boolean":
-                patient[key] = str(value) == "true"
-            elif spec.type == "list":
-                patient.setdefault(key, []).append(str(value))
-            else:
-                patient[key] = str(value)
-        return {key: sorted(value) if isinstance(value, list) else value for key, value in sorted(patient.items())}
+            if atom.name == "given" and str(atom.arguments[0]) in self.vocabulary.specs:
+                values.setdefault(str(atom.arguments[0]), []).append(atom.arguments[1])
+        specs = self.vocabulary.specs
+        return {key: specs[key].fact_type.from_atoms(specs[key], found) for key, found in sorted(values.items())}
 
 
 def _concludes(head: clingo.Symbol, statuses: set[str]) -> bool:

@@ -13,6 +13,7 @@ import click
 from ..errors import InputError, PolicyKBError, PolicyNotChosenError
 from ..json_input import DuplicateKeyError, loads_strict
 from ..knowledge_base import KnowledgeBase
+from ..knowledge_base import knowledge_base as resolve_knowledge_base
 from ..text_input import NotUTF8Error, read_utf8
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -42,7 +43,7 @@ kb_option = click.option(
 
 
 def knowledge_base(kb_root: Path | None) -> KnowledgeBase:
-    return KnowledgeBase(kb_root) if kb_root is not None else KnowledgeBase.installed()
+    return resolve_knowledge_base(kb_root)
 
 
 def chosen_policy(kb_root: Path | None, policy: str | None) -> str:
