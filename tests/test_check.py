@@ -470,7 +470,7 @@ def test_cli_json(tmp_path: Path) -> None:
     ("arguments", "exit_code", "message"),
     [
         (["check", "--all", "--policy", POLICY], 2, "Error: give --policy or --all, not both"),
-        (["check", "--policy", "CMICB_Clin86"], 1, "Error: unknown policy 'CMICB_Clin86' (did you mean cmicb_clin086?)"),
+        (["check", "--policy", "CMICB_Clin86"], 1, "Error: unknown policy 'CMICB_Clin86' (did you mean CMICB_Clin086?)"),
     ],
     ids=["all-and-policy", "unknown-policy"],
 )

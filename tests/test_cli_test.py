@@ -135,7 +135,7 @@ def test_show_lists_clause_rules_and_cases() -> None:
 def test_show_unknown_policy() -> None:
     result = CliRunner().invoke(main, ["show", "CMICB_Clin87"])
     assert result.exit_code == 1
-    assert "unknown policy 'CMICB_Clin87' (did you mean cmicb_clin086?)" in result.output
+    assert "unknown policy 'CMICB_Clin87' (did you mean CMICB_Clin086?)" in result.output
 
 
 def test_show_json_has_every_clause() -> None:
