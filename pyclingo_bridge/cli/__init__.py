@@ -68,7 +68,7 @@ class LazyGroup(click.Group):
             if error.errno not in OUTPUT_ERRNOS:
                 raise
             silence_stdout()
-            raise cannot_write(error, "the output") from None
+            raise cannot_write(error, "standard output") from None
 
 
 OUTPUT_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO, errno.EROFS, errno.EBADF})
