@@ -31,6 +31,7 @@ def _policykb(args: list[str], stdout: Any, stdin: bytes = b"") -> subprocess.Co
         text=True,
         cwd=ROOT,
         timeout=60,
+        check=False,
     )
 
 

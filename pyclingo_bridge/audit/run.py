@@ -21,7 +21,7 @@ import os
 import queue
 import signal
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Generator, Iterator, Mapping
 from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -149,7 +149,7 @@ def _signals_held() -> Iterator[None]:
 
 def decide_chunks(
     chunks: Iterator[Chunk], settings: AuditSettings, jobs: int, room: Callable[[], Mapping[str, int]] = dict
-) -> Iterator[ChunkResult]:
+) -> Generator[ChunkResult, None, None]:
     """Each chunk's result, in order: in this process, or on ``jobs`` workers when there is
     more than one chunk to share. ``room`` tells, as each chunk is handed out, how many
     follow-up rows of each kind are still wanted: no more are built than can be kept."""

@@ -16,7 +16,14 @@ from ..audit import INPUT_FORMATS, AuditInterrupted, AuditSettings, format_of, s
 from ..audit import audit as run_audit
 from ..audit.report import write_report
 from ..engine import engine_for
-from .options import cannot_write, end_quietly_on_closed_output, kb_option, library_errors, policy_option, silence_stdout
+from .options import (
+    cannot_write,
+    end_quietly_on_closed_output,
+    kb_option,
+    library_errors,
+    policy_option,
+    silence_stdout,
+)
 
 
 @click.command()
