@@ -170,3 +170,22 @@ def test_a_closed_stdout_ends_the_run_at_once_and_quietly(jobs: int) -> None:
     assert (code, stderr) == (141, "")
     assert seconds < STOP_WITHIN
     assert left == []
+
+
+def test_workers_end_with_a_parent_killed_outright(tmp_path: Path) -> None:
+    """SIGKILL (or the out-of-memory killer) leaves the parent no clean-up: the kernel ends the workers."""
+    output = tmp_path / "out.jsonl"
+    with output.open("wb") as stdout:
+        run = Run(4, stdout)
+    try:
+        _wait_mid_run(run, output, 4)
+        os.kill(run.pgid, signal.SIGKILL)
+        code, _, _ = run.wait(STOP_WITHIN + 8)
+        deadline = time.monotonic() + STOP_WITHIN
+        while _group(run.pgid) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        left = _group(run.pgid)
+    finally:
+        run.stderr()
+    assert code == -signal.SIGKILL
+    assert left == []

@@ -13,6 +13,7 @@ so whole lines in input order (:class:`AuditInterrupted` says how many rows).
 
 from __future__ import annotations
 
+import ctypes
 import dataclasses
 import gc
 import itertools
@@ -288,6 +289,7 @@ def _serve(
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
+    _end_with_parent()
     auditor = _inherited or settings.auditor()  # spawned, not forked: nothing inherited
     for box in [*post, results]:
         # At the end nobody may read these any more: exit without waiting for delivery.
@@ -304,6 +306,21 @@ def _serve(
             results.put((number, worker, dataclasses.replace(result, learned=[])))
         except BaseException as error:  # noqa: BLE001 - handed to the parent, which raises it
             results.put((number, worker, error))
+
+
+_PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+
+
+def _end_with_parent() -> None:
+    """Have the kernel send this worker SIGTERM when its parent dies, even of a SIGKILL (or the
+    out-of-memory killer), which no clean-up in the parent can catch (Linux; elsewhere a no-op)."""
+    try:
+        ctypes.CDLL(None).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+    except (OSError, AttributeError):  # not Linux
+        return
+    parent = multiprocessing.parent_process()
+    if parent is not None and os.getppid() != parent.pid:  # it died before the request was made
+        os._exit(1)
 
 
 def _read_post(auditor: Auditor, box: multiprocessing.Queue) -> None:  # type: ignore[type-arg]
