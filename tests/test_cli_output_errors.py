@@ -7,6 +7,8 @@ descriptors, since that is where the faults are.
 from __future__ import annotations
 
 import json
+import os
+import pty
 import subprocess
 import sys
 from pathlib import Path
@@ -126,13 +128,21 @@ def test_an_unlike_command_lists_the_commands() -> None:
     assert result.stderr.endswith("Error: No such command 'zzz'. Commands: audit, check, policies, query, serve, show, test.\n")
 
 
-def test_query_says_it_reads_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
-    runner = CliRunner()
-    monkeypatch.setattr("click.testing._NamedTextIOWrapper.isatty", lambda self: True, raising=False)
-    result = runner.invoke(main, ["query", "--format", "json"], input=EXAMPLE.read_text())
-    assert result.exit_code == 0
-    assert result.stderr == "reading patient facts from standard input (Ctrl-D to end)…\n"
-    assert json.loads(result.stdout)["status"] == "not_commissioned"
+def test_query_says_it_reads_a_terminal() -> None:
+    leader, follower = pty.openpty()
+    try:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "pyclingo_bridge", "query", "--format", "json"],
+            stdin=follower, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT,
+        )
+        os.write(leader, EXAMPLE.read_bytes().replace(b"\n", b" ") + b"\n\x04")  # the facts, then Ctrl-D
+        stdout, stderr = process.communicate(timeout=60)
+    finally:
+        os.close(leader)
+        os.close(follower)
+    assert process.returncode == 0
+    assert stderr == "reading patient facts from standard input (Ctrl-D to end)…\n".encode()
+    assert json.loads(stdout)["status"] == "not_commissioned"
 
 
 def test_query_from_a_pipe_says_nothing_of_it() -> None:
