@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
+from clingo import SymbolType, ast
+
 from .errors import KnowledgeBaseError, PolicyNotChosenError, UnknownPolicyError
 
 CORE_FOLDER = "core"
@@ -77,8 +79,9 @@ class KnowledgeBase:
         if found is not None:
             return found
         hint = difflib.get_close_matches(policy_id.lower(), list(folders), n=1)
-        known = ", ".join(folder.name for folder in folders.values()) or "none"
-        suggestion = f" (did you mean {folders[hint[0]].name}?)" if hint else ""
+        # Named as the KB names them (metadata reference), as the docs and every answer do.
+        known = ", ".join(_reference(folder) for folder in folders.values()) or "none"
+        suggestion = f" (did you mean {_reference(folders[hint[0]])}?)" if hint else ""
         raise UnknownPolicyError(f"unknown policy {policy_id!r}{suggestion}; known policies: {known}")
 
     def choose_policy(self, policy_id: str | None) -> str:
@@ -88,7 +91,7 @@ class KnowledgeBase:
         folders = self.policy_folders()
         if len(folders) == 1:
             return next(iter(folders.values())).name
-        known = ", ".join(folder.name for folder in folders.values()) or "none"
+        known = ", ".join(_reference(folder) for folder in folders.values()) or "none"
         raise PolicyNotChosenError(f"the knowledge base holds {len(folders)} policies, name one of: {known}")
 
     def program_files(self, policy_id: str) -> tuple[Path, ...]:
@@ -115,6 +118,29 @@ def knowledge_base(root: Path | None = None) -> KnowledgeBase:
 def is_case_file(path: Path) -> bool:
     """Whether ``path`` is named as an author case file."""
     return path.is_file() and (path.name == CASES_FILE or path.name.endswith(CASES_SUFFIX))
+
+
+def _reference(folder: Path) -> str:
+    """The policy's own id, ``metadata(reference, "...")`` in its programs; else the folder name."""
+    found: list[str] = []
+
+    def visit(statement: ast.AST) -> None:
+        if statement.ast_type == ast.ASTType.Rule and statement.head.ast_type == ast.ASTType.Literal:
+            symbol = statement.head.atom.symbol
+            if (
+                symbol.ast_type == ast.ASTType.Function
+                and symbol.name == "metadata"
+                and [str(argument) for argument in symbol.arguments][:1] == ["reference"]
+                and symbol.arguments[1].ast_type == ast.ASTType.SymbolicTerm
+                and symbol.arguments[1].symbol.type == SymbolType.String
+            ):
+                found.append(symbol.arguments[1].symbol.string)
+
+    try:
+        ast.parse_files([str(path) for path in _programs(folder)], visit)
+    except RuntimeError:  # a program that does not parse: the loader will say why
+        pass
+    return found[0] if found else folder.name
 
 
 def _programs(folder: Path) -> tuple[Path, ...]:

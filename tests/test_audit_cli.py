@@ -154,6 +154,7 @@ def test_report_that_cannot_be_written_is_a_clear_error(tmp_path: Path) -> None:
     report = tmp_path / "no-such-folder" / "audit.html"
     result = _run(["-", "--report", str(report)], stdin=_jsonl(COMMISSIONED))
     assert result.exit_code == 1
+    assert result.stdout == ""  # found before any row was decided
     assert result.stderr.endswith(f"Error: cannot write the report {report}: No such file or directory\n")
 
 

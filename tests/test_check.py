@@ -494,7 +494,7 @@ def test_cli_check_needs_a_policy_when_the_kb_holds_several() -> None:
     assert result.exit_code == 2
     assert result.output.endswith(
         "Error: give --policy: the knowledge base holds 3 policies, name one of: "
-        "cmicb_clin086, draft_ebi_lumbarrfd, draft_ebi_tonsillectomy\n"
+        "CMICB_Clin086, DRAFT_EBI_LumbarRFD, DRAFT_EBI_Tonsillectomy\n"
     )
 
 
@@ -530,7 +530,7 @@ def test_cli_json(tmp_path: Path) -> None:
     ("arguments", "exit_code", "message"),
     [
         (["check", "--all", "--policy", POLICY], 2, "Error: give --policy or --all, not both"),
-        (["check", "--policy", "CMICB_Clin86"], 1, "Error: unknown policy 'CMICB_Clin86' (did you mean cmicb_clin086?)"),
+        (["check", "--policy", "CMICB_Clin86"], 1, "Error: unknown policy 'CMICB_Clin86' (did you mean CMICB_Clin086?)"),
     ],
     ids=["all-and-policy", "unknown-policy"],
 )

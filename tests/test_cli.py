@@ -92,7 +92,7 @@ ERRORS = [
      "Error: invalid input: setting: '" + "g" * 60 + "'... (500 characters) is not allowed; expected one of primary_care, "
      "mcas, secondary_care (or null / leave it out when unknown)\n"),
     ("unknown policy", "{}", ["--policy", "CMICB_Clin08"], 1,
-     "Error: unknown policy 'CMICB_Clin08' (did you mean cmicb_clin086?); known policies: cmicb_clin086, draft_ebi_lumbarrfd, draft_ebi_tonsillectomy\n"),
+     "Error: unknown policy 'CMICB_Clin08' (did you mean CMICB_Clin086?); known policies: CMICB_Clin086, DRAFT_EBI_LumbarRFD, DRAFT_EBI_Tonsillectomy\n"),
 ]
 
 

@@ -104,10 +104,23 @@ def test_json_output(tmp_path: Path) -> None:
     assert data["coverage"][0]["clauses"]["covered"] == 1
 
 
-@pytest.mark.parametrize("value", ["101", "-1", "lots"], ids=["above", "below", "text"])
-def test_min_coverage_must_be_a_percentage(value: str) -> None:
-    result = CliRunner().invoke(main, ["test", "--min-coverage", value])
+@pytest.mark.parametrize(
+    ("value", "complaint"),
+    [
+        ("101", "101.0 is not in the range 0<=x<=100."),
+        ("-1", "-1.0 is not in the range 0<=x<=100."),
+        ("lots", "'lots' is not a valid float range."),
+    ],
+    ids=["above", "below", "text"],
+)
+def test_min_coverage_must_be_a_percentage(value: str, complaint: str) -> None:
+    result = CliRunner().invoke(main, ["test", "--min-coverage", value], prog_name="policykb")
     assert result.exit_code == 2
+    assert result.stdout == ""  # refused before any case ran
+    assert result.stderr == (
+        "Usage: policykb test [OPTIONS] [PATHS]...\nTry 'policykb test --help' for help.\n\n"
+        f"Error: Invalid value for '--min-coverage': {complaint}\n"
+    )
 
 
 def test_show_lists_clause_rules_and_cases() -> None:
@@ -140,7 +153,7 @@ def test_show_lists_clause_rules_and_cases() -> None:
 def test_show_unknown_policy() -> None:
     result = CliRunner().invoke(main, ["show", "CMICB_Clin87"])
     assert result.exit_code == 1
-    assert "unknown policy 'CMICB_Clin87' (did you mean cmicb_clin086?)" in result.output
+    assert "unknown policy 'CMICB_Clin87' (did you mean CMICB_Clin086?)" in result.output
 
 
 def test_show_json_has_every_clause() -> None:

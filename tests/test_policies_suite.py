@@ -59,7 +59,7 @@ def test_a_kb_with_several_policies_needs_one_named(tmp_path: Path) -> None:
     kb = KnowledgeBase(kb_with_a_second_policy(tmp_path))
     with pytest.raises(PolicyNotChosenError) as raised:
         kb.choose_policy(None)
-    assert str(raised.value) == "the knowledge base holds 2 policies, name one of: cmicb_clin086, second_copy"
+    assert str(raised.value) == "the knowledge base holds 2 policies, name one of: CMICB_Clin086, Second_Copy"
     assert kb.choose_policy("second_copy") == "second_copy"
 
 
@@ -72,7 +72,7 @@ def test_cli_needs_policy_with_several_and_lists_them(tmp_path: Path, command: s
     assert result.exit_code == 2
     assert result.stdout == ""
     assert result.stderr.endswith(
-        "Error: give --policy: the knowledge base holds 2 policies, name one of: cmicb_clin086, second_copy\n"
+        "Error: give --policy: the knowledge base holds 2 policies, name one of: CMICB_Clin086, Second_Copy\n"
     )
 
 
@@ -117,7 +117,7 @@ def test_fixture_needs_the_marker_with_several_policies(pytester: pytest.Pyteste
     result.assert_outcomes(passed=1, errors=1)
     result.stdout.fnmatch_lines([
         "*policy_engine needs @pytest.mark.policy(ID): the knowledge base holds 2 policies, name one of: "
-        + "cmicb_clin086, second_copy*"
+        + "CMICB_Clin086, Second_Copy*"
     ])
 
 

@@ -54,5 +54,5 @@ def test_policy_engine_fixture_and_marker(pytester: pytest.Pytester) -> None:
     result.assert_outcomes(passed=1, errors=1)
     result.stdout.fnmatch_lines([
         "*policy_engine needs @pytest.mark.policy(ID): the knowledge base holds 3 policies, name one of: "
-        + "cmicb_clin086, draft_ebi_lumbarrfd, draft_ebi_tonsillectomy*"
+        + "CMICB_Clin086, DRAFT_EBI_LumbarRFD, DRAFT_EBI_Tonsillectomy*"
     ])

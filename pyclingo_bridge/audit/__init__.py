@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from .batch import Auditor, ChunkResult, answer_fields
 from .reader import INPUT_FORMATS, HeaderError, InputFormat, RowParser, format_of
-from .run import AuditSettings, audit, default_jobs
+from .run import AuditInterrupted, AuditSettings, audit, default_jobs, stop_on_signals
 from .summary import FollowUp, Tally, summary_text
 
 __all__ = [
     "INPUT_FORMATS",
+    "AuditInterrupted",
     "AuditSettings",
     "Auditor",
     "ChunkResult",
@@ -26,5 +27,6 @@ __all__ = [
     "audit",
     "default_jobs",
     "format_of",
+    "stop_on_signals",
     "summary_text",
 ]

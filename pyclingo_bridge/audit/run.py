@@ -5,17 +5,25 @@ decide whole chunks. Deciding a new input is what costs, so the answers each wor
 are passed on to the others, which then replay them as if they had decided them. At most a
 few chunks are in flight at any time, so memory does not grow with the number of rows. A short extract (one chunk) is decided in the parent: starting workers
 would cost more than it saves.
+
+An interrupted run (:func:`stop_on_signals`: SIGINT, SIGTERM) or a failed write stops at
+once: the workers are ended, none outlives the parent, and what was written is whole chunks,
+so whole lines in input order (:class:`AuditInterrupted` says how many rows).
 """
 
 from __future__ import annotations
 
+import ctypes
 import dataclasses
 import gc
 import itertools
 import multiprocessing
 import os
 import queue
-from collections.abc import Callable, Iterator, Mapping
+import signal
+import time
+from collections.abc import Callable, Generator, Iterator, Mapping
+from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Self, TextIO
@@ -27,6 +35,49 @@ from .summary import FOLLOW_UP_LIMIT, Tally
 
 CHUNK_SIZE = 2_000
 """Rows per chunk: large enough to amortize hand-over between processes, small enough to stream."""
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+"""The signals that end a run, with a valid prefix of its output."""
+STOP_GRACE = 1.0
+"""Seconds an ended worker has to exit before it is killed."""
+
+
+class AuditInterrupted(BaseException):
+    """A stop signal ended the run. A BaseException, like KeyboardInterrupt, so that no
+    ``except Exception`` on the way turns it into an error row."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+        self.rows = 0
+        """Rows whose output lines were all handed to ``write`` before the stop."""
+
+    @property
+    def exit_code(self) -> int:
+        return 128 + self.signum  # the shell's code for a process ended by this signal
+
+    @property
+    def signal_name(self) -> str:
+        return signal.Signals(self.signum).name
+
+
+@contextmanager
+def stop_on_signals() -> Iterator[None]:
+    """Turn SIGINT and SIGTERM into :class:`AuditInterrupted` while the block runs (once:
+    a second signal during the clean-up is ignored, so the clean-up finishes)."""
+    stopped = False
+
+    def handler(signum: int, frame: object) -> None:
+        nonlocal stopped
+        if not stopped:
+            stopped = True
+            raise AuditInterrupted(signum)
+
+    previous = {signum: signal.signal(signum, handler) for signum in STOP_SIGNALS}
+    try:
+        yield
+    finally:
+        for signum, old in previous.items():
+            signal.signal(signum, old)
 
 
 @dataclass(frozen=True)
@@ -72,17 +123,34 @@ def audit(
     source = open_source(stream, settings.input_format, engine.vocabulary, chunk_size)
     settings = dataclasses.replace(settings, input_format=source.format, header=source.header)
     total = Tally(limit=settings.follow_up_limit)
-    for result in decide_chunks(source.chunks, settings, jobs or default_jobs(), total.room_left):
-        write(result.text)
-        total.merge(result.tally)
-        if progress is not None:
-            progress(result.tally.rows)
+    try:
+        with closing(decide_chunks(source.chunks, settings, jobs or default_jobs(), total.room_left)) as results:
+            for result in results:
+                # A chunk is written whole or not at all: a stop signal waits for the write.
+                with _signals_held():
+                    write(result.text)
+                    total.merge(result.tally)
+                if progress is not None:
+                    progress(result.tally.rows)
+    except AuditInterrupted as stop:
+        stop.rows = total.rows
+        raise
     return total
+
+
+@contextmanager
+def _signals_held() -> Iterator[None]:
+    """Hold back the stop signals while the block runs; they are delivered when it ends."""
+    held = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, held)
 
 
 def decide_chunks(
     chunks: Iterator[Chunk], settings: AuditSettings, jobs: int, room: Callable[[], Mapping[str, int]] = dict
-) -> Iterator[ChunkResult]:
+) -> Generator[ChunkResult, None, None]:
     """Each chunk's result, in order: in this process, or on ``jobs`` workers when there is
     more than one chunk to share. ``room`` tells, as each chunk is handed out, how many
     follow-up rows of each kind are still wanted: no more are built than can be kept."""
@@ -119,14 +187,21 @@ class _Workers:
         self.in_hand = [0] * jobs
         post = [context.Queue() for _ in range(jobs)]
         _inherited = auditor
+        self.processes: list[Any] = []
         gc.freeze()  # the collector of a forked worker then leaves the inherited objects (and pages) alone
         try:
-            self.processes = [
-                context.Process(target=_serve, args=(settings, number, inbox, self.results, post), daemon=True)
-                for number, inbox in enumerate(self.inboxes)
-            ]
-            for process in self.processes:
-                process.start()
+            # A stop signal waits until every worker has started: each starts with the
+            # signals held and sets its own handling (_serve) before it takes them.
+            with _signals_held():
+                for number, inbox in enumerate(self.inboxes):
+                    process = context.Process(
+                        target=_serve, args=(settings, number, inbox, self.results, post), daemon=True
+                    )
+                    process.start()
+                    self.processes.append(process)
+        except BaseException:
+            self._end()
+            raise
         finally:
             gc.unfreeze()
             _inherited = None
@@ -134,13 +209,31 @@ class _Workers:
     def __enter__(self) -> Self:
         return self
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(self, kind: type[BaseException] | None, *exc: object) -> None:
+        if kind is not None:  # interrupted, a failed write, a closed generator: stop now
+            self._end()
+            return
         for inbox in self.inboxes:
             inbox.put(None)
         for process in self.processes:
             process.join(timeout=5)
+        self._end()
+
+    def _end(self) -> None:
+        """End every worker still running, and wait for it: no process outlives the run."""
+        for inbox in self.inboxes:
+            # What is still queued for a worker is dropped: the parent's exit must not wait
+            # to deliver it (multiprocessing's queue finaliser would, forever).
+            inbox.cancel_join_thread()
+        for process in self.processes:
             if process.is_alive():
                 process.terminate()
+        deadline = time.monotonic() + STOP_GRACE
+        for process in self.processes:
+            process.join(timeout=max(0.0, deadline - time.monotonic()))
+            if process.is_alive():
+                process.kill()
+                process.join()
 
     def decide(self, chunks: Iterator[Chunk], room: Callable[[], Mapping[str, int]]) -> Iterator[ChunkResult]:
         done: dict[int, ChunkResult] = {}
@@ -191,9 +284,15 @@ def _serve(
 ) -> None:
     """A worker: decide each chunk it is sent until told to stop (None); before each chunk,
     learn what the other workers decided, after it, tell them."""
+    # Stopping is the parent's job: Ctrl-C reaches the whole process group, and a worker
+    # that acted on it could die holding a queue's lock. SIGTERM (the parent's) ends it at once.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
+    _end_with_parent()
     auditor = _inherited or settings.auditor()  # spawned, not forked: nothing inherited
-    for box in post:
-        # At the end nobody reads the post any more: exit without waiting for it to be delivered.
+    for box in [*post, results]:
+        # At the end nobody may read these any more: exit without waiting for delivery.
         box.cancel_join_thread()
     while (task := inbox.get()) is not None:
         number, chunk, room = task
@@ -207,6 +306,21 @@ def _serve(
             results.put((number, worker, dataclasses.replace(result, learned=[])))
         except BaseException as error:  # noqa: BLE001 - handed to the parent, which raises it
             results.put((number, worker, error))
+
+
+_PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+
+
+def _end_with_parent() -> None:
+    """Have the kernel send this worker SIGTERM when its parent dies, even of a SIGKILL (or the
+    out-of-memory killer), which no clean-up in the parent can catch (Linux; elsewhere a no-op)."""
+    try:
+        ctypes.CDLL(None).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+    except (OSError, AttributeError):  # not Linux
+        return
+    parent = multiprocessing.parent_process()
+    if parent is not None and os.getppid() != parent.pid:  # it died before the request was made
+        os._exit(1)
 
 
 def _read_post(auditor: Auditor, box: multiprocessing.Queue) -> None:  # type: ignore[type-arg]

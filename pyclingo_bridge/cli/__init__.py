@@ -8,11 +8,17 @@ click usage errors (exit 2).
 
 from __future__ import annotations
 
+import difflib
+import errno
 import importlib
+import sys
+from typing import Any
 
 import click
 
 from .._version import __version__
+from .options import BROKEN_PIPE_EXIT as BROKEN_PIPE_EXIT
+from .options import cannot_write, end_quietly_on_closed_output, silence_stdout
 
 COMMANDS = {
     "query": "query:query",
@@ -39,6 +45,34 @@ class LazyGroup(click.Group):
         command = getattr(importlib.import_module(f"{__name__}.{module}"), name)
         assert isinstance(command, click.Command)
         return command
+
+    def resolve_command(self, ctx: click.Context, args: list[str]) -> tuple[str | None, click.Command | None, list[str]]:
+        """As click's, with a did-you-mean for a mistyped command (click offers it for options only)."""
+        name = args[0] if args else ""
+        if args and name not in COMMANDS and not name.startswith("-"):
+            close = difflib.get_close_matches(name, list(COMMANDS), n=1)
+            hint = f" Did you mean {close[0]!r}?" if close else ""
+            ctx.fail(f"No such command {name!r}.{hint} Commands: {', '.join(sorted(COMMANDS))}.")
+        return super().resolve_command(ctx, args)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        # Output is flushed here, inside the command, so that a write that fails late (stdout
+        # on a full disk, /dev/full) is one message now, not a traceback at interpreter exit.
+        try:
+            result = super().invoke(ctx)
+            sys.stdout.flush()
+            return result
+        except BrokenPipeError:
+            end_quietly_on_closed_output()
+        except OSError as error:
+            if error.errno not in OUTPUT_ERRNOS:
+                raise
+            silence_stdout()
+            raise cannot_write(error, "standard output") from None
+
+
+OUTPUT_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO, errno.EROFS, errno.EBADF})
+"""The errors of a write that fails: told in one message, never a traceback."""
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})

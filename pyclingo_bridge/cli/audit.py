@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import sys
 import time
@@ -11,17 +12,28 @@ from typing import Any, TextIO
 
 import click
 
-from ..audit import INPUT_FORMATS, AuditSettings, format_of, summary_text
+from ..audit import INPUT_FORMATS, AuditInterrupted, AuditSettings, format_of, stop_on_signals, summary_text
 from ..audit import audit as run_audit
 from ..audit.report import write_report
 from ..engine import engine_for
-from .options import chosen_policy, kb_option, library_errors, policy_option
+from .options import (
+    cannot_write,
+    chosen_policy,
+    end_quietly_on_closed_output,
+    kb_option,
+    library_errors,
+    policy_option,
+    silence_stdout,
+)
 
 
 @click.command()
 # Bytes that are not UTF-8 are kept as surrogates and make their row an error row (reader.py).
 @click.argument("input_file", metavar="INPUT|-", type=click.File("r", encoding="utf-8-sig", errors="surrogateescape"))
-@click.option("-o", "--output", type=click.File("w", encoding="utf-8"), default="-", help="JSONL output file (default: stdout).")
+# Opened at once (not lazily): an output that cannot be written stops the run before it starts.
+@click.option(
+    "-o", "--output", type=click.File("w", encoding="utf-8", lazy=False), default="-", help="JSONL output file (default: stdout)."
+)
 @policy_option
 @click.option(
     "--input-format",
@@ -55,7 +67,9 @@ def audit(
     row has none), status, clauses, missing; a malformed row gets an error line naming the
     row and field, and the run goes on. CSV: lists are ';'-separated, [] is the empty list,
     an empty cell is an absent fact. A summary goes to stderr. Exit 0 when every row was
-    decided, 1 when any row failed.
+    decided, 1 when any row failed or the output could not be written. Interrupted (Ctrl-C,
+    SIGTERM), the output so far is whole lines in input order and the exit code is 130
+    (SIGINT) or 143 (SIGTERM).
     """
     name = getattr(input_file, "name", "<stdin>")
     if not isinstance(name, str) or name == "-":
@@ -64,22 +78,85 @@ def audit(
     chosen = input_format or format_of(name) or ("jsonl" if name == "<stdin>" else None)
     if chosen is None:
         raise click.UsageError(f"cannot tell the format of {name!r} from its name; use --input-format jsonl|csv")
+    if report is not None:
+        _check_writable(report)
     engine = engine_for(chosen_policy(kb_root, policy), kb_root)
     settings = AuditSettings(engine.policy.id, kb_root, explain, chosen)  # type: ignore[arg-type]
     started = time.perf_counter()
-    with _progress(name, input_file) as progress:
-        tally = run_audit(input_file, settings, output.write, jobs=jobs, progress=progress)
-    output.flush()
+    out = _Output(output)
+    try:
+        with stop_on_signals(), _progress(name, input_file) as progress:
+            tally = run_audit(input_file, settings, out.write, jobs=jobs, progress=progress)
+            out.flush()
+    except AuditInterrupted as stop:
+        out.flush_after_stop()
+        click.echo(
+            f"interrupted ({stop.signal_name}): {stop.rows:,} rows written to {out.name}, whole lines in input"
+            " order; the rest of the extract was not decided",
+            err=True,
+        )
+        raise click.exceptions.Exit(stop.exit_code) from None
     seconds = time.perf_counter() - started
     click.echo(summary_text(tally, engine.policy.reference, engine.policy.version, seconds), err=True, nl=False)
     if report is not None:
         try:
             write_report(report, tally, engine.policy)
         except OSError as error:
-            raise click.ClickException(f"cannot write the report {report}: {error.strerror}") from None
+            raise cannot_write(error, f"the report {report}") from None
         click.echo(f"report written to {report}", err=True)
     if tally.errors:
         raise click.ClickException(f"{tally.errors:,} of {tally.rows:,} rows could not be decided (see their error lines)")
+
+
+def _check_writable(path: Path) -> None:
+    """Refuse, before any row is decided, a report path that could not be written at the end."""
+    if path.is_dir():
+        code = errno.EISDIR
+    elif not path.parent.is_dir():
+        code = errno.ENOENT
+    elif not os.access(path if path.exists() else path.parent, os.W_OK):
+        code = errno.EACCES
+    else:
+        return
+    raise cannot_write(OSError(code, os.strerror(code)), f"the report {path}")
+
+
+class _Output:
+    """The JSONL output: a write that fails is one clear error; a reader gone away (``| head``)
+    ends the run quietly."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+        name = getattr(stream, "name", "-")
+        self.is_stdout = name in ("<stdout>", "-") or stream is sys.stdout
+        self.name = "standard output" if self.is_stdout else str(name)
+
+    def write(self, text: str) -> None:
+        try:
+            self.stream.write(text)
+        except OSError as error:
+            self._failed(error)
+
+    def flush(self) -> None:
+        try:
+            self.stream.flush()
+        except OSError as error:
+            self._failed(error)
+
+    def flush_after_stop(self) -> None:
+        """Flush what was written before a stop; a failure now changes nothing the user can do."""
+        try:
+            self.stream.flush()
+        except (OSError, ValueError):
+            if self.is_stdout:
+                silence_stdout()
+
+    def _failed(self, error: OSError) -> None:
+        if self.is_stdout:
+            if isinstance(error, BrokenPipeError):
+                end_quietly_on_closed_output()
+            silence_stdout()
+        raise cannot_write(error, self.name) from None
 
 
 class _progress:

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import errno
 import functools
 import json
+import os
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 
-from ..errors import InputError, PolicyKBError, PolicyNotChosenError
+from ..errors import FieldProblem, InputError, PolicyKBError, PolicyNotChosenError
 from ..json_input import DuplicateKeyError, loads_strict
 from ..knowledge_base import KnowledgeBase
 from ..knowledge_base import knowledge_base as resolve_knowledge_base
@@ -54,19 +57,70 @@ def chosen_policy(kb_root: Path | None, policy: str | None) -> str:
         raise click.UsageError(f"give --policy: {error}") from None
 
 
+class JSONError(click.ClickException):
+    """An error of a ``--format json`` command: ``{"error": ..., "fields": [...]}`` on
+    standard output, where the program reading the answer looks, and exit 1."""
+
+    def __init__(self, message: str, fields: list[dict[str, str]]) -> None:
+        super().__init__(message)
+        self.fields = fields
+
+    def show(self, file: Any = None) -> None:
+        print_json({"error": self.message, "fields": self.fields})
+
+
 def library_errors(command: F) -> F:
-    """Turn the library's errors into one clear message and exit 1, never a traceback."""
+    """Turn the library's errors into one clear message and exit 1, never a traceback; with
+    ``--format json``, that message as JSON, each field's problem apart."""
 
     @functools.wraps(command)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        as_json = kwargs.get("output_format") == "json"
         try:
             return command(*args, **kwargs)
         except InputError as error:
-            raise click.ClickException(f"invalid input: {error}") from None
+            message = f"invalid input: {error}"
+            if as_json:
+                fields = [{"field": problem.field, "message": problem.message} for problem in error.shown]
+                raise JSONError(message, fields) from None
+            raise click.ClickException(message) from None
         except PolicyKBError as error:
-            raise click.ClickException(str(error)) from None
+            raise (JSONError(str(error), []) if as_json else click.ClickException(str(error))) from None
 
     return wrapper  # type: ignore[return-value]
+
+
+BROKEN_PIPE_EXIT = 128 + 13
+"""Exit code when the reader of the output went away (as for a process ended by SIGPIPE)."""
+
+
+def cannot_write(error: OSError, name: str) -> click.ClickException:
+    """One clear message for an output that cannot be written (full disk, device error...)."""
+    reason = error.strerror or os.strerror(error.errno or errno.EIO)
+    return click.ClickException(f"cannot write {name}: {reason}")
+
+
+def end_quietly_on_closed_output() -> None:
+    """The reader of standard output went away (``| head``): nobody is left to tell, so
+    exit at once, without a word."""
+    silence_stdout()
+    raise click.exceptions.Exit(BROKEN_PIPE_EXIT)
+
+
+def silence_stdout() -> None:
+    """Point standard output at /dev/null after a failed write, so that what it still holds
+    is dropped: the error is told once, and the interpreter's last flush at exit does not
+    try again (and print a traceback)."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+    except OSError:
+        return
+    try:
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # no file descriptor (a test's captured output)
+        pass
+    finally:
+        os.close(devnull)
 
 
 def read_json_object(source: click.File) -> object:
@@ -76,11 +130,9 @@ def read_json_object(source: click.File) -> object:
     except NotUTF8Error as error:
         raise click.ClickException(f"input is {error}") from None
     except json.JSONDecodeError as error:
-        raise click.ClickException(
-            f"input is not valid JSON: {error.msg} (line {error.lineno}, column {error.colno})"
-        ) from None
+        raise PolicyKBError(f"input is not valid JSON: {error.msg} (line {error.lineno}, column {error.colno})") from None
     except DuplicateKeyError as error:
-        raise click.ClickException(f"invalid input: {error.key}: given more than once") from None
+        raise InputError([FieldProblem(error.key, "given more than once")]) from None
 
 
 def print_json(data: object) -> None:

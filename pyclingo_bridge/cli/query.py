@@ -31,6 +31,9 @@ def query(facts_file: click.File, fhir: bool, policy: str | None, output_format:
 
     Exit 0 for any decision, undetermined included; 1 for bad input.
     """
+    if getattr(facts_file, "name", None) == "<stdin>" and facts_file.isatty():  # type: ignore[attr-defined]
+        # Without it a user who forgot the FILE sees a command that waits and says nothing.
+        click.echo("reading patient facts from standard input (Ctrl-D to end)…", err=True)
     facts = read_json_object(facts_file)
     engine = engine_for(chosen_policy(kb_root, policy), kb_root)
     if fhir:
