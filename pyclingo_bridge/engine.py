@@ -13,19 +13,31 @@ A query is at most two solves of the policy's program, grounded once:
 from __future__ import annotations
 
 import threading
+from datetime import date
 from collections.abc import Mapping, Sequence
 from functools import cache
 from pathlib import Path
 
 from .atoms import Atoms, Term, atoms_by_name
-from .decision import Advice, Decision, Explanation, MissingFact, Possibility, Status, clause_order
+from .decision import (
+    Advice,
+    Assumption,
+    Decision,
+    Explanation,
+    MissingFact,
+    Possibility,
+    Status,
+    Validity,
+    clause_order,
+)
 from .errors import KnowledgeBaseError
 from .explain import Explainer
 from .inputs import InputKey, InputLiterals, input_keys, interval_starts
 from .knowledge_base import KnowledgeBase
 from .metadata import PolicyInfo
 from .solver import GroundProgram
-from .vocabulary import PatientFacts, Vocabulary
+from .vocabulary import PatientFacts, Value, Vocabulary
+from .wording import Wording
 
 UNDETERMINED: Status = "undetermined"
 PARTS_CACHE_SIZE = 4096
@@ -33,13 +45,13 @@ PARTS_CACHE_SIZE = 4096
 # solve reads the trace, the brave one only what `possible` and `missing` need. Fewer shown
 # atoms mean fewer models to enumerate and fewer symbols to read.
 TRACE_ATOMS = frozenset(
-    {"status/1", "consistent/0", "decided_by/2", "deciding/1", "fired/3", "why_not/3", "why_not_overridden/2", "advice/2"}
+    {"status/1", "consistent/0", "decided_by/2", "deciding/1", "fired/3", "why_not/3", "why_not_overridden/2", "advice/3"}
 )
 OUTCOME_ATOMS = frozenset({"status/1", "decided_by/2", "outcome/4"})
 REPRESENTATIVE_INTEGERS = ("-c", "integer_inputs=representatives")
 """Grounding arguments: integer inputs only at their representatives (kb/core/inputs.lp)."""
 # A decision without its explanation (audit rows): the same program, showing no trace atoms.
-DECISION_ATOMS = frozenset({"status/1", "consistent/0", "decided_by/2", "advice/2"})
+DECISION_ATOMS = frozenset({"status/1", "consistent/0", "decided_by/2", "advice/3"})
 
 
 class PolicyEngine:
@@ -52,7 +64,8 @@ class PolicyEngine:
         self.program = GroundProgram(self.files, shown=TRACE_ATOMS)
         self.policy = PolicyInfo.from_program(folder.name, self.program)
         self.vocabulary = Vocabulary.from_program(self.program)
-        self.explainer = Explainer(self.policy.rules, self.vocabulary)
+        self.wording = Wording.from_program(self.program, self.vocabulary)
+        self.explainer = Explainer(self.policy.rules, self.vocabulary, self.wording)
         self._trace = InputLiterals(self.program)
         self.interval_starts = interval_starts(self.program)
         """Each integer fact's interval starts between thresholds (the audit keys by them too)."""
@@ -109,7 +122,45 @@ class PolicyEngine:
                 else self._consequences(self._grounding(OUTCOME_ATOMS), given, "brave")
                 for atoms, given in zip(cautious, givens)
             ]
-        return [self._decision(*parts) for parts in zip(many, cautious, brave)]
+            # Which closed-world defaults a certain status rests on: decided again with each
+            # recorded otherwise (only when explaining: the audit's rows do not need it).
+            flips = [
+                self._flips(facts, atoms) if explain and not isinstance(atoms, KnowledgeBaseError) else {}
+                for facts, atoms in zip(many, cautious)
+            ]
+        return [
+            self._decision(facts, atoms, brave_atoms, flip)
+            for facts, atoms, brave_atoms, flip in zip(many, cautious, brave, flips)
+        ]
+
+    def _flips(self, facts: PatientFacts, cautious: Atoms) -> dict[str, bool]:
+        """For each closed-world fact not given: would recording it (true, or any one member)
+        change a certain status? Undetermined answers are not tried (their status may change
+        anyway)."""
+        statuses = cautious.get("status", ())
+        if len(statuses) != 1:
+            return {}
+        status = str(statuses[0].arguments[0])
+        inputs = self._grounding(DECISION_ATOMS)
+        changes: dict[str, bool] = {}
+        for key in closed_defaults(self.vocabulary, facts):
+            changes[key] = False
+            for value in self._recorded_values(key):
+                given = PatientFacts({**facts.given, key: value}, facts.record_id, facts.at_least)
+                symbols = inputs.program.consequences(inputs.assumptions(input_keys(given)), "cautious")
+                shown = atoms_by_name(symbols or ())
+                if [str(a.arguments[0]) for a in shown.get("status", ())] != [status]:
+                    changes[key] = True
+                    break
+        return changes
+
+    def _recorded_values(self, key: str) -> list[Value]:
+        spec = self.vocabulary.specs[key]
+        if spec.type == "boolean":
+            return [True]
+        if spec.type == "list":
+            return [frozenset({member}) for member in spec.values]
+        return list(spec.values)
 
     def _consequences(self, inputs: InputLiterals, given: set[InputKey], mode: str) -> Atoms | KnowledgeBaseError:
         symbols = inputs.program.consequences(inputs.assumptions(given), mode)  # type: ignore[arg-type]
@@ -124,15 +175,21 @@ class PolicyEngine:
         return atoms
 
     def _decision(
-        self, facts: PatientFacts, cautious: Atoms | KnowledgeBaseError, brave: Atoms | KnowledgeBaseError | None
+        self,
+        facts: PatientFacts,
+        cautious: Atoms | KnowledgeBaseError,
+        brave: Atoms | KnowledgeBaseError | None,
+        flips: Mapping[str, bool] | None = None,
     ) -> Decision | KnowledgeBaseError:
         if isinstance(cautious, KnowledgeBaseError):
             return cautious
         if isinstance(brave, KnowledgeBaseError):
             return brave
-        return self.decision_from_atoms(facts, cautious, brave)
+        return self.decision_from_atoms(facts, cautious, brave, flips)
 
-    def decision_from_atoms(self, facts: PatientFacts, cautious: Atoms, brave: Atoms | None) -> Decision:
+    def decision_from_atoms(
+        self, facts: PatientFacts, cautious: Atoms, brave: Atoms | None, flips: Mapping[str, bool] | None = None
+    ) -> Decision:
         """Assemble the decision from cautious consequences and, when the status or its clauses
         are not certain, brave ones (each grouped by predicate name). Every front end goes
         through here."""
@@ -164,8 +221,21 @@ class PolicyEngine:
             missing=missing,
             advice=advice,
             unknown=unknown,
+            assumptions=self._assumptions(facts, flips or {}),
+            validity=self.validity(),
             clauses_depend_on_unknowns=clauses_vary,
         )
+
+    def _assumptions(self, facts: PatientFacts, flips: Mapping[str, bool]) -> tuple[Assumption, ...]:
+        return tuple(
+            Assumption(key, self.wording.default_sentence(self.vocabulary.specs[key]), flips.get(key))
+            for key in closed_defaults(self.vocabulary, facts)
+        )
+
+    def validity(self, today: date | None = None) -> Validity:
+        """The policy's version and review date, and whether the review is overdue (7.1, 7.2)."""
+        review = self.policy.metadata.get("review", "")
+        return Validity(self.policy.version, review, review_overdue(review, today or date.today()))
 
     def _certain_parts(self, cautious: Atoms) -> tuple[Explanation, tuple[Advice, ...]]:
         """The explanation and advice of a set of cautious consequences. They depend on those
@@ -176,8 +246,8 @@ class PolicyEngine:
         if parts is None:
             advice = tuple(
                 sorted(
-                    (Advice(str(a.arguments[0]), str(a.arguments[1])) for a in cautious.get("advice", ())),
-                    key=lambda advice: clause_order(advice.clause),
+                    (self._advice(*a.arguments) for a in cautious.get("advice", ())),  # type: ignore[arg-type]
+                    key=lambda advice: (advice.rank, clause_order(advice.clause), advice.text),
                 )
             )
             parts = (self.explainer.explanation(cautious), advice)
@@ -186,6 +256,11 @@ class PolicyEngine:
                 if len(self._parts) > PARTS_CACHE_SIZE:
                     del self._parts[next(iter(self._parts))]  # the oldest
         return parts
+
+    def _advice(self, clause: Term, urgency: Term, text: Term) -> Advice:
+        """Advice in the KB's words, with its urgency: ordered most urgent first, then by clause."""
+        level = self.wording.urgency(str(urgency))
+        return Advice(str(clause), self.wording.fill(str(text)), level.name, level.rank, level.words)
 
     def _missing(self, brave: Atoms, unknown: tuple[str, ...]) -> tuple[MissingFact, ...]:
         # The terms themselves (read once per atom, hashable) group the outcomes; only the
@@ -206,7 +281,8 @@ class PolicyEngine:
 
     def _question(self, key: str) -> MissingFact:
         spec = self.vocabulary.specs[key]
-        return MissingFact(key, spec.question or f"What is {key} ({spec.meaning})?", spec.allowed())
+        question = self.wording.fill(spec.question or f"What is known about this: {spec.meaning}?")
+        return MissingFact(key, question, spec.allowed())
 
 
 def _settled(cautious: Atoms) -> bool:
@@ -217,6 +293,26 @@ def _settled(cautious: Atoms) -> bool:
 def _clauses(atoms: Atoms, status: str) -> tuple[str, ...]:
     clauses = {str(a.arguments[1]) for a in atoms.get("decided_by", ()) if str(a.arguments[0]) == status}
     return tuple(sorted(clauses, key=clause_order))
+
+
+def closed_defaults(vocabulary: Vocabulary, facts: PatientFacts) -> tuple[str, ...]:
+    """The closed-world facts not given: each is taken as false (or none), a silent assumption
+    the answer names."""
+    return tuple(key for key, spec in vocabulary.specs.items() if spec.world == "closed" and key not in facts.given)
+
+
+def review_overdue(review: str, today: date) -> bool:
+    """Whether a review date printed as YYYY-MM (or YYYY-MM-DD) has passed; an unreadable date
+    counts as overdue, so that the answer says to check the published version."""
+    parts = review.split("-")
+    try:
+        year, month = int(parts[0]), int(parts[1])
+        day = int(parts[2]) if len(parts) > 2 else None
+    except (IndexError, ValueError):
+        return True
+    if day is not None:
+        return today > date(year, month, day)
+    return (today.year, today.month) > (year, month)
 
 
 @cache

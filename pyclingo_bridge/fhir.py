@@ -237,12 +237,14 @@ def facts_from_resources(
             mapping[key] = sorted(found)
             if spec.world == "open":
                 at_least.add(key)
-                notes.append(f"{key}: {', '.join(sorted(found))} coded as present; the others are unknown (no screen recorded)")
+                coded = "; ".join(engine.wording.value_sentence(key, value) for value in sorted(found))
+                notes.append(f"coded as present: {coded}; the others are unknown (no screen recorded)")
         elif len(found) == 1:
             value = found.pop()
             mapping[key] = value == "true" if spec.type == "boolean" else value
         else:
-            notes.append(f"{key}: codes disagree ({', '.join(sorted(found))}); left unknown")
+            disagree = " / ".join(engine.wording.value_sentence(key, value) for value in sorted(found))
+            notes.append(f"codes disagree ({disagree}); left unknown")
     if "low_back_pain" not in {m.indication for m in mapped if m.indication}:
         notes.append("no Condition codes low back pain, the condition this policy is about")
 

@@ -1,0 +1,152 @@
+"""Words for people, read from the knowledge base: glossary sentences, parameter values, urgencies.
+
+Every sentence a clinician reads is KB text. A glossary entry (``glossary/2``, see
+``kb/core/glossary.lp``) words a ground atom; a sentence may quote a policy parameter as
+``{name}``, filled in here from ``parameter/3`` so no number is repeated in a sentence.
+Nothing here knows a clinical rule or names a policy.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+import clingo
+
+from .atoms import Atom, Term, read_atom
+from .solver import GroundProgram
+from .vocabulary import FactSpec, Vocabulary
+
+PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
+NEGATION = "neg"
+"""The labels transformer writes a negative literal ``not p`` as ``neg(p)`` (labels.py)."""
+ANY = "any"
+"""The labels transformer writes a condition's variable as ``any`` (labels.py)."""
+NO_DESCRIPTION = "a condition the knowledge base does not word (run `policykb check`)"
+
+
+@dataclass(frozen=True, order=True)
+class Urgency:
+    """How soon advice must be acted on (``urgency/3`` in kb/core/decision.lp)."""
+
+    rank: int
+    name: str
+    words: str
+
+
+ROUTINE_FALLBACK = Urgency(10**6, "routine", "Routine")
+
+
+def placeholders(text: str) -> list[str]:
+    """The parameter names a sentence quotes as ``{name}``."""
+    return PLACEHOLDER.findall(text)
+
+
+class Wording:
+    """One policy's words for people: what each atom means, and its parameters' values."""
+
+    def __init__(
+        self,
+        glossary: Mapping[str, str],
+        parameters: Mapping[str, str],
+        urgencies: Iterable[Urgency],
+        vocabulary: Vocabulary,
+    ) -> None:
+        self.parameters = dict(parameters)
+        self.glossary = {key: self.fill(text) for key, text in glossary.items()}
+        self.urgencies = {urgency.name: urgency for urgency in urgencies}
+        self.vocabulary = vocabulary
+
+    @classmethod
+    def from_program(cls, program: GroundProgram, vocabulary: Vocabulary) -> Wording:
+        glossary = {str(a.arguments[0]): a.arguments[1].string for a in program.facts("glossary", 2)}
+        return cls(glossary, parameters(program), urgencies(program), vocabulary)
+
+    def fill(self, text: str) -> str:
+        """``text`` with each ``{name}`` replaced by the parameter's value (an unknown name is
+        left as written: `policykb check` reports it)."""
+        if "{" not in text:
+            return text
+        return PLACEHOLDER.sub(lambda match: self.parameters.get(match.group(1), match.group(0)), text)
+
+    def urgency(self, name: str) -> Urgency:
+        return self.urgencies.get(name, ROUTINE_FALLBACK)
+
+    def sentence(self, term: Term) -> str | None:
+        """The KB's sentence for a ground atom (``neg(p)``: for p not holding), or None."""
+        if not isinstance(term, Atom):
+            return None
+        found = self.glossary.get(term.text)
+        if found is not None:
+            return found
+        if term.name == NEGATION and len(term.arguments) == 1:
+            return self._negated(term.arguments[0])
+        if term.name == "holds" and len(term.arguments) == 2:
+            return self._input(term)
+        return None
+
+    def describe(self, term: Term) -> str:
+        """A sentence for the atom; never predicate syntax, even where the KB has no entry."""
+        return self.sentence(term) or NO_DESCRIPTION
+
+    def not_holding(self, term: Term) -> str:
+        """A sentence saying that the condition ``term`` does not hold (for why-not)."""
+        if isinstance(term, Atom) and term.name == NEGATION and len(term.arguments) == 1:
+            return self.describe(term.arguments[0])
+        return self.describe(_negate(term))
+
+    def value_sentence(self, key: str, value: str) -> str:
+        """The sentence for ``holds(key, value)``, with the value as clingo would write it."""
+        argument = clingo.Number(int(value)) if value.lstrip("-").isdigit() else clingo.Function(value)
+        return self.describe(read_atom(clingo.Function("holds", [clingo.Function(key), argument])))
+
+    def default_atom(self, spec: FactSpec) -> Atom:
+        """The atom a closed-world fact not given is taken to be: false, or no member."""
+        if spec.type == "list":
+            return _negate(read_atom(clingo.Function("holds", [clingo.Function(spec.key), clingo.Function(ANY)])))
+        return read_atom(clingo.Function("holds", [clingo.Function(spec.key), clingo.Function("false")]))
+
+    def default_sentence(self, spec: FactSpec) -> str:
+        """What a closed-world fact not given is taken to mean, as a sentence."""
+        return self.sentence(self.default_atom(spec)) or f"not recorded: {spec.meaning}"
+
+    def _negated(self, term: Term) -> str | None:
+        """``not holds(K, true)`` of a boolean fact reads as ``holds(K, false)``, and back."""
+        if isinstance(term, Atom) and term.name == "holds" and len(term.arguments) == 2:
+            key, value = (str(argument) for argument in term.arguments)
+            spec = self.vocabulary.specs.get(key)
+            if spec is not None and spec.type == "boolean" and value in ("true", "false"):
+                flipped = "false" if value == "true" else "true"
+                return self.glossary.get(f"holds({key},{flipped})")
+        return None
+
+    def _input(self, term: Atom) -> str | None:
+        """An integer fact reads as its meaning and value: no glossary entry per number."""
+        key, value = term.arguments
+        spec = self.vocabulary.specs.get(str(key))
+        if spec is not None and spec.type == "integer" and isinstance(value, int):
+            return f"{spec.meaning}: {value}"
+        return None
+
+
+def _negate(term: Term) -> Term:
+    text = f"{NEGATION}({term})"
+    return read_atom(clingo.parse_term(text))
+
+
+def parameters(program: GroundProgram) -> dict[str, str]:
+    """Each parameter's name and value as text. The name is the first argument and the value
+    the one before the clause (the last), whatever else a parameter declares."""
+    found: dict[str, str] = {}
+    for arity in (3, 4):
+        for atom in program.facts("parameter", arity):
+            value = atom.arguments[-2]
+            found[str(atom.arguments[0])] = value.string if value.type == clingo.SymbolType.String else str(value)
+    return found
+
+
+def urgencies(program: GroundProgram) -> list[Urgency]:
+    return sorted(
+        Urgency(a.arguments[1].number, str(a.arguments[0]), a.arguments[2].string) for a in program.facts("urgency", 3)
+    )
