@@ -30,7 +30,8 @@ from .decision import (
     Validity,
     clause_order,
 )
-from .errors import KnowledgeBaseError
+from .contradictions import Contradictions
+from .errors import InputError, KnowledgeBaseError
 from .explain import Explainer
 from .inputs import InputKey, InputLiterals, input_keys, interval_starts
 from .knowledge_base import KnowledgeBase
@@ -45,13 +46,13 @@ PARTS_CACHE_SIZE = 4096
 # solve reads the trace, the brave one only what `possible` and `missing` need. Fewer shown
 # atoms mean fewer models to enumerate and fewer symbols to read.
 TRACE_ATOMS = frozenset(
-    {"status/1", "consistent/0", "decided_by/2", "deciding/1", "fired/3", "why_not/3", "why_not_overridden/2", "advice/3"}
+    {"status/1", "consistent/0", "decided_by/2", "deciding/1", "fired/3", "why_not/3", "why_not_overridden/2", "advice/3", "contradiction/2"}
 )
 OUTCOME_ATOMS = frozenset({"status/1", "decided_by/2", "outcome/4"})
 REPRESENTATIVE_INTEGERS = ("-c", "integer_inputs=representatives")
 """Grounding arguments: integer inputs only at their representatives (kb/core/inputs.lp)."""
 # A decision without its explanation (audit rows): the same program, showing no trace atoms.
-DECISION_ATOMS = frozenset({"status/1", "consistent/0", "decided_by/2", "advice/3"})
+DECISION_ATOMS = frozenset({"status/1", "consistent/0", "decided_by/2", "advice/3", "contradiction/2"})
 
 
 class PolicyEngine:
@@ -65,6 +66,7 @@ class PolicyEngine:
         self.policy = PolicyInfo.from_program(folder.name, self.program)
         self.vocabulary = Vocabulary.from_program(self.program)
         self.wording = Wording.from_program(self.program, self.vocabulary)
+        self.contradictions = Contradictions.from_program(self.program)
         self.explainer = Explainer(self.policy.rules, self.vocabulary, self.wording)
         self._trace = InputLiterals(self.program)
         self.interval_starts = interval_starts(self.program)
@@ -101,31 +103,37 @@ class PolicyEngine:
     def decide_facts(self, facts: PatientFacts, explain: bool = True) -> Decision:
         """Decide validated facts; ``explain=False`` leaves the explanation empty (and is faster)."""
         decision = self.decide_many([facts], explain)[0]
-        if isinstance(decision, KnowledgeBaseError):
+        if isinstance(decision, (KnowledgeBaseError, InputError)):
             raise decision
         return decision
 
-    def decide_many(self, many: Sequence[PatientFacts], explain: bool = True) -> list[Decision | KnowledgeBaseError]:
+    def decide_many(
+        self, many: Sequence[PatientFacts], explain: bool = True
+    ) -> list[Decision | KnowledgeBaseError | InputError]:
         """``decide_facts`` for each of ``many``, in order, with a knowledge-base fault in place
-        of the decision it prevents. The cautious solves run one after another, then the brave
+        of the decision it prevents, and an InputError in place of facts that contradict each
+        other (the KB's ``contradiction/2``, naming every field involved). The cautious solves run one after another, then the brave
         ones: each solver's data stays in the processor's caches (an audit's batches)."""
         givens = [input_keys(facts) for facts in many]
         with self._lock:
             decision_inputs = self._trace if explain else self._grounding(DECISION_ATOMS)
-            cautious = [self._consequences(decision_inputs, given, "cautious") for given in givens]
+            cautious = [
+                self.contradictions.refuse(atoms) if isinstance(atoms, dict) else atoms
+                for atoms in (self._consequences(decision_inputs, given, "cautious") for given in givens)
+            ]
             # A status certain in every completion, decided by a clause certain too, is the answer.
             # Otherwise brave consequences give the statuses some completion reaches, or, for a
             # certain status whose deciding clause depends on the unknown facts, every clause
             # that decides it in some completion.
             brave = [
-                None if isinstance(atoms, KnowledgeBaseError) or _settled(atoms)
+                None if not isinstance(atoms, dict) or _settled(atoms)
                 else self._consequences(self._grounding(OUTCOME_ATOMS), given, "brave")
                 for atoms, given in zip(cautious, givens)
             ]
             # Which closed-world defaults a certain status rests on: decided again with each
             # recorded otherwise (only when explaining: the audit's rows do not need it).
             flips = [
-                self._flips(facts, atoms) if explain and not isinstance(atoms, KnowledgeBaseError) else {}
+                self._flips(facts, atoms) if explain and isinstance(atoms, dict) else {}
                 for facts, atoms in zip(many, cautious)
             ]
         return [
@@ -149,6 +157,8 @@ class PolicyEngine:
                 given = PatientFacts({**facts.given, key: value}, facts.record_id, facts.at_least)
                 symbols = inputs.program.consequences(inputs.assumptions(input_keys(given)), "cautious")
                 shown = atoms_by_name(symbols or ())
+                if "contradiction" in shown:
+                    continue  # recording it so would be refused as an input error, not decided
                 if [str(a.arguments[0]) for a in shown.get("status", ())] != [status]:
                     changes[key] = True
                     break
@@ -177,11 +187,11 @@ class PolicyEngine:
     def _decision(
         self,
         facts: PatientFacts,
-        cautious: Atoms | KnowledgeBaseError,
+        cautious: Atoms | KnowledgeBaseError | InputError,
         brave: Atoms | KnowledgeBaseError | None,
         flips: Mapping[str, bool] | None = None,
-    ) -> Decision | KnowledgeBaseError:
-        if isinstance(cautious, KnowledgeBaseError):
+    ) -> Decision | KnowledgeBaseError | InputError:
+        if isinstance(cautious, (KnowledgeBaseError, InputError)):
             return cautious
         if isinstance(brave, KnowledgeBaseError):
             return brave

@@ -13,6 +13,7 @@ from pyclingo_bridge.cds_hooks.cards import card
 from pyclingo_bridge.fhir import FhirDecision, FhirFacts
 
 from .conftest import POLICY, patient
+from .strategies import consistent
 
 
 def card_for(engine: PolicyEngine, facts: dict[str, Any]) -> dict[str, Any]:
@@ -61,7 +62,7 @@ def _facts() -> st.SearchStrategy[dict[str, Any]]:
             values[key] = st.sampled_from(spec.values)
         else:
             values[key] = st.lists(st.sampled_from(spec.values), unique=True)
-    return st.fixed_dictionaries({}, optional=values)
+    return st.fixed_dictionaries({}, optional=values).filter(consistent(engine_for(POLICY)))
 
 
 @settings(max_examples=150, deadline=None)

@@ -216,9 +216,12 @@ class Auditor:
         shown_id = number if record_id is None else _json_string(record_id)
         return f'{{"row": {number}, "id": {shown_id}, {answer.body}}}\n'
 
-    def _answer(self, key: Hashable, decision: Decision | KnowledgeBaseError) -> Answer | KnowledgeBaseError:
-        """The answer of a new input, remembered (or the knowledge-base fault it met)."""
-        if isinstance(decision, KnowledgeBaseError):
+    def _answer(
+        self, key: Hashable, decision: Decision | KnowledgeBaseError | InputError
+    ) -> Answer | KnowledgeBaseError | InputError:
+        """The answer of a new input, remembered (or the knowledge-base fault it met, or the
+        contradiction among its facts)."""
+        if isinstance(decision, (KnowledgeBaseError, InputError)):
             return decision
         body = json.dumps(answer_fields(decision, self.explain), ensure_ascii=False)[1:-1]
         missing = tuple(m.fact for m in decision.missing)

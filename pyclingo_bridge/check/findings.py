@@ -28,6 +28,11 @@ Kind = Literal[
     "ruled_out",
     "dead_rule",
     "invariant_violated",
+    "undescribed_atom",
+    "unknown_placeholder",
+    "advice_without_urgency",
+    "contradiction_fields",
+    "dead_contradiction",
 ]
 
 
