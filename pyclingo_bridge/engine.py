@@ -141,6 +141,13 @@ class PolicyEngine:
             for facts, atoms, brave_atoms, flip in zip(many, cautious, brave, flips)
         ]
 
+    def reachable(self, facts: PatientFacts) -> Atoms:
+        """The trace atoms some completion of ``facts`` shows (brave consequences), for checks
+        that ask whether anything can reach an atom at all."""
+        with self._lock:
+            symbols = self.program.consequences(self._trace.assumptions(input_keys(facts)), "brave")
+        return atoms_by_name(symbols or ())
+
     def _flips(self, facts: PatientFacts, cautious: Atoms) -> dict[str, bool]:
         """For each closed-world fact not given: would recording it (true, or any one member)
         change a certain status? Undetermined answers are not tried (their status may change

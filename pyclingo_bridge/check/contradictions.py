@@ -1,6 +1,7 @@
 """Contradictions exclude only what they say: each ``contradiction(Name, Message)`` rule reads
 nothing but ``holds/2`` of the fields its ``contradiction_field/2`` declares (so no other fact
-can make a patient contradictory), and some input meets it.
+can make a patient contradictory), and some input meets it (a completion of the open facts,
+with the closed ones at their defaults).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from clingo import ast
 from clingo.ast import AST, ASTType
 
 from ..engine import PolicyEngine
+from ..vocabulary import PatientFacts
 from .findings import Finding, Location
 from .source import constant, shown_path
 
@@ -43,7 +45,10 @@ def contradiction_findings(engine: PolicyEngine, files: Sequence[Path], kb_root:
                 f"{', '.join(declared.get(name, ())) or 'none'} with contradiction_field/2",
                 location,
             ))
-    possible = {str(atom.arguments[0]) for atom in engine.program.atoms(*HEAD)}
+    # Brave consequences with nothing given: every completion of the open facts (closed ones
+    # at their defaults, which no contradiction of an open fact depends on).
+    shown = engine.reachable(PatientFacts({}))
+    possible = {str(atom.arguments[0]) for atom in shown.get(HEAD[0], ())}
     for name in sorted(set(read) | set(declared)):
         if name not in possible:
             findings.append(Finding("dead_contradiction", f"contradiction {name} is met by no input"))
