@@ -13,12 +13,13 @@ A query is at most two solves of the policy's program, grounded once:
 from __future__ import annotations
 
 import threading
-from datetime import date
 from collections.abc import Mapping, Sequence
+from datetime import date
 from functools import cache
 from pathlib import Path
 
 from .atoms import Atoms, Term, atoms_by_name
+from .contradictions import Contradictions
 from .decision import (
     Advice,
     Assumption,
@@ -30,7 +31,6 @@ from .decision import (
     Validity,
     clause_order,
 )
-from .contradictions import Contradictions
 from .errors import InputError, KnowledgeBaseError
 from .explain import Explainer
 from .inputs import InputKey, InputLiterals, input_keys, interval_starts
@@ -263,7 +263,7 @@ class PolicyEngine:
         if parts is None:
             advice = tuple(
                 sorted(
-                    (self._advice(*a.arguments) for a in cautious.get("advice", ())),  # type: ignore[arg-type]
+                    (self._advice(*a.arguments) for a in cautious.get("advice", ())),
                     key=lambda advice: (advice.rank, clause_order(advice.clause), advice.text),
                 )
             )

@@ -130,7 +130,7 @@ class Wording:
         return None
 
 
-def _negate(term: Term) -> Term:
+def _negate(term: Term) -> Atom:
     text = f"{NEGATION}({term})"
     return read_atom(clingo.parse_term(text))
 

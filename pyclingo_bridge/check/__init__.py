@@ -18,11 +18,11 @@ from __future__ import annotations
 from ..engine import PolicyEngine, engine_for
 from ..errors import KnowledgeBaseError
 from ..knowledge_base import KnowledgeBase
+from .contradictions import contradiction_findings
 from .findings import CheckReport, Finding, Location, RuleRef
 from .lint import Declared, lint
 from .source import findings_from_messages, index_sources
 from .verify import complete_inputs_file, ground_for_verification, verify
-from .contradictions import contradiction_findings
 from .wording import wording_findings
 
 __all__ = ["CheckReport", "Finding", "Location", "RuleRef", "check_policy"]

@@ -43,12 +43,12 @@ def shown_atoms(engine: PolicyEngine) -> Iterator[tuple[Atom, str]]:
         if a.arguments[1].name == "conclusion" and str(a.arguments[1].arguments[1]) == "commissioned"
     }
     for symbol in program.facts("condition", 3):
-        label, _, condition = symbol.arguments
-        if str(label) in routes:
+        route, _, condition = symbol.arguments
+        if str(route) in routes:
             term = read_atom(condition)
             shown = term.arguments[0] if term.name == NEGATION and len(term.arguments) == 1 else _negation(term)
             if isinstance(shown, Atom):
-                yield shown, f"a why-not condition of rule {label}"
+                yield shown, f"a why-not condition of rule {route}"
     for spec in engine.vocabulary.specs.values():
         if spec.world == "closed":
             yield wording.default_atom(spec), f"the assumed default of {spec.key}"
