@@ -4,20 +4,27 @@ input hint under a missing-information question."""
 
 from __future__ import annotations
 
+import json
 import re
+from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 
-from pyclingo_bridge import PatientFacts, engine_for
+from pyclingo_bridge import PatientFacts, PolicyEngine, engine_for
 from pyclingo_bridge.cds_hooks.cards import card
-from pyclingo_bridge.fhir import FhirDecision, FhirFacts
+from pyclingo_bridge.decision import Validity
+from pyclingo_bridge.fhir import FhirDecision, FhirFacts, decide_bundle
 from pyclingo_bridge.render import render_text
+from pyclingo_bridge.render_fhir import render_fhir_text
 
-from .conftest import POLICY
+from .conftest import POLICY, patient
 from .strategies import consistent, patient_facts
 
 ENGINE = engine_for(POLICY)
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 STAGES = sorted(str(atom.arguments[0]) for atom in ENGINE.program.facts("stage", 2))
 PATTERNS = {
     "an arrow": re.compile(r"=>"),
@@ -59,3 +66,26 @@ def test_no_answer_shows_rule_syntax(facts: dict[str, Any]) -> None:
     made = card(FhirDecision(decision, FhirFacts("ServiceRequest/order", PatientFacts({}))), ENGINE)
     for text in (render_text(decision, ENGINE.policy.title), made["summary"], made["detail"]):
         assert leaks(text) == []
+
+
+BUNDLES = ["sciatica-bundle.json", "suspected-cauda-equina-bundle.json", "under-16-bundle.json"]
+
+
+@pytest.mark.parametrize("bundle", BUNDLES)
+def test_answers_from_fhir_show_no_rule_syntax(bundle: str) -> None:
+    data = json.loads((EXAMPLES / "fhir" / bundle).read_text())
+    result = decide_bundle(ENGINE, data)
+    made = card(result, ENGINE)
+    fhir_text = render_fhir_text(result.fhir, ENGINE.wording)
+    for text in (render_text(result.decision, ENGINE.policy.title), fhir_text, made["summary"], made["detail"]):
+        assert leaks(text) == []
+
+
+def test_an_overdue_review_is_flagged(engine: PolicyEngine) -> None:
+    decision = replace(engine.decide(patient()), validity=Validity("1", "2020-01", True))
+    assert render_text(decision).endswith(
+        "  CMICB_Clin086 version 1; review due 2020-01.\n"
+        "  The review date has passed: this policy may have been revised or superseded.\n"
+        "  This answer is only as valid as the policy version it used: check that it matches the version "
+        "published by the ICB (7.1, 7.2).\n"
+    )
