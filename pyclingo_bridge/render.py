@@ -23,8 +23,10 @@ CHECK_PUBLISHED = (
 )
 
 
-def render_text(decision: Decision, title: str = "") -> str:
-    """The decision as a clinician reads it; every fact shown is in the JSON form too."""
+def render_text(decision: Decision, title: str = "", record: str = "") -> str:
+    """The decision as a clinician reads it; every fact shown is in the JSON form too.
+    ``record`` (lines saying what was read from a record, such as FHIR codes) goes before the
+    validity footer, which always ends the answer."""
     lines = [f"Status: {STATUS_WORDS[decision.status]}"]
     named = f" ({title})" if title else ""
     lines.append(f"Policy: {decision.policy} version {decision.policy_version}{named}")
@@ -74,6 +76,8 @@ def render_text(decision: Decision, title: str = "") -> str:
     if decision.assumptions:
         lines += ["", "Assumed (not recorded, so taken as absent)"]
         lines += [f"  - {assumption_sentence(a)}" for a in decision.assumptions]
+    if record:
+        lines += record.rstrip("\n").split("\n")
     lines += ["", "Validity"] + [f"  {line}" for line in validity_lines(decision)]
     return "\n".join(lines) + "\n"
 
