@@ -18,8 +18,7 @@ STATUS_WORDS = {
     "undetermined": "Undetermined: depends on information not given",
 }
 CHECK_PUBLISHED = (
-    "This answer is only as valid as the policy version it used: check that it matches the "
-    "version published by the ICB (7.1, 7.2)."
+    "Check the version published by the ICB: this answer is valid only if it matches the version above (7.1, 7.2)."
 )
 
 

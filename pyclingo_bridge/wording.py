@@ -126,7 +126,7 @@ class Wording:
         key, value = term.arguments
         spec = self.vocabulary.specs.get(str(key))
         if spec is not None and spec.type == "integer" and isinstance(value, int):
-            return f"{spec.meaning}: {value}"
+            return f"{self.fill(spec.meaning)}: {value}"
         return None
 
 

@@ -156,7 +156,7 @@ def test_every_answer_ends_with_its_validity(engine: PolicyEngine) -> None:
     assert text.endswith(
         "Validity\n"
         "  CMICB_Clin086 version 1; review due 2029-03.\n"
-        "  This answer is only as valid as the policy version it used: check that it matches the version "
-        "published by the ICB (7.1, 7.2).\n"
+        "  Check the version published by the ICB: this answer is valid only if it matches the version above "
+        "(7.1, 7.2).\n"
     )
     assert engine.validity(date(2030, 1, 1)).overdue and not engine.validity(date(2026, 1, 1)).overdue

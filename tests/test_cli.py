@@ -52,8 +52,8 @@ change this answer
 
 Validity
   CMICB_Clin086 version 1; review due 2029-03.
-  This answer is only as valid as the policy version it used: check that it matches the version \
-published by the ICB (7.1, 7.2).
+  Check the version published by the ICB: this answer is valid only if it matches the version above \
+(7.1, 7.2).
 """
 
 

@@ -34,7 +34,7 @@ def test_text_gives_the_fhir_account_before_the_validity_footer() -> None:
         "  + M54.5 Low back pain (Condition/cond-lbp): the condition this policy is about  [ICD-10 M54.5 Low back pain]\n"
         "  ! coded as present: red flag: suspected cauda equina syndrome; the others are unknown (no screen recorded)"
     )
-    assert result.output.endswith("check that it matches the version published by the ICB (7.1, 7.2).\n")
+    assert result.output.endswith("this answer is valid only if it matches the version above (7.1, 7.2).\n")
 
 
 def test_bad_bundle_is_one_clear_error() -> None:

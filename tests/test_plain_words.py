@@ -86,6 +86,6 @@ def test_an_overdue_review_is_flagged(engine: PolicyEngine) -> None:
     assert render_text(decision).endswith(
         "  CMICB_Clin086 version 1; review due 2020-01.\n"
         "  The review date has passed: this policy may have been revised or superseded.\n"
-        "  This answer is only as valid as the policy version it used: check that it matches the version "
-        "published by the ICB (7.1, 7.2).\n"
+        "  Check the version published by the ICB: this answer is valid only if it matches the version above "
+        "(7.1, 7.2).\n"
     )
