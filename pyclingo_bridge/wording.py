@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from decimal import Decimal
 
 import clingo
 
@@ -122,12 +123,16 @@ class Wording:
         return None
 
     def _input(self, term: Atom) -> str | None:
-        """An integer fact reads as its meaning and value: no glossary entry per number."""
+        """A numeric fact reads as its meaning and value: no glossary entry per number. A fact
+        stored as a scaled integer (a declared ``scale``: digits after the point) is shown with
+        its point."""
         key, value = term.arguments
         spec = self.vocabulary.specs.get(str(key))
-        if spec is not None and spec.type == "integer" and isinstance(value, int):
-            return f"{self.fill(spec.meaning)}: {value}"
-        return None
+        if spec is None or not isinstance(value, int) or spec.type in ("boolean", "enum", "list"):
+            return None
+        scale = getattr(spec, "scale", None)
+        shown = str(Decimal(value).scaleb(-scale)) if isinstance(scale, int) and scale > 0 else str(value)
+        return f"{self.fill(spec.meaning)}: {shown}"
 
 
 def _negate(term: Term) -> Atom:
