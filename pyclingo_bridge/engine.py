@@ -46,13 +46,14 @@ PARTS_CACHE_SIZE = 4096
 # solve reads the trace, the brave one only what `possible` and `missing` need. Fewer shown
 # atoms mean fewer models to enumerate and fewer symbols to read.
 TRACE_ATOMS = frozenset(
-    {"status/1", "consistent/0", "decided_by/2", "deciding/1", "fired/3", "why_not/3", "why_not_overridden/2", "advice/3", "contradiction/2"}
+    {"status/1", "consistent/0", "decided_by/2", "deciding/1", "fired/3", "why_not/3", "why_not_overridden/2", "advice/2", "advice/3",
+     "contradiction/2"}
 )
 OUTCOME_ATOMS = frozenset({"status/1", "decided_by/2", "outcome/4"})
 REPRESENTATIVE_INTEGERS = ("-c", "integer_inputs=representatives")
 """Grounding arguments: integer inputs only at their representatives (kb/core/inputs.lp)."""
 # A decision without its explanation (audit rows): the same program, showing no trace atoms.
-DECISION_ATOMS = frozenset({"status/1", "consistent/0", "decided_by/2", "advice/3", "contradiction/2"})
+DECISION_ATOMS = frozenset({"status/1", "consistent/0", "decided_by/2", "advice/2", "advice/3", "contradiction/2"})
 
 
 class PolicyEngine:
@@ -274,8 +275,11 @@ class PolicyEngine:
                     del self._parts[next(iter(self._parts))]  # the oldest
         return parts
 
-    def _advice(self, clause: Term, urgency: Term, text: Term) -> Advice:
-        """Advice in the KB's words, with its urgency: ordered most urgent first, then by clause."""
+    def _advice(self, *arguments: Term) -> Advice:
+        """Advice in the KB's words, with its urgency: ordered most urgent first, then by clause.
+        Advice written without an urgency (``advice(Clause, Text)``, which `policykb check`
+        reports) is kept, as of undeclared urgency: shown first, never dropped."""
+        clause, urgency, text = arguments if len(arguments) == 3 else (arguments[0], None, arguments[-1])
         level = self.wording.urgency(str(urgency))
         return Advice(str(clause), self.wording.fill(str(text)), level.name, level.rank, level.words)
 

@@ -36,7 +36,9 @@ class Urgency:
     words: str
 
 
-ROUTINE_FALLBACK = Urgency(10**6, "routine", "Routine")
+UNDECLARED = Urgency(0, "undeclared", "Urgency not declared")
+"""Advice whose urgency the KB does not declare (``policykb check`` reports it) is shown first,
+and makes a card critical: never silently routine."""
 
 
 def placeholders(text: str) -> list[str]:
@@ -72,7 +74,7 @@ class Wording:
         return PLACEHOLDER.sub(lambda match: self.parameters.get(match.group(1), match.group(0)), text)
 
     def urgency(self, name: str) -> Urgency:
-        return self.urgencies.get(name, ROUTINE_FALLBACK)
+        return self.urgencies.get(name, UNDECLARED)
 
     def sentence(self, term: Term) -> str | None:
         """The KB's sentence for a ground atom (``neg(p)``: for p not holding), or None."""

@@ -96,3 +96,16 @@ def test_the_shipped_kb_words_everything() -> None:
     assert [f for f in report.findings if f.kind in
             {"undescribed_atom", "unknown_placeholder", "advice_without_urgency", "contradiction_fields",
              "dead_contradiction"}] == []
+
+
+def test_advice_without_urgency_is_shown_first_and_makes_the_card_critical(tmp_path: Path) -> None:
+    from pyclingo_bridge import PatientFacts
+    from pyclingo_bridge.cds_hooks.cards import card
+    from pyclingo_bridge.fhir import FhirDecision, FhirFacts
+
+    kb = edited_kb(tmp_path, RULES, 'advice("1.1", routine, ', 'advice("1.1", ')
+    engine = PolicyEngine(POLICY, kb)
+    decision = engine.decide(patient(setting="secondary_care", seen_by_mcas=False))
+    assert [(a.clause, a.urgency) for a in decision.advice] == [("1.1", "undeclared"), ("6.3", "routine")]
+    made = card(FhirDecision(decision, FhirFacts("ServiceRequest/x", PatientFacts({}))), engine)
+    assert made["indicator"] == "critical"
