@@ -109,13 +109,17 @@ class PolicyEngine:
         return decision
 
     def decide_many(
-        self, many: Sequence[PatientFacts], explain: bool = True
+        self, many: Sequence[PatientFacts], explain: bool = True, weigh_assumptions: bool | None = None
     ) -> list[Decision | KnowledgeBaseError | InputError]:
         """``decide_facts`` for each of ``many``, in order, with a knowledge-base fault in place
         of the decision it prevents, and an InputError in place of facts that contradict each
-        other (the KB's ``contradiction/2``, naming every field involved). The cautious solves run one after another, then the brave
+        other (the KB's ``contradiction/2``, naming every field involved). ``weigh_assumptions``
+        (by default: when explaining) decides a certain status again with each closed-world
+        default recorded otherwise, to say which would change it; a caller that does not show
+        the assumptions (the audit) skips those solves. The cautious solves run one after another, then the brave
         ones: each solver's data stays in the processor's caches (an audit's batches)."""
         givens = [input_keys(facts) for facts in many]
+        weigh = explain if weigh_assumptions is None else weigh_assumptions
         with self._lock:
             decision_inputs = self._trace if explain else self._grounding(DECISION_ATOMS)
             cautious = [
@@ -134,7 +138,7 @@ class PolicyEngine:
             # Which closed-world defaults a certain status rests on: decided again with each
             # recorded otherwise (only when explaining: the audit's rows do not need it).
             flips = [
-                self._flips(facts, atoms) if explain and isinstance(atoms, dict) else {}
+                self._flips(facts, atoms) if weigh and isinstance(atoms, dict) else {}
                 for facts, atoms in zip(many, cautious)
             ]
         return [

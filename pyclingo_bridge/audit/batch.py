@@ -130,7 +130,8 @@ class Auditor:
         self._learned = []
         new: dict[Hashable, PatientFacts] = {}
         rows = [self._read(number, raw, new) for number, raw in chunk]
-        decisions = self.engine.decide_many(list(new.values()), explain=self.explain)
+        # The rows print no assumptions: no solves to weigh them.
+        decisions = self.engine.decide_many(list(new.values()), explain=self.explain, weigh_assumptions=False)
         decided = {key: self._answer(key, decision) for key, decision in zip(new, decisions)}
         # Rows are counted by answer and added to the tally once per chunk: a dictionary
         # increment per row instead of updating the counters.
