@@ -61,7 +61,7 @@ def render_text(decision: Decision, title: str = "", record: str = "") -> str:
     if not decision.determined:
         found = [step for step in steps if not step.in_decision]
         if found:
-            lines += ["", "Found so far (the missing information may still change what decides)"]
+            lines += ["", "Found so far (the missing information may still set these aside)"]
             for step in found:
                 lines += _step_lines(step, "  - ", "    ")
     if decision.explanation.why_not:
