@@ -18,6 +18,8 @@ from datetime import date
 from functools import cache
 from pathlib import Path
 
+import clingo
+
 from .atoms import Atoms, Term, atoms_by_name
 from .contradictions import Contradictions
 from .decision import (
@@ -41,6 +43,8 @@ from .vocabulary import PatientFacts, Value, Vocabulary
 from .wording import Wording
 
 UNDETERMINED: Status = "undetermined"
+ADMIT_CONTRADICTIONS = clingo.Function("admit_contradictions")
+"""The external that lets contradictory completions count (kb/core/decision.lp)."""
 PARTS_CACHE_SIZE = 4096
 # What each grounding shows (the engine's contract with kb/core/decision.lp): the cautious
 # solve reads the trace, the brave one only what `possible` and `missing` need. Fewer shown
@@ -78,6 +82,7 @@ class PolicyEngine:
         self._groundings: dict[frozenset[str], InputLiterals] = {TRACE_ATOMS: self._trace}
         self._parts: dict[frozenset[str], tuple[Explanation, tuple[Advice, ...]]] = {}
         self._parts_lock = threading.Lock()
+        self._admit: dict[GroundProgram, int | None] = {}
         self._lock = threading.Lock()
 
     def _grounding(self, shown: frozenset[str]) -> InputLiterals:
@@ -122,10 +127,7 @@ class PolicyEngine:
         weigh = explain if weigh_assumptions is None else weigh_assumptions
         with self._lock:
             decision_inputs = self._trace if explain else self._grounding(DECISION_ATOMS)
-            cautious = [
-                self.contradictions.refuse(atoms) if isinstance(atoms, dict) else atoms
-                for atoms in (self._consequences(decision_inputs, given, "cautious") for given in givens)
-            ]
+            cautious = [self._consequences(decision_inputs, given, "cautious") for given in givens]
             # A status certain in every completion, decided by a clause certain too, is the answer.
             # Otherwise brave consequences give the statuses some completion reaches, or, for a
             # certain status whose deciding clause depends on the unknown facts, every clause
@@ -150,7 +152,7 @@ class PolicyEngine:
         """The trace atoms some completion of ``facts`` shows (brave consequences), for checks
         that ask whether anything can reach an atom at all."""
         with self._lock:
-            symbols = self.program.consequences(self._trace.assumptions(input_keys(facts)), "brave")
+            symbols = self.program.consequences(self.solve_assumptions(self._trace, input_keys(facts), admit=True), "brave")
         return atoms_by_name(symbols or ())
 
     def _flips(self, facts: PatientFacts, cautious: Atoms) -> dict[str, bool]:
@@ -167,10 +169,10 @@ class PolicyEngine:
             changes[key] = False
             for value in self._recorded_values(key):
                 given = PatientFacts({**facts.given, key: value}, facts.record_id, facts.at_least)
-                symbols = inputs.program.consequences(inputs.assumptions(input_keys(given)), "cautious")
-                shown = atoms_by_name(symbols or ())
-                if "contradiction" in shown:
+                symbols = inputs.program.consequences(self.solve_assumptions(inputs, input_keys(given)), "cautious")
+                if symbols is None:
                     continue  # recording it so would be refused as an input error, not decided
+                shown = atoms_by_name(symbols)
                 if [str(a.arguments[0]) for a in shown.get("status", ())] != [status]:
                     changes[key] = True
                     break
@@ -184,9 +186,31 @@ class PolicyEngine:
             return [frozenset({member}) for member in spec.values]
         return list(spec.values)
 
-    def _consequences(self, inputs: InputLiterals, given: set[InputKey], mode: str) -> Atoms | KnowledgeBaseError:
-        symbols = inputs.program.consequences(inputs.assumptions(given), mode)  # type: ignore[arg-type]
+    def solve_assumptions(self, inputs: InputLiterals, given: set[InputKey], admit: bool = False) -> list[int]:
+        """The solve's assumptions: the inputs, and whether contradictory completions count
+        (``admit_contradictions``, kb/core/decision.lp: only to name a contradiction)."""
+        program = inputs.program
+        if program not in self._admit:
+            literal = program.literal(ADMIT_CONTRADICTIONS)
+            if literal is not None:
+                program.free_externals([literal])
+            self._admit[program] = literal
+        literal = self._admit[program]
+        assumptions = inputs.assumptions(given)
+        return assumptions if literal is None else [*assumptions, literal if admit else -literal]
+
+    def _consequences(
+        self, inputs: InputLiterals, given: set[InputKey], mode: str
+    ) -> Atoms | KnowledgeBaseError | InputError:
+        program = inputs.program
+        symbols = program.consequences(self.solve_assumptions(inputs, given), mode)  # type: ignore[arg-type]
         if symbols is None:
+            # No completion is a patient: the given facts contradict each other (an input
+            # error naming every field), or the knowledge base has no model for them.
+            admitted = program.consequences(self.solve_assumptions(inputs, given, admit=True), "cautious")
+            refused = self.contradictions.refuse(atoms_by_name(admitted or ()))
+            if isinstance(refused, InputError):
+                return refused
             return KnowledgeBaseError(f"{self.policy.reference}: no completion of these facts has a model")
         atoms = atoms_by_name(symbols)
         if mode == "cautious" and "consistent" not in atoms:
@@ -200,12 +224,12 @@ class PolicyEngine:
         self,
         facts: PatientFacts,
         cautious: Atoms | KnowledgeBaseError | InputError,
-        brave: Atoms | KnowledgeBaseError | None,
+        brave: Atoms | KnowledgeBaseError | InputError | None,
         flips: Mapping[str, bool] | None = None,
     ) -> Decision | KnowledgeBaseError | InputError:
         if isinstance(cautious, (KnowledgeBaseError, InputError)):
             return cautious
-        if isinstance(brave, KnowledgeBaseError):
+        if isinstance(brave, (KnowledgeBaseError, InputError)):
             return brave
         return self.decision_from_atoms(facts, cautious, brave, flips)
 
