@@ -83,6 +83,7 @@ class PolicyEngine:
         self._parts: dict[frozenset[str], tuple[Explanation, tuple[Advice, ...]]] = {}
         self._parts_lock = threading.Lock()
         self._admit: dict[GroundProgram, int | None] = {}
+        self._weighed: dict[frozenset[InputKey], dict[str, bool]] = {}
         self._lock = threading.Lock()
 
     def _grounding(self, shown: frozenset[str]) -> InputLiterals:
@@ -121,8 +122,9 @@ class PolicyEngine:
         other (the KB's ``contradiction/2``, naming every field involved). ``weigh_assumptions``
         (by default: when explaining) decides a certain status again with each closed-world
         default recorded otherwise, to say which would change it; a caller that does not show
-        the assumptions (the audit) skips those solves. The cautious solves run one after another, then the brave
-        ones: each solver's data stays in the processor's caches (an audit's batches)."""
+        the assumptions (the audit) skips those solves. The cautious solves run one after
+        another, then the brave ones: each solver's data stays in the processor's caches (an
+        audit's batches)."""
         givens = [input_keys(facts) for facts in many]
         weigh = explain if weigh_assumptions is None else weigh_assumptions
         with self._lock:
@@ -162,6 +164,11 @@ class PolicyEngine:
         statuses = cautious.get("status", ())
         if len(statuses) != 1:
             return {}
+        # The same inputs weigh alike (the audit's interval keys): each set is weighed once.
+        memo_key = frozenset(input_keys(facts))
+        known = self._weighed.get(memo_key)
+        if known is not None:
+            return known
         status = str(statuses[0].arguments[0])
         inputs = self._grounding(DECISION_ATOMS)
         changes: dict[str, bool] = {}
@@ -176,6 +183,9 @@ class PolicyEngine:
                 if [str(a.arguments[0]) for a in shown.get("status", ())] != [status]:
                     changes[key] = True
                     break
+        self._weighed[memo_key] = changes
+        if len(self._weighed) > PARTS_CACHE_SIZE:
+            del self._weighed[next(iter(self._weighed))]  # the oldest
         return changes
 
     def _recorded_values(self, key: str) -> list[Value]:
