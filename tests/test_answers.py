@@ -32,6 +32,8 @@ ADVICE_CASES = [
      [("1.1", "routine"), ("6.3", "routine")]),
     ("6.6 the trial's sponsor, no IFR", patient(clinical_trial_continuation=True), [("6.6", "routine")]),
     ("1.3 refusal goes to IFR only", patient(likely_to_change_management=False), [("6.3", "routine")]),
+    ("1.4 RFD is decided under its own policy, then IFR", patient(facet_joint_rfd_prerequisite=True),
+     [("1.4", "routine"), ("6.3", "routine")]),
 ]
 
 
