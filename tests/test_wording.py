@@ -109,3 +109,19 @@ def test_advice_without_urgency_is_shown_first_and_makes_the_card_critical(tmp_p
     assert [(a.clause, a.urgency) for a in decision.advice] == [("1.1", "undeclared"), ("6.3", "routine")]
     made = card(FhirDecision(decision, FhirFacts("ServiceRequest/x", PatientFacts({}))), engine)
     assert made["indicator"] == "critical"
+
+
+def test_check_words_any_policy_not_only_clin086(tmp_path: Path) -> None:
+    """A second policy without a glossary: check names its atoms; the first stays clean."""
+    root = tmp_path / "kb"
+    shutil.copytree(KnowledgeBase.installed().root, root, ignore=shutil.ignore_patterns("__pycache__"))
+    other = root / "policies" / "demo_copy"
+    shutil.copytree(root / "policies" / "cmicb_clin086", other)
+    (other / "glossary.lp").unlink()
+    policy = other / "policy.lp"
+    policy.write_text(policy.read_text().replace('metadata(reference, "CMICB_Clin086")', 'metadata(reference, "DEMO_Copy")'))
+    kb = KnowledgeBase(root)
+    words = {f.message.split(" ")[0] for f in check_policy(kb, "demo_copy").findings if f.kind == "undescribed_atom"}
+    assert {"specialist_request", "holds(setting,mcas)", "cauda_equina_feature(perineal_anaesthesia)"} <= words
+    assert "conclusion(policy_statement,commissioned)" not in words  # the core's own words still apply
+    assert check_policy(kb, POLICY).ok
