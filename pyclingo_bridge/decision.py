@@ -19,10 +19,18 @@ class Step:
     clause: str
     text: str
     conclusion: str
+    """The atom concluded, in the machine form (the KB's own syntax)."""
     uses: tuple[str, ...]
+    """The atoms used, in the machine form (``neg(p)`` for ``not p``)."""
     depth: int
     in_decision: bool
     """Part of the proof of the status (not, say, a conclusion that was overridden)."""
+    says: str = ""
+    """The conclusion as a sentence (the KB's glossary)."""
+    because: tuple[str, ...] = ()
+    """The atoms used, as sentences, in the order of ``uses``."""
+    stage: str | None = None
+    """The decision stage, when the step concludes a status at a stage."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -31,6 +39,8 @@ class Step:
             "text": self.text,
             "conclusion": self.conclusion,
             "uses": list(self.uses),
+            "says": self.says,
+            "because": list(self.because),
             "depth": self.depth,
             "in_decision": self.in_decision,
         }
@@ -44,7 +54,10 @@ class RouteNotTaken:
     clause: str
     text: str
     unmet: tuple[str, ...]
+    """The conditions that do not hold, in the machine form."""
     overridden_at: str | None = None
+    unmet_text: tuple[str, ...] = ()
+    """Each condition of ``unmet`` as a sentence saying what holds instead."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -52,8 +65,23 @@ class RouteNotTaken:
             "clause": self.clause,
             "text": self.text,
             "unmet": list(self.unmet),
+            "unmet_text": list(self.unmet_text),
             "overridden_at": self.overridden_at,
         }
+
+
+@dataclass(frozen=True)
+class SetAside:
+    """A conclusion that a stage of higher precedence defeated: never part of the decision."""
+
+    rule: str
+    clause: str
+    text: str
+    by_clauses: tuple[str, ...]
+    """The clauses whose precedence set it aside."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"rule": self.rule, "clause": self.clause, "text": self.text, "by_clauses": list(self.by_clauses)}
 
 
 @dataclass(frozen=True)
@@ -62,11 +90,13 @@ class Explanation:
 
     steps: tuple[Step, ...] = ()
     why_not: tuple[RouteNotTaken, ...] = ()
+    set_aside: tuple[SetAside, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "fired": [step.to_dict() for step in self.steps],
             "why_not": [route.to_dict() for route in self.why_not],
+            "set_aside": [item.to_dict() for item in self.set_aside],
         }
 
 
@@ -95,11 +125,44 @@ class MissingFact:
 
 @dataclass(frozen=True)
 class Advice:
+    """Advice for the clinician: its clause, urgency (emergency, urgent, routine) and text."""
+
     clause: str
     text: str
+    urgency: str = "routine"
+    rank: int = 3
+    """The urgency's rank in the KB (1 most urgent); advice is ordered by it, then by clause."""
+    urgency_words: str = "Routine"
 
     def to_dict(self) -> dict[str, Any]:
-        return {"clause": self.clause, "text": self.text}
+        return {"clause": self.clause, "urgency": self.urgency, "text": self.text}
+
+
+@dataclass(frozen=True)
+class Assumption:
+    """A closed-world fact not given, taken as its default (false, or none)."""
+
+    fact: str
+    text: str
+    """The default as a sentence ("no individual funding request has been approved")."""
+    would_change: bool | None = None
+    """Recording the fact otherwise would change the status (None: not worked out)."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"fact": self.fact, "text": self.text, "would_change": self.would_change}
+
+
+@dataclass(frozen=True)
+class Validity:
+    """Which version of the policy decided, and whether its review is overdue (7.1, 7.2)."""
+
+    version: str
+    review: str
+    """The review date as the policy prints it (YYYY-MM)."""
+    overdue: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"version": self.version, "review": self.review, "review_overdue": self.overdue}
 
 
 @dataclass(frozen=True)
@@ -117,6 +180,9 @@ class Decision:
     advice: tuple[Advice, ...] = ()
     unknown: tuple[str, ...] = ()
     """Every open-world fact that was not given (whether or not it mattered)."""
+    assumptions: tuple[Assumption, ...] = ()
+    """The closed-world facts not given, each taken as its default."""
+    validity: Validity | None = None
     clauses_depend_on_unknowns: bool = False
     """The status is certain but which clause decides it depends on facts not given: the
     clauses are every one that decides it for some completion (e.g. not commissioned by 1.2
@@ -138,6 +204,8 @@ class Decision:
             "missing": [missing.to_dict() for missing in self.missing],
             "advice": [advice.to_dict() for advice in self.advice],
             "unknown": list(self.unknown),
+            "assumed": [assumption.to_dict() for assumption in self.assumptions],
+            "validity": self.validity.to_dict() if self.validity else None,
             "clauses_depend_on_unknowns": self.clauses_depend_on_unknowns,
         }
 

@@ -14,32 +14,48 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Mapping, Sequence
+from datetime import date
 from functools import cache
 from pathlib import Path
 
+import clingo
+
 from .atoms import Atoms, Term, atoms_by_name
-from .decision import Advice, Decision, Explanation, MissingFact, Possibility, Status, clause_order
-from .errors import KnowledgeBaseError
+from .decision import (
+    Advice,
+    Assumption,
+    Decision,
+    Explanation,
+    MissingFact,
+    Possibility,
+    Status,
+    Validity,
+    clause_order,
+)
+from .errors import InputError, KnowledgeBaseError
 from .explain import Explainer
 from .inputs import InputLiterals, input_keys
 from .knowledge_base import KnowledgeBase, knowledge_base
 from .model import PolicyModel
 from .solver import GroundProgram
-from .vocabulary import InputKey, PatientFacts
+from .vocabulary import InputKey, PatientFacts, Value, Vocabulary
 
 UNDETERMINED: Status = "undetermined"
+ADMIT_CONTRADICTIONS = clingo.Function("admit_contradictions")
+"""The external that lets contradictory completions count (kb/core/decision.lp)."""
 PARTS_CACHE_SIZE = 4096
 # What each grounding shows (the engine's contract with kb/core/decision.lp): the cautious
 # solve reads the trace, the brave one only what `possible` and `missing` need. Fewer shown
 # atoms mean fewer models to enumerate and fewer symbols to read.
 TRACE_ATOMS = frozenset(
-    {"status/1", "consistent/0", "decided_by/2", "deciding/1", "fired/3", "why_not/3", "why_not_overridden/2", "advice/2"}
+    {"status/1", "consistent/0", "decided_by/2", "deciding/1", "fired/3", "why_not/3", "why_not_overridden/2", "advice/2", "advice/3",
+     "contradiction/2"}
 )
 OUTCOME_ATOMS = frozenset({"status/1", "decided_by/2", "outcome/4"})
 REPRESENTATIVE_INTEGERS = ("-c", "integer_inputs=representatives")
 """Grounding arguments: integer inputs only at their representatives (kb/core/inputs.lp)."""
 # A decision without its explanation (audit rows): the same program, showing no trace atoms.
-DECISION_ATOMS = frozenset({"status/1", "consistent/0", "decided_by/2", "advice/2"})
+DECISION_ATOMS = frozenset({"status/1", "consistent/0", "decided_by/2", "advice/2", "advice/3", "contradiction/2"})
 
 
 class PolicyEngine:
@@ -54,7 +70,9 @@ class PolicyEngine:
         """The policy as the KB says it, read once: what every front end reads."""
         self.policy = self.model.info
         self.vocabulary = self.model.vocabulary
-        self.explainer = Explainer(self.policy.rules, self.vocabulary)
+        self.wording = self.model.wording
+        self.contradictions = self.model.contradictions
+        self.explainer = Explainer(self.policy.rules, self.vocabulary, self.wording)
         self._trace = InputLiterals(self.program)
         self.interval_starts = self.model.interval_starts
         """Each number fact's interval starts between thresholds (the audit keys by them too)."""
@@ -64,6 +82,8 @@ class PolicyEngine:
         self._groundings: dict[frozenset[str], InputLiterals] = {TRACE_ATOMS: self._trace}
         self._parts: dict[frozenset[str], tuple[Explanation, tuple[Advice, ...]]] = {}
         self._parts_lock = threading.Lock()
+        self._admit: dict[GroundProgram, int | None] = {}
+        self._weighed: dict[frozenset[InputKey], dict[str, bool]] = {}
         self._lock = threading.Lock()
 
     def _grounding(self, shown: frozenset[str]) -> InputLiterals:
@@ -90,15 +110,23 @@ class PolicyEngine:
     def decide_facts(self, facts: PatientFacts, explain: bool = True) -> Decision:
         """Decide validated facts; ``explain=False`` leaves the explanation empty (and is faster)."""
         decision = self.decide_many([facts], explain)[0]
-        if isinstance(decision, KnowledgeBaseError):
+        if isinstance(decision, (KnowledgeBaseError, InputError)):
             raise decision
         return decision
 
-    def decide_many(self, many: Sequence[PatientFacts], explain: bool = True) -> list[Decision | KnowledgeBaseError]:
+    def decide_many(
+        self, many: Sequence[PatientFacts], explain: bool = True, weigh_assumptions: bool | None = None
+    ) -> list[Decision | KnowledgeBaseError | InputError]:
         """``decide_facts`` for each of ``many``, in order, with a knowledge-base fault in place
-        of the decision it prevents. The cautious solves run one after another, then the brave
-        ones: each solver's data stays in the processor's caches (an audit's batches)."""
+        of the decision it prevents, and an InputError in place of facts that contradict each
+        other (the KB's ``contradiction/2``, naming every field involved). ``weigh_assumptions``
+        (by default: when explaining) decides a certain status again with each closed-world
+        default recorded otherwise, to say which would change it; a caller that does not show
+        the assumptions (the audit) skips those solves. The cautious solves run one after
+        another, then the brave ones: each solver's data stays in the processor's caches (an
+        audit's batches)."""
         givens = [input_keys(facts, self.vocabulary) for facts in many]
+        weigh = explain if weigh_assumptions is None else weigh_assumptions
         with self._lock:
             decision_inputs = self._trace if explain else self._grounding(DECISION_ATOMS)
             cautious = [self._consequences(decision_inputs, given, "cautious") for given in givens]
@@ -107,15 +135,92 @@ class PolicyEngine:
             # certain status whose deciding clause depends on the unknown facts, every clause
             # that decides it in some completion.
             brave = [
-                None if isinstance(atoms, KnowledgeBaseError) or _settled(atoms)
+                None if not isinstance(atoms, dict) or _settled(atoms)
                 else self._consequences(self._grounding(OUTCOME_ATOMS), given, "brave")
                 for atoms, given in zip(cautious, givens)
             ]
-        return [self._decision(*parts) for parts in zip(many, cautious, brave)]
+            # Which closed-world defaults a certain status rests on: decided again with each
+            # recorded otherwise (only when explaining: the audit's rows do not need it).
+            flips = [
+                self._flips(facts, atoms) if weigh and isinstance(atoms, dict) else {}
+                for facts, atoms in zip(many, cautious)
+            ]
+        return [
+            self._decision(facts, atoms, brave_atoms, flip)
+            for facts, atoms, brave_atoms, flip in zip(many, cautious, brave, flips)
+        ]
 
-    def _consequences(self, inputs: InputLiterals, given: set[InputKey], mode: str) -> Atoms | KnowledgeBaseError:
-        symbols = inputs.program.consequences(inputs.assumptions(given), mode)  # type: ignore[arg-type]
+    def reachable(self, facts: PatientFacts) -> Atoms:
+        """The trace atoms some completion of ``facts`` shows (brave consequences), for checks
+        that ask whether anything can reach an atom at all."""
+        with self._lock:
+            symbols = self.program.consequences(self.solve_assumptions(self._trace, input_keys(facts, self.vocabulary), admit=True), "brave")
+        return atoms_by_name(symbols or ())
+
+    def _flips(self, facts: PatientFacts, cautious: Atoms) -> dict[str, bool]:
+        """For each closed-world fact not given: would recording it (true, or any one member)
+        change a certain status? Undetermined answers are not tried (their status may change
+        anyway)."""
+        statuses = cautious.get("status", ())
+        if len(statuses) != 1:
+            return {}
+        # The same inputs weigh alike (the audit's interval keys): each set is weighed once.
+        memo_key = frozenset(input_keys(facts, self.vocabulary))
+        known = self._weighed.get(memo_key)
+        if known is not None:
+            return known
+        status = str(statuses[0].arguments[0])
+        inputs = self._grounding(DECISION_ATOMS)
+        changes: dict[str, bool] = {}
+        for key in closed_defaults(self.vocabulary, facts):
+            changes[key] = False
+            for value in self._recorded_values(key):
+                given = PatientFacts({**facts.given, key: value}, facts.record_id, facts.at_least)
+                symbols = inputs.program.consequences(self.solve_assumptions(inputs, input_keys(given, self.vocabulary)), "cautious")
+                if symbols is None:
+                    continue  # recording it so would be refused as an input error, not decided
+                shown = atoms_by_name(symbols)
+                if [str(a.arguments[0]) for a in shown.get("status", ())] != [status]:
+                    changes[key] = True
+                    break
+        self._weighed[memo_key] = changes
+        if len(self._weighed) > PARTS_CACHE_SIZE:
+            del self._weighed[next(iter(self._weighed))]  # the oldest
+        return changes
+
+    def _recorded_values(self, key: str) -> list[Value]:
+        spec = self.vocabulary.specs[key]
+        if spec.type == "boolean":
+            return [True]
+        if spec.type == "list":
+            return [frozenset({member}) for member in spec.values]
+        return list(spec.values)
+
+    def solve_assumptions(self, inputs: InputLiterals, given: set[InputKey], admit: bool = False) -> list[int]:
+        """The solve's assumptions: the inputs, and whether contradictory completions count
+        (``admit_contradictions``, kb/core/decision.lp: only to name a contradiction)."""
+        program = inputs.program
+        if program not in self._admit:
+            literal = program.literal(ADMIT_CONTRADICTIONS)
+            if literal is not None:
+                program.free_externals([literal])
+            self._admit[program] = literal
+        literal = self._admit[program]
+        assumptions = inputs.assumptions(given)
+        return assumptions if literal is None else [*assumptions, literal if admit else -literal]
+
+    def _consequences(
+        self, inputs: InputLiterals, given: set[InputKey], mode: str
+    ) -> Atoms | KnowledgeBaseError | InputError:
+        program = inputs.program
+        symbols = program.consequences(self.solve_assumptions(inputs, given), mode)  # type: ignore[arg-type]
         if symbols is None:
+            # No completion is a patient: the given facts contradict each other (an input
+            # error naming every field), or the knowledge base has no model for them.
+            admitted = program.consequences(self.solve_assumptions(inputs, given, admit=True), "cautious")
+            refused = self.contradictions.refuse(atoms_by_name(admitted or ()))
+            if isinstance(refused, InputError):
+                return refused
             return KnowledgeBaseError(f"{self.policy.reference}: no completion of these facts has a model")
         atoms = atoms_by_name(symbols)
         if mode == "cautious" and "consistent" not in atoms:
@@ -126,15 +231,21 @@ class PolicyEngine:
         return atoms
 
     def _decision(
-        self, facts: PatientFacts, cautious: Atoms | KnowledgeBaseError, brave: Atoms | KnowledgeBaseError | None
-    ) -> Decision | KnowledgeBaseError:
-        if isinstance(cautious, KnowledgeBaseError):
+        self,
+        facts: PatientFacts,
+        cautious: Atoms | KnowledgeBaseError | InputError,
+        brave: Atoms | KnowledgeBaseError | InputError | None,
+        flips: Mapping[str, bool] | None = None,
+    ) -> Decision | KnowledgeBaseError | InputError:
+        if isinstance(cautious, (KnowledgeBaseError, InputError)):
             return cautious
-        if isinstance(brave, KnowledgeBaseError):
+        if isinstance(brave, (KnowledgeBaseError, InputError)):
             return brave
-        return self.decision_from_atoms(facts, cautious, brave)
+        return self.decision_from_atoms(facts, cautious, brave, flips)
 
-    def decision_from_atoms(self, facts: PatientFacts, cautious: Atoms, brave: Atoms | None) -> Decision:
+    def decision_from_atoms(
+        self, facts: PatientFacts, cautious: Atoms, brave: Atoms | None, flips: Mapping[str, bool] | None = None
+    ) -> Decision:
         """Assemble the decision from cautious consequences and, when the status or its clauses
         are not certain, brave ones (each grouped by predicate name). Every front end goes
         through here."""
@@ -166,8 +277,21 @@ class PolicyEngine:
             missing=missing,
             advice=advice,
             unknown=unknown,
+            assumptions=self._assumptions(facts, flips or {}),
+            validity=self.validity(),
             clauses_depend_on_unknowns=clauses_vary,
         )
+
+    def _assumptions(self, facts: PatientFacts, flips: Mapping[str, bool]) -> tuple[Assumption, ...]:
+        return tuple(
+            Assumption(key, self.wording.default_sentence(self.vocabulary.specs[key]), flips.get(key))
+            for key in closed_defaults(self.vocabulary, facts)
+        )
+
+    def validity(self, today: date | None = None) -> Validity:
+        """The policy's version and review date, and whether the review is overdue (7.1, 7.2)."""
+        review = self.policy.metadata.get("review", "")
+        return Validity(self.policy.version, review, review_overdue(review, today or date.today()))
 
     def _certain_parts(self, cautious: Atoms) -> tuple[Explanation, tuple[Advice, ...]]:
         """The explanation and advice of a set of cautious consequences. They depend on those
@@ -178,8 +302,8 @@ class PolicyEngine:
         if parts is None:
             advice = tuple(
                 sorted(
-                    (Advice(str(a.arguments[0]), self.model.quote(str(a.arguments[1]))) for a in cautious.get("advice", ())),
-                    key=lambda advice: clause_order(advice.clause),
+                    (self._advice(*a.arguments) for a in cautious.get("advice", ())),
+                    key=lambda advice: (advice.rank, clause_order(advice.clause), advice.text),
                 )
             )
             parts = (self.explainer.explanation(cautious), advice)
@@ -188,6 +312,14 @@ class PolicyEngine:
                 if len(self._parts) > PARTS_CACHE_SIZE:
                     del self._parts[next(iter(self._parts))]  # the oldest
         return parts
+
+    def _advice(self, *arguments: Term) -> Advice:
+        """Advice in the KB's words, with its urgency: ordered most urgent first, then by clause.
+        Advice written without an urgency (``advice(Clause, Text)``, which `policykb check`
+        reports) is kept, as of undeclared urgency: shown first, never dropped."""
+        clause, urgency, text = arguments if len(arguments) == 3 else (arguments[0], None, arguments[-1])
+        level = self.wording.urgency(str(urgency))
+        return Advice(str(clause), self.wording.fill(str(text)), level.name, level.rank, level.words)
 
     def _missing(self, brave: Atoms, unknown: tuple[str, ...]) -> tuple[MissingFact, ...]:
         # The terms themselves (read once per atom, hashable) group the outcomes; only the
@@ -208,7 +340,8 @@ class PolicyEngine:
 
     def _question(self, key: str) -> MissingFact:
         spec = self.vocabulary.specs[key]
-        return MissingFact(key, spec.question or f"What is {key} ({spec.meaning})?", spec.allowed())
+        question = self.wording.fill(spec.question or f"What is known about this: {spec.meaning}?")
+        return MissingFact(key, question, spec.allowed())
 
 
 def _settled(cautious: Atoms) -> bool:
@@ -219,6 +352,26 @@ def _settled(cautious: Atoms) -> bool:
 def _clauses(atoms: Atoms, status: str) -> tuple[str, ...]:
     clauses = {str(a.arguments[1]) for a in atoms.get("decided_by", ()) if str(a.arguments[0]) == status}
     return tuple(sorted(clauses, key=clause_order))
+
+
+def closed_defaults(vocabulary: Vocabulary, facts: PatientFacts) -> tuple[str, ...]:
+    """The closed-world facts not given: each is taken as false (or none), a silent assumption
+    the answer names."""
+    return tuple(key for key, spec in vocabulary.specs.items() if spec.world == "closed" and key not in facts.given)
+
+
+def review_overdue(review: str, today: date) -> bool:
+    """Whether a review date printed as YYYY-MM (or YYYY-MM-DD) has passed; an unreadable date
+    counts as overdue, so that the answer says to check the published version."""
+    parts = review.split("-")
+    try:
+        year, month = int(parts[0]), int(parts[1])
+        day = int(parts[2]) if len(parts) > 2 else None
+    except (IndexError, ValueError):
+        return True
+    if day is not None:
+        return today > date(year, month, day)
+    return (today.year, today.month) > (year, month)
 
 
 @cache

@@ -1,7 +1,8 @@
 """From the atoms of a solve to an explanation a clinician can check clause by clause.
 
 Nothing here knows a clinical rule: the steps are the ``fired/3`` atoms the labels
-transformer added to the knowledge base, their sentences the KB's ``rule/3`` metadata.
+transformer added to the knowledge base, their sentences the KB's ``rule/3`` metadata and
+its glossary (wording.py). Each step keeps the machine form beside the sentences.
 """
 
 from __future__ import annotations
@@ -10,74 +11,99 @@ from collections.abc import Mapping, Sequence
 from functools import lru_cache
 
 from .atoms import Atom, Atoms, Term
-from .decision import Explanation, RouteNotTaken, Step, clause_order
+from .decision import Explanation, RouteNotTaken, SetAside, Step, clause_order
 from .metadata import RuleInfo
 from .vocabulary import Vocabulary
+from .wording import NO_DESCRIPTION, Wording
 
 
 class Explainer:
-    """Builds explanations for one policy's program."""
+    """Builds explanations for one policy's program, in the machine form and in the KB's words."""
 
-    def __init__(self, rules: Mapping[str, RuleInfo], vocabulary: Vocabulary) -> None:
+    def __init__(self, rules: Mapping[str, RuleInfo], vocabulary: Vocabulary, wording: Wording | None = None) -> None:
         self.rules = rules
-        self.vocabulary = vocabulary
-        self.describe = lru_cache(maxsize=1 << 14)(self._describe)
+        self.wording = wording or Wording({}, {}, (), vocabulary)
+        self.describe = lru_cache(maxsize=1 << 14)(self.wording.describe)
         # Steps are immutable and few (the program is grounded once): build each one once.
         self._step = lru_cache(maxsize=1 << 14)(self._new_step)
 
-    def _describe(self, term: Term) -> str:
-        """A ground atom in words: ``holds(setting,mcas)`` reads ``setting = mcas``."""
-        if not isinstance(term, Atom):
-            return str(term)
-        name, arguments = term.name, term.arguments
-        if name == "conclusion" and len(arguments) == 2:
-            return f"{arguments[1]} (stage {arguments[0]})"
-        if name == "neg" and len(arguments) == 1:
-            return "not " + self.describe(arguments[0])
-        if name == "holds" and len(arguments) == 2:
-            key, value = (str(argument) for argument in arguments)
-            spec = self.vocabulary.specs.get(key)
-            shown = "any value" if value == "any" else spec.fact_type.show(spec, value) if spec else value
-            return f"{key} includes {shown}" if spec and spec.fact_type.multiple else f"{key} = {shown}"
-        return term.text
-
     def explanation(self, atoms: Atoms) -> Explanation:
-        """The trace of cautious consequences (grouped by predicate name): steps, why-not."""
+        """The trace of cautious consequences (grouped by predicate name): steps, why-not, and
+        the conclusions that precedence set aside."""
         deciding = {atom.arguments[0] for atom in atoms.get("deciding", ())}
         fired = atoms.get("fired", ())
         depths = _depths([(f.arguments[1], f.arguments[2].arguments) for f in fired])  # type: ignore[union-attr]
         steps = [self._step(atom, depth, atom.arguments[1] in deciding) for atom, depth in zip(fired, depths)]
         steps.sort(key=lambda step: (step.depth, clause_order(step.clause), step.rule, step.conclusion))
-        return Explanation(steps=tuple(steps), why_not=self._why_not(atoms))
+        set_aside = _set_aside(steps) if len(atoms.get("status", ())) == 1 else ()
+        return Explanation(steps=tuple(steps), why_not=self._why_not(atoms), set_aside=set_aside)
 
     def rule(self, label: str) -> RuleInfo:
-        return self.rules.get(label) or RuleInfo(label, "?", label)
+        found = self.rules.get(label)
+        if found is None:
+            return RuleInfo(label, "?", NO_DESCRIPTION)
+        return RuleInfo(found.label, found.clause, self.wording.fill(found.text))
 
     def _new_step(self, fired: Atom, depth: int, in_decision: bool) -> Step:
         label, head, body = fired.arguments
         info = self.rule(str(label))
+        used = body.arguments  # type: ignore[union-attr]
+        stage = None
+        if isinstance(head, Atom) and head.name == "conclusion" and len(head.arguments) == 2:
+            stage = str(head.arguments[0])
         return Step(
             rule=info.label,
             clause=info.clause,
             text=info.text,
-            conclusion=self.describe(head),
-            uses=tuple(self.describe(atom) for atom in body.arguments),  # type: ignore[union-attr]
+            conclusion=str(head),
+            uses=tuple(str(atom) for atom in used),
             depth=depth,
             in_decision=in_decision,
+            says=self.describe(head),
+            because=tuple(self.describe(atom) for atom in used),
+            stage=stage,
         )
 
     def _why_not(self, atoms: Atoms) -> tuple[RouteNotTaken, ...]:
-        unmet: dict[str, list[tuple[int, str]]] = {}
+        unmet: dict[str, list[tuple[int, Term]]] = {}
         for atom in atoms.get("why_not", ()):
             label, index, condition = atom.arguments
-            unmet.setdefault(str(label), []).append((int(index), self.describe(condition)))  # type: ignore[arg-type]
+            unmet.setdefault(str(label), []).append((int(index), condition))  # type: ignore[arg-type]
         overridden = {str(a.arguments[0]): str(a.arguments[1]) for a in atoms.get("why_not_overridden", ())}
         routes = []
         for label in sorted(set(unmet) | set(overridden), key=lambda l: (clause_order(self.rule(l).clause), l)):
             info = self.rule(label)
-            conditions = tuple(text for _, text in sorted(unmet.get(label, [])))
-            routes.append(RouteNotTaken(label, info.clause, info.text, conditions, overridden.get(label)))
+            conditions = [condition for _, condition in sorted(unmet.get(label, []), key=lambda pair: pair[0])]
+            routes.append(
+                RouteNotTaken(
+                    label,
+                    info.clause,
+                    info.text,
+                    tuple(str(condition) for condition in conditions),
+                    overridden.get(label),
+                    tuple(self.wording.not_holding(condition) for condition in conditions),
+                )
+            )
         return tuple(routes)
+
+
+def _set_aside(steps: Sequence[Step]) -> tuple[SetAside, ...]:
+    """Conclusions outside the proof of a certain status: a stage of higher precedence defeated
+    them. The clauses that did so label the rules overriding that stage; where no labelled rule
+    did (the policy's scope, decision.lp), the clauses of the deciding conclusions."""
+    by_stage: dict[str, set[str]] = {}
+    for step in steps:
+        if step.conclusion.startswith("overridden("):
+            by_stage.setdefault(step.conclusion[len("overridden("):-1], set()).add(step.clause)
+    deciding = {step.clause for step in steps if step.in_decision and step.stage is not None}
+    found = []
+    for step in steps:
+        if step.stage is None or step.in_decision:
+            continue
+        clauses = by_stage.get(step.stage) or deciding
+        found.append(SetAside(step.rule, step.clause, step.text, tuple(sorted(clauses, key=clause_order))))
+    unique = dict.fromkeys(found)
+    return tuple(sorted(unique, key=lambda item: (clause_order(item.clause), item.rule)))
 
 
 def _depths(instances: Sequence[tuple[Term, Sequence[Term]]]) -> list[int]:

@@ -230,12 +230,14 @@ def facts_from_resources(
         spec = engine.vocabulary.specs[key]
         value = spec.fact_type.from_codes(spec, found)
         if value is None:
-            notes.append(f"{key}: codes disagree ({', '.join(sorted(found))}); left unknown")
+            disagree = " / ".join(engine.wording.value_sentence(key, value) for value in sorted(found))
+            notes.append(f"codes disagree ({disagree}); left unknown")
             continue
         mapping[key] = value
         if spec.fact_type.multiple and spec.world == "open":
             at_least.add(key)
-            notes.append(f"{key}: {', '.join(sorted(found))} coded as present; the others are unknown (no screen recorded)")
+            coded = "; ".join(engine.wording.value_sentence(key, value) for value in sorted(found))
+            notes.append(f"coded as present: {coded}; the others are unknown (no screen recorded)")
     if "low_back_pain" not in {m.indication for m in mapped if m.indication}:
         notes.append("no Condition codes low back pain, the condition this policy is about")
 

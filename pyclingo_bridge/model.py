@@ -11,12 +11,12 @@ never the ground program's facts (as every simulation of OpenFisca reads one loa
 from __future__ import annotations
 
 import functools
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import clingo
 
+from .contradictions import Contradictions
 from .codes import CodeMaps, CodeMeaning, CodeSystem, OrderCategory, fact_meaning
 from .decision import clause_order
 from .errors import KnowledgeBaseError
@@ -24,6 +24,7 @@ from .fact_types import check_types
 from .metadata import Clause, PolicyInfo, RuleInfo
 from .solver import GroundProgram
 from .vocabulary import FactSpec, Vocabulary
+from .wording import Urgency, Wording, fill_placeholders
 
 
 @dataclass(frozen=True)
@@ -75,8 +76,18 @@ class PolicyModel:
         """Number fact → the values an unknown one takes (either side of each threshold, its bounds)."""
         self.not_read = {a.arguments[0].name: _text(a.arguments[1]) for a in program.facts("fact_not_read", 2)}
         """Fact → the clause by which no rule reads it."""
-        self.urgent_clauses = frozenset(_text(a.arguments[0]) for a in program.facts("urgent_pathway", 1))
-        """Clauses whose exclusion sends the patient on an urgent pathway (a critical card)."""
+        self.wording = Wording(
+            {str(a.arguments[0]): _text(a.arguments[1]) for a in program.facts("glossary", 2)},
+            self.parameter_texts,
+            sorted(Urgency(a.arguments[1].number, a.arguments[0].name, _text(a.arguments[2])) for a in program.facts("urgency", 3)),
+            self.vocabulary,
+        )
+        """The KB's words for people: glossary sentences, parameter values, advice urgencies."""
+        contradiction_fields: dict[str, list[str]] = {}
+        for atom in program.facts("contradiction_field", 2):
+            contradiction_fields.setdefault(str(atom.arguments[0]), []).append(str(atom.arguments[1]))
+        self.contradictions = Contradictions({name: tuple(sorted(keys)) for name, keys in contradiction_fields.items()})
+        """The fields each declared contradiction reads."""
         self.invariants = {
             a.arguments[0].name: Invariant(a.arguments[0].name, _text(a.arguments[1]), _text(a.arguments[2]))
             for a in program.facts("invariant", 3)
@@ -93,9 +104,16 @@ class PolicyModel:
         sentence or an advice says "younger than {minimum_age}" and the number lives in one
         place, the parameter. A name that is no parameter is left as written (the check
         reports it)."""
-        if "{" not in text:
-            return text
-        return PLACEHOLDER.sub(lambda match: self.parameter_texts.get(match.group(1), match.group(0)), text)
+        return fill_placeholders(text, self.parameter_texts)
+
+    def ground_atoms(self, name: str, arity: int) -> list[clingo.Symbol]:
+        """Every atom of ``name/arity`` in the policy's query grounding, fact or not: what an
+        answer can show, for `policykb check` to word-check (check/wording.py)."""
+        return self._program.atoms(name, arity)
+
+    def ground_facts(self, name: str, arity: int) -> list[clingo.Symbol]:
+        """The facts of ``name/arity`` in the policy's query grounding."""
+        return self._program.facts(name, arity)
 
     @functools.cached_property
     def codes(self) -> CodeMaps:
@@ -184,10 +202,6 @@ def _vocabulary(program: GroundProgram) -> Vocabulary:
             unit=units.get(key),
         )
     return Vocabulary(specs)
-
-
-PLACEHOLDER = re.compile(r"\{([a-z][a-z0-9_]*)\}")
-"""A parameter quoted in a sentence: ``{minimum_age}``."""
 
 
 def _info(policy_id: str, program: GroundProgram, quote: Callable[[str], str]) -> PolicyInfo:

@@ -3,18 +3,25 @@
 from __future__ import annotations
 
 from .fhir import FhirFacts
+from .wording import Wording
 
 
-def render_fhir_text(fhir: FhirFacts) -> str:
-    """Lines to follow :func:`render_text` for a decision taken from FHIR resources."""
+def render_fhir_text(fhir: FhirFacts, wording: Wording | None = None) -> str:
+    """Lines to follow :func:`render_text` for a decision taken from FHIR resources; each
+    code's meaning in the KB's words (``wording``), the code's source cited."""
     lines = ["", f"FHIR input ({fhir.order})"]
     for mapped in fhir.mapped:
         coding = mapped.coding
-        meaning = f"{mapped.fact} = {mapped.value}" if mapped.fact else f"indication: {mapped.indication}"
-        lines.append(f"  + {coding.code} {coding.display or ''} ({coding.resource}) => {meaning}  [{mapped.source}]")
+        if mapped.fact and mapped.value is not None and wording is not None:
+            meaning = wording.value_sentence(mapped.fact, mapped.value)
+        elif mapped.fact:
+            meaning = "a patient fact of this policy"
+        else:
+            meaning = "the condition this policy is about"
+        lines.append(f"  + {coding.code} {coding.display or ''} ({coding.resource}): {meaning}  [{mapped.source}]")
     for coding in fhir.unmapped:
         code = coding.code or "(no code)"
-        lines.append(f"  ? {code} {coding.display or ''} ({coding.resource}, {coding.system or 'no system'}) => unmapped")
+        lines.append(f"  ? {code} {coding.display or ''} ({coding.resource}, {coding.system or 'no system'}): not mapped")
     lines += [f"  - ignored: {reason}" for reason in fhir.ignored]
     lines += [f"  ! {note}" for note in fhir.notes]
     return "\n".join(line.rstrip() for line in lines) + "\n"

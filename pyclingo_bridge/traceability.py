@@ -48,7 +48,7 @@ def trace_policy(kb: KnowledgeBase, policy_id: str) -> tuple[PolicyInfo, list[Cl
     for clause in policy.clauses:
         labels = [label for label, info in policy.rules.items() if info.clause == clause.number]
         rules = tuple(
-            RuleRef(label, clause.number, policy.rules[label].text, rule.location)
+            RuleRef(label, clause.number, engine.wording.fill(policy.rules[label].text), rule.location)
             for label in labels
             for rule in index.labels().get(label, [])
         )

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from hypothesis import strategies as st
 
-from pyclingo_bridge import Vocabulary
+from pyclingo_bridge import PolicyEngine, Vocabulary
+from pyclingo_bridge.errors import InputError
 from pyclingo_bridge.vocabulary import FactSpec
 
 ABSENT = object()
@@ -34,6 +36,19 @@ def patient_facts(vocabulary: Vocabulary) -> st.SearchStrategy[dict[str, Any]]:
 
     drawn = st.fixed_dictionaries({key: one(spec) for key, spec in vocabulary.specs.items()})
     return drawn.map(lambda facts: {k: v for k, v in facts.items() if v is not ABSENT})
+
+
+def consistent(engine: PolicyEngine) -> Callable[[dict[str, Any]], bool]:
+    """Whether facts are free of the KB's contradictions (those are input errors, tested
+    apart): a filter for strategies of valid patients."""
+    def ok(facts: dict[str, Any]) -> bool:
+        try:
+            engine.decide(facts)
+        except InputError:
+            return False
+        return True
+
+    return ok
 
 
 def closed_defaults(vocabulary: Vocabulary) -> dict[str, Any]:

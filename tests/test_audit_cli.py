@@ -71,7 +71,7 @@ MALFORMED = [
     ("duplicate key", '{"age": 40, "age": 41}', 2, ["age"], "row 2: age: given more than once"),
     ("unknown field", '{"setting": "mcas", "agee": 40}', 2, ["agee"],
      ("row 2: agee: unknown field (did you mean 'age'?); allowed fields: id, age, clinical_trial_continuation, "
-      "core_criteria, facet_joint_rfd_prerequisite, ifr_approved, likely_to_change_management, mcas_in_place, "
+      "core_criteria, emergency_or_inpatient, facet_joint_rfd_prerequisite, ifr_approved, likely_to_change_management, mcas_in_place, "
       "red_flags, sciatica, seen_by_mcas, setting")),
 ]
 

@@ -13,6 +13,7 @@ from pyclingo_bridge.cds_hooks.cards import card
 from pyclingo_bridge.fhir import FhirDecision, FhirFacts
 
 from .conftest import POLICY, patient
+from .strategies import consistent
 
 
 def card_for(engine: PolicyEngine, facts: dict[str, Any]) -> dict[str, Any]:
@@ -22,15 +23,23 @@ def card_for(engine: PolicyEngine, facts: dict[str, Any]) -> dict[str, Any]:
 
 CASES = [
     # name, facts, indicator, summary
-    ("commissioned is info", patient(), "info", "Imaging commissioned under CMICB_Clin086 (clause 1.3)"),
+    ("commissioned is info", patient(), "info", "Commissioned under CMICB_Clin086 (clause 1.3)"),
     ("not commissioned is a warning", patient(setting="primary_care"), "warning",
-     "Imaging not routinely commissioned under CMICB_Clin086 (clause 1.2)"),
+     "Not routinely commissioned under CMICB_Clin086 (clause 1.2)"),
     ("undetermined is a warning", patient(setting=...), "warning", "CMICB_Clin086 undetermined: 1 question to answer"),
     ("under 16 is a warning", patient(age=12), "warning", "Outside CMICB_Clin086 (clause 1.5)"),
     ("2.1 red flag is critical", patient(red_flags=["suspected_fracture"]), "critical",
-     "Red flag: urgent pathway, outside CMICB_Clin086 (clause 2.1)"),
+     "Urgent advice: Outside CMICB_Clin086 (clause 2.1)"),
+    ("2.1 inflammatory disease is critical", patient(red_flags=["suspected_inflammatory_disease"]), "critical",
+     "Urgent advice: Outside CMICB_Clin086 (clause 2.1)"),
+    ("2.1 cord compression is critical", patient(red_flags=["suspected_cord_compression"]), "critical",
+     "Urgent advice: Outside CMICB_Clin086 (clause 2.1)"),
     ("2.2 red flag is critical", patient(red_flags=["perineal_anaesthesia"]), "critical",
-     "Red flag: urgent pathway, outside CMICB_Clin086 (clause 2.2)"),
+     "Emergency advice: Outside CMICB_Clin086 (clause 2.2)"),
+    ("2-week-wait criterion is critical though commissioned", patient(core_criteria=["suspected_cancer_2ww"]),
+     "critical", "Urgent advice: Commissioned under CMICB_Clin086 (clauses 3.1, 3.2)"),
+    ("urgent criterion is critical", patient(setting="primary_care", core_criteria=["urgent"]),
+     "critical", "Urgent advice: Commissioned under CMICB_Clin086 (clauses 3.1, 3.2)"),
 ]
 
 
@@ -53,7 +62,7 @@ def _facts() -> st.SearchStrategy[dict[str, Any]]:
             values[key] = st.sampled_from(spec.values)
         else:
             values[key] = st.lists(st.sampled_from(spec.values), unique=True)
-    return st.fixed_dictionaries({}, optional=values)
+    return st.fixed_dictionaries({}, optional=values).filter(consistent(engine_for(POLICY)))
 
 
 @settings(max_examples=150, deadline=None)
@@ -63,6 +72,7 @@ def test_every_card_is_well_formed(facts: dict[str, Any]) -> None:
     result = card_for(engine, facts)
     status = result["extension"]["policykb"]["status"]
     assert len(result["summary"]) < 140
-    assert (result["indicator"] == "info") == (status == "commissioned")
-    assert result["indicator"] != "critical" or status == "outside_policy"
+    urgent = any(advice.urgency != "routine" for advice in engine.decide(facts).advice)
+    assert (result["indicator"] == "critical") == urgent
+    assert (result["indicator"] == "info") == (status == "commissioned" and not urgent)
     assert result["source"]["label"].startswith("CMICB_Clin086")

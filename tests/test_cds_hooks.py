@@ -82,7 +82,7 @@ def test_discovery(client: httpx.Client) -> None:
 CARD_CASES = [
     # name, request, indicator, status, clauses, summary
     ("cauda equina is critical", request(), "critical", "outside_policy", ["2.1", "2.2"],
-     "Red flag: urgent pathway, outside CMICB_Clin086 (clauses 2.1, 2.2)"),
+     "Emergency advice: Outside CMICB_Clin086 (clauses 2.1, 2.2)"),
     ("low back pain only is undetermined", request(prefetch__conditions=conditions("M54.5")), "warning", "undetermined", [],
      "CMICB_Clin086 undetermined: 3 questions to answer"),
     ("under 16 is outside, not urgent", request(prefetch__patient={"resourceType": "Patient", "id": "pat-ces", "birthDate": "2015-01-01"},

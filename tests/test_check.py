@@ -19,6 +19,8 @@ from pyclingo_bridge.cli import main
 from pyclingo_bridge.engine import engine_for
 from pyclingo_bridge.vocabulary import FactSpec
 
+from .strategies import consistent
+
 POLICY = "CMICB_Clin086"
 RULES = "policies/cmicb_clin086/rules.lp"
 POLICY_LP = "policies/cmicb_clin086/policy.lp"
@@ -65,7 +67,7 @@ FAULTS = {
         RULES,
         "specialist_request, holds(likely_to_change_management, true)",
         "specialist_requst, holds(likely_to_change_management, true)",
-        frozenset({"undefined_predicate", "gap", "dead_rule"}),
+        frozenset({"undescribed_atom", "undefined_predicate", "gap", "dead_rule"}),
         "undefined_predicate",
         "specialist_requst/0 is neither an input nor derived by any rule (did you mean specialist_request/0?)",
         "specialist_requst,",
@@ -75,7 +77,7 @@ FAULTS = {
         RULES,
         "specialist_request, holds(likely_to_change_management, true)",
         "specialist_request(mcas), holds(likely_to_change_management, true)",
-        frozenset({"arity_mismatch", "gap", "dead_rule"}),
+        frozenset({"undescribed_atom", "arity_mismatch", "gap", "dead_rule"}),
         "arity_mismatch",
         "specialist_request/1 is read here but only specialist_request/0 is defined",
         "specialist_request(mcas)",
@@ -228,7 +230,7 @@ FAULTS = {
         RULES,
         "diagnostic_for_restricted_procedure :- label(rfd_imaging_is_diagnostic),\n    holds(",
         "diagnostic_for_restricted_procedure :- label(rfd_imaging_is_diagnostic),\n    given(",
-        frozenset({"input_read_directly"}),
+        frozenset({"undescribed_atom", "input_read_directly"}),
         "input_read_directly",
         "given/2 is an input external: policy rules read patient facts only through holds/2",
         "given(facet_joint_rfd_prerequisite, true)",
@@ -397,7 +399,7 @@ def complete_patients() -> st.SearchStrategy[dict[str, object]]:
     specs = engine_for(POLICY).vocabulary.specs.values()
     required = {spec.key: value_strategy(spec) for spec in specs if spec.world == "open"}
     optional = {spec.key: value_strategy(spec) for spec in specs if spec.world == "closed"}
-    return st.fixed_dictionaries(required, optional=optional)
+    return st.fixed_dictionaries(required, optional=optional).filter(consistent(engine_for(POLICY)))
 
 
 @functools.cache

@@ -17,28 +17,43 @@ from pyclingo_bridge.cli import main
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
 PRIMARY_CARE_TEXT = """\
-Status: NOT COMMISSIONED
+Status: Not routinely commissioned
 Policy: CMICB_Clin086 version 1 (Low back pain imaging)
 Record: example-2
 Clauses: 1.2
 
-Explanation
-  not_commissioned
+Advice (most urgent first)
+  - Routine: [1.2] Explain to the patient that imaging is not needed for their low back pain, and \
+manage it in primary care (NICE NG59 1.1.5).
+  - Routine: [6.3] Not routinely commissioned: the clinician may apply to the ICB's Individual \
+Funding Request panel for clinical exceptionality, showing how this patient differs from others the policy excludes.
+
+Why
+  Not routinely commissioned
   └─ [1.2] Imaging for low back pain is not routinely commissioned in a non-specialist setting
-        => not_commissioned (stage policy_statement)
-        from: setting = primary_care; non_specialist_setting(primary_care)
+        because: imaging is requested in primary care; primary care is a non-specialist setting
 
 Routes to commissioned that did not apply
   - [1.3] In a specialist setting, imaging whose result is likely to change management is commissioned
-    not met: specialist_request
-  - [3.2] The patient meets a core eligibility criterion
-    not met: core_criteria includes any value
-  - [6.3] An individual funding request for clinical exceptionality was approved
-    not met: ifr_approved = true
+    not met: imaging is not requested in a specialist setting (MCAS or a consultant)
+  - [3.2] The patient meets a core eligibility criterion that concerns this request
+    not met: no core eligibility criterion is recorded for this request
+  - [6.3] An approved individual funding request for clinical exceptionality funds the requested intervention
+    not met: no individual funding request has been approved
 
-Advice
-  - [6.3] Not routinely commissioned: the clinician may apply to the ICB's Individual Funding Request \
-panel for clinical exceptionality, showing how this patient differs from others the policy excludes.
+Assumed (not recorded, so taken as absent)
+  - assumed: the request does not continue treatment begun in a clinical trial — not recorded
+  - assumed: no core eligibility criterion is recorded for this request — not recorded; recording \
+it would change this answer
+  - assumed: an elective request, not from emergency or inpatient care — not recorded
+  - assumed: not requested as a prerequisite for radiofrequency denervation — not recorded
+  - assumed: no individual funding request has been approved — not recorded; recording it would \
+change this answer
+
+Validity
+  CMICB_Clin086 version 1; review due 2029-03.
+  Check the version published by the ICB: this answer is valid only if it matches the version above \
+(7.1, 7.2).
 """
 
 
@@ -76,7 +91,7 @@ def test_query_reads_stdin_and_exits_0_when_undetermined(runner: CliRunner) -> N
 ERRORS = [
     ("mistyped key", '{"sciatic": true}', [], 1,
      ("Error: invalid input: sciatic: unknown field (did you mean 'sciatica'?); allowed fields: id, age, "
-      "clinical_trial_continuation, core_criteria, facet_joint_rfd_prerequisite, ifr_approved, "
+      "clinical_trial_continuation, core_criteria, emergency_or_inpatient, facet_joint_rfd_prerequisite, ifr_approved, "
       "likely_to_change_management, mcas_in_place, red_flags, sciatica, seen_by_mcas, setting\n")),
     ("bad value", '{"setting": "gp"}', [], 1,
      ("Error: invalid input: setting: 'gp' is not allowed; expected one of primary_care, mcas, secondary_care "

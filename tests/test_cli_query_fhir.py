@@ -23,16 +23,18 @@ def test_json_carries_the_decision_and_the_fhir_account() -> None:
     ]
 
 
-def test_text_ends_with_the_fhir_account() -> None:
+def test_text_gives_the_fhir_account_before_the_validity_footer() -> None:
     result = CliRunner().invoke(main, ["query", "--policy", "CMICB_Clin086", "--fhir", str(EXAMPLES / "suspected-cauda-equina-bundle.json")])
     assert result.exit_code == 0
-    assert result.output.startswith("Status: OUTSIDE THIS POLICY\n")
-    assert result.output.endswith(
+    assert result.output.startswith("Status: Outside this policy\n")
+    assert result.output.split("\n\nValidity\n")[0].endswith(
         "FHIR input (ServiceRequest/order-ces)\n"
-        "  + G83.4 Cauda equina syndrome (Condition/cond-ces) => red_flags = cauda_equina  [ICD-10 G83.4 Cauda equina syndrome]\n"
-        "  + M54.5 Low back pain (Condition/cond-lbp) => indication: low_back_pain  [ICD-10 M54.5 Low back pain]\n"
-        "  ! red_flags: cauda_equina coded as present; the others are unknown (no screen recorded)\n"
+        "  + G83.4 Cauda equina syndrome (Condition/cond-ces): red flag: suspected cauda equina syndrome"
+        "  [ICD-10 G83.4 Cauda equina syndrome]\n"
+        "  + M54.5 Low back pain (Condition/cond-lbp): the condition this policy is about  [ICD-10 M54.5 Low back pain]\n"
+        "  ! coded as present: red flag: suspected cauda equina syndrome; the others are unknown (no screen recorded)"
     )
+    assert result.output.endswith("this answer is valid only if it matches the version above (7.1, 7.2).\n")
 
 
 def test_bad_bundle_is_one_clear_error() -> None:

@@ -54,8 +54,8 @@ def test_failing_case_shows_expected_against_derived(tmp_path: Path) -> None:
         "      clauses: expected 1.3, derived 1.2",
         '      facts: {"age": 45, "setting": "primary_care", "red_flags": []}',
     ]
-    assert "      Status: NOT COMMISSIONED" in lines
-    assert "      Explanation" in lines
+    assert "      Status: Not routinely commissioned" in lines
+    assert "      Why" in lines
     assert lines[-4:] == [
         "2 cases: 1 passed, 1 failed",
         "CMICB_Clin086 coverage: rules 1/20 (5%), normative clauses 1/12 (8%)",

@@ -11,8 +11,10 @@ def test_steps_cite_clauses_and_the_facts_they_used(engine: PolicyEngine) -> Non
     decision = engine.decide(patient(setting="primary_care"))
     [step] = decision.explanation.steps
     assert (step.rule, step.clause) == ("non_specialist_setting", "1.2")
-    assert step.conclusion == "not_commissioned (stage policy_statement)"
-    assert step.uses == ("setting = primary_care", "non_specialist_setting(primary_care)")
+    assert step.conclusion == "conclusion(policy_statement,not_commissioned)"
+    assert step.uses == ("holds(setting,primary_care)", "non_specialist_setting(primary_care)")
+    assert step.says == "not routinely commissioned under the policy statement"
+    assert step.because == ("imaging is requested in primary care", "primary care is a non-specialist setting")
     assert step.in_decision
 
 
@@ -32,10 +34,10 @@ def test_overridden_conclusions_are_shown_but_not_deciding(engine: PolicyEngine)
 
 def test_why_not_lists_routes_to_commissioned_and_their_failing_conditions(engine: PolicyEngine) -> None:
     why_not = engine.decide(patient(setting="primary_care")).explanation.why_not
-    assert [(r.clause, r.unmet) for r in why_not] == [
-        ("1.3", ("specialist_request",)),
-        ("3.2", ("core_criteria includes any value",)),
-        ("6.3", ("ifr_approved = true",)),
+    assert [(r.clause, r.unmet, r.unmet_text) for r in why_not] == [
+        ("1.3", ("specialist_request",), ("imaging is not requested in a specialist setting (MCAS or a consultant)",)),
+        ("3.2", ("holds(core_criteria,any)",), ("no core eligibility criterion is recorded for this request",)),
+        ("6.3", ("holds(ifr_approved,true)",), ("no individual funding request has been approved",)),
     ]
 
 
@@ -48,7 +50,8 @@ def test_why_not_names_a_route_that_held_but_was_overridden(engine: PolicyEngine
 def test_why_not_shows_the_defeating_exception(engine: PolicyEngine) -> None:
     why_not = engine.decide(patient(setting="secondary_care", seen_by_mcas=False)).explanation.why_not
     route = next(r for r in why_not if r.clause == "1.3")
-    assert route.unmet == ("not defeated(likely_to_change_management)",)
+    assert route.unmet == ("neg(defeated(likely_to_change_management))",)
+    assert route.unmet_text == ("an exception to clause 1.3 applies (clause 1.1 or 1.4)",)
 
 
 def test_no_why_not_unless_not_commissioned(engine: PolicyEngine) -> None:

@@ -132,7 +132,7 @@ NESTED = '{"age": 40, "red_flags": [{"code": 1, "code": 2}]}'
 
 
 def test_query_names_the_path_of_a_nested_duplicate() -> None:
-    result = CliRunner().invoke(main, ["query", "-"], input=NESTED)
+    result = CliRunner().invoke(main, ["query", "--policy", "CMICB_Clin086", "-"], input=NESTED)
     assert (result.exit_code, result.stderr) == (1, "Error: invalid input: red_flags[0].code: given more than once\n")
 
 

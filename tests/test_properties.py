@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 from click.testing import CliRunner
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from pyclingo_bridge import STATUSES_DETERMINED, KnowledgeBase, PolicyEngine, engine_for
@@ -14,10 +14,10 @@ from pyclingo_bridge.cli import main
 from pyclingo_bridge.render import STATUS_WORDS
 
 from .conftest import POLICY
-from .strategies import closed_defaults, patient_facts, value_of
+from .strategies import closed_defaults, consistent, patient_facts, value_of
 
 ENGINE = engine_for(POLICY)
-FACTS = patient_facts(ENGINE.vocabulary)
+FACTS = patient_facts(ENGINE.vocabulary).filter(consistent(ENGINE))
 SETTINGS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
@@ -43,7 +43,9 @@ def test_filling_in_an_unknown_fact_never_changes_a_determined_status(facts: dic
     if not decision.unknown:
         return
     key = data.draw(st.sampled_from(decision.unknown))
-    filled = ENGINE.decide({**facts, key: data.draw(value_of(ENGINE.vocabulary.specs[key]))})
+    more = {**facts, key: data.draw(value_of(ENGINE.vocabulary.specs[key]))}
+    assume(consistent(ENGINE)(more))  # a contradiction is refused, not decided
+    filled = ENGINE.decide(more)
     if decision.determined:
         assert filled.status == decision.status
         if decision.clauses_depend_on_unknowns:
@@ -58,10 +60,14 @@ def test_filling_in_an_unknown_fact_never_changes_a_determined_status(facts: dic
 
 @SETTINGS
 @given(FACTS)
-def test_not_commissioned_always_carries_the_ifr_route(facts: dict[str, Any]) -> None:
+def test_not_commissioned_always_carries_the_ifr_route_or_the_trial_sponsor(facts: dict[str, Any]) -> None:
+    """Every refusal says what to do next: apply to the IFR panel, or, where 6.6 decided,
+    ask the trial's sponsor (6.6 puts continuing trial treatment on them, not the ICB)."""
     decision = ENGINE.decide(facts)
     if decision.status == "not_commissioned":
-        assert "6.3" in [advice.clause for advice in decision.advice]
+        advised = [advice.clause for advice in decision.advice]
+        expected = "6.6" if decision.clauses == ("6.6",) else "6.3"
+        assert expected in advised and ("6.3" in advised) != ("6.6" in advised)
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
@@ -79,7 +85,12 @@ def test_text_and_json_formats_agree(facts: dict[str, Any]) -> None:
     for possible in as_json["possible"]:
         assert STATUS_WORDS[possible["status"]] in text
     for step in as_json["explanation"]["fired"]:
-        assert f"[{step['clause']}] {step['text']}" in text
+        if step["in_decision"]:
+            assert f"[{step['clause']}] {step['text']}" in text
+    for item in as_json["explanation"]["set_aside"]:
+        assert f"[{item['clause']}] {item['text']}: set aside by" in text
+    for assumed in as_json["assumed"]:
+        assert f"assumed: {assumed['text']} — not recorded" in text
     for advice in as_json["advice"]:
         assert f"[{advice['clause']}] {advice['text']}" in text
     assert as_json == ENGINE.decide(facts).to_dict()
@@ -113,4 +124,7 @@ def test_a_closed_world_default_given_explicitly_decides_as_left_out(facts: dict
     same decision, explanation included. The audit keys both alike (``audit/batch.py``)."""
     left_out = {key: value for key, value in facts.items() if key not in stated}
     explicit = {**left_out, **{key: CLOSED_DEFAULTS[key] for key in stated}}
-    assert ENGINE.decide(explicit).to_dict() == ENGINE.decide(left_out).to_dict()
+    # The same decision; only the list of defaults assumed differs: a stated value is no assumption.
+    stated_out, left = ENGINE.decide(explicit).to_dict(), ENGINE.decide(left_out).to_dict()
+    assert {a["fact"] for a in left.pop("assumed")} - {a["fact"] for a in stated_out.pop("assumed")} == stated
+    assert stated_out == left

@@ -22,8 +22,8 @@ def test_case_file_items_pass_and_fail_with_explanation(pytester: pytest.Pyteste
             "case 'wrongly expected' (demo.cases.yaml:7)",
             "status: expected commissioned, derived not_commissioned",
             "clauses: expected 1.3, derived 1.2",
-            "Status: NOT COMMISSIONED",
-            "Explanation",
+            "Status: Not routinely commissioned",
+            "Why",
             "*[[]1.2[]] Imaging for low back pain is not routinely commissioned in a non-specialist setting",
         ]
     )

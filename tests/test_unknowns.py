@@ -77,7 +77,10 @@ def test_unknown_lists_every_open_fact_not_given(engine: PolicyEngine) -> None:
 
 def test_closed_world_facts_are_never_unknown(engine: PolicyEngine) -> None:
     closed = {key for key, spec in engine.vocabulary.specs.items() if spec.world == "closed"}
-    assert closed == {"core_criteria", "ifr_approved", "clinical_trial_continuation", "facet_joint_rfd_prerequisite"}
+    assert closed == {
+        "core_criteria", "ifr_approved", "clinical_trial_continuation", "facet_joint_rfd_prerequisite",
+        "emergency_or_inpatient",
+    }
     assert closed.isdisjoint(engine.decide({}).unknown)
 
 

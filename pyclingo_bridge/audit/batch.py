@@ -139,7 +139,8 @@ class Auditor:
         self._learned = []
         new: dict[Hashable, PatientFacts] = {}
         rows = [self._read(number, raw, new) for number, raw in chunk]
-        decisions = self.engine.decide_many(list(new.values()), explain=self.explain)
+        # The rows print no assumptions: no solves to weigh them.
+        decisions = self.engine.decide_many(list(new.values()), explain=self.explain, weigh_assumptions=False)
         decided = {key: self._answer(key, decision) for key, decision in zip(new, decisions)}
         # Rows are counted by answer and added to the tally once per chunk: a dictionary
         # increment per row instead of updating the counters.
@@ -225,9 +226,12 @@ class Auditor:
         shown_id = number if record_id is None else _one_line(_json_string(record_id))
         return f'{{"row": {number}, "id": {shown_id}, {answer.body}}}\n'
 
-    def _answer(self, key: Hashable, decision: Decision | KnowledgeBaseError) -> Answer | KnowledgeBaseError:
-        """The answer of a new input, remembered (or the knowledge-base fault it met)."""
-        if isinstance(decision, KnowledgeBaseError):
+    def _answer(
+        self, key: Hashable, decision: Decision | KnowledgeBaseError | InputError
+    ) -> Answer | KnowledgeBaseError | InputError:
+        """The answer of a new input, remembered (or the knowledge-base fault it met, or the
+        contradiction among its facts)."""
+        if isinstance(decision, (KnowledgeBaseError, InputError)):
             return decision
         body = _one_line(json.dumps(answer_fields(decision, self.explain), ensure_ascii=False))[1:-1]
         missing = tuple(m.fact for m in decision.missing)

@@ -1,10 +1,11 @@
 """A decision as a CDS Hooks card: summary, indicator, source, Markdown detail, extension.
 
-The indicator follows the status: ``info`` when commissioned, ``warning`` when not
-commissioned, undetermined or outside the policy, and ``critical`` when a clause that the
-knowledge base marks as an urgent pathway (``urgent_pathway/1``: 2.1, 2.2) put the patient
-outside the policy. Every string that came from the client is escaped before it enters
-Markdown.
+The indicator follows the most urgent advice: ``critical`` when any advice is more urgent
+than routine (the KB's ``urgency/3``: emergency or urgent), otherwise ``info`` when
+commissioned and ``warning`` when not commissioned, undetermined or outside the policy. The
+detail is the KB's sentences: urgent advice first, why, what was set aside, what is missing,
+what was assumed, and the policy's validity. Every string that came from the client is
+escaped before it enters Markdown.
 """
 
 from __future__ import annotations
@@ -14,9 +15,12 @@ import uuid
 from functools import cache
 from typing import Any
 
+import clingo
+
+from ..atoms import read_atom
 from ..engine import PolicyEngine
 from ..fhir import FhirDecision
-from ..render import STATUS_WORDS
+from ..render import STATUS_WORDS, assumption_sentence, clause_list, validity_lines
 
 SUMMARY_LIMIT = 140
 EXTENSION_KEY = "policykb"
@@ -26,18 +30,20 @@ _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]#!|<>~])")
 
 
 @cache
-def urgent_clauses(engine: PolicyEngine) -> frozenset[str]:
-    """The clauses whose exclusion sends a patient on an urgent pathway (from the KB)."""
-    return engine.model.urgent_clauses
+def routine_rank(engine: PolicyEngine) -> int:
+    """The rank of the least urgent advice the KB declares (routine): anything before it is urgent."""
+    return max((urgency.rank for urgency in engine.wording.urgencies.values()), default=0)
+
+
+def is_urgent(result: FhirDecision, engine: PolicyEngine) -> bool:
+    """Some advice of this decision is more urgent than routine."""
+    return any(advice.rank < routine_rank(engine) for advice in result.decision.advice)
 
 
 def indicator(result: FhirDecision, engine: PolicyEngine) -> str:
-    decision = result.decision
-    if decision.status == "commissioned":
-        return "info"
-    if decision.status == "outside_policy" and urgent_clauses(engine) & set(decision.clauses):
+    if is_urgent(result, engine):
         return "critical"
-    return "warning"
+    return "info" if result.decision.status == "commissioned" else "warning"
 
 
 def summary(result: FhirDecision, engine: PolicyEngine) -> str:
@@ -45,14 +51,15 @@ def summary(result: FhirDecision, engine: PolicyEngine) -> str:
     decision = result.decision
     reference = engine.policy.reference
     clauses = _clause_list(decision.clauses)
+    urgent = f"{decision.advice[0].urgency_words} advice: " if is_urgent(result, engine) else ""
     if decision.status == "commissioned":
-        text = f"Imaging commissioned under {reference} ({clauses})"
+        text = f"{urgent}Commissioned under {reference} ({clauses})"
     elif decision.status == "not_commissioned":
-        text = f"Imaging not routinely commissioned under {reference} ({clauses})"
+        text = f"{urgent}Not routinely commissioned under {reference} ({clauses})"
     elif decision.status == "outside_policy":
-        urgent = urgent_clauses(engine) & set(decision.clauses)
-        text = (f"Red flag: urgent pathway, outside {reference} ({clauses})" if urgent
-                else f"Outside {reference} ({clauses})")
+        text = f"{urgent}Outside {reference} ({clauses})"
+    elif urgent:
+        text = f"{urgent}{reference} undetermined, see the card"
     else:
         count = len(decision.missing)
         text = f"{reference} undetermined: {count} question{'s' if count != 1 else ''} to answer"
@@ -60,32 +67,55 @@ def summary(result: FhirDecision, engine: PolicyEngine) -> str:
 
 
 def detail(result: FhirDecision, engine: PolicyEngine) -> str:
-    """The explanation in Markdown: clauses, why, advice, questions, and the codes read."""
+    """The explanation in Markdown: urgent advice first, clauses, why, what was set aside,
+    questions, assumptions, the codes read, and the policy's validity."""
     decision, fhir = result.decision, result.fhir
     policy = engine.policy
     texts = {clause.number: clause.text for clause in policy.clauses}
     lines = [f"**{STATUS_WORDS[decision.status]}** — {policy.reference} version {policy.version}, *{policy.title}*", ""]
+    if decision.advice:
+        lines += ["Advice, most urgent first:"]
+        lines += [f"- **{a.urgency_words}** [{a.clause}] {a.text}" for a in decision.advice] + [""]
     if decision.clauses:
         lines += ["Decided by:"] + [f"- **{c}** {texts.get(c, '')}" for c in decision.clauses] + [""]
     proof = [step for step in decision.explanation.steps if step.in_decision]
     if proof:
-        lines += ["Why:"] + [f"- [{step.clause}] {step.text}" for step in proof] + [""]
-    if decision.advice:
-        lines += ["Advice:"] + [f"- [{a.clause}] {a.text}" for a in decision.advice] + [""]
+        lines += ["Why:"] + [
+            f"- [{step.clause}] {step.text}" + (f": {'; '.join(step.because)}" if step.because else "")
+            for step in proof
+        ] + [""]
+    if decision.explanation.set_aside:
+        lines += ["Set aside (a clause of higher precedence decided):"]
+        lines += [f"- [{item.clause}] {item.text}: set aside by {clause_list(item.by_clauses)}"
+                  for item in decision.explanation.set_aside] + [""]
     if decision.possible:
         lines += ["Possible outcomes, depending on the answers:"]
         lines += [f"- {STATUS_WORDS[p.status]} ({_clause_list(p.clauses)})" for p in decision.possible] + [""]
     if decision.missing:
         lines += ["Missing information:"] + [f"- {m.question}" for m in decision.missing] + [""]
+    if decision.assumptions:
+        lines += ["Assumed (not recorded, so taken as absent):"]
+        lines += [f"- {assumption_sentence(a)}" for a in decision.assumptions] + [""]
     record = [f"- {_md(m.coding.code)} {_md(m.coding.display)}: "
-              + (f"{m.fact} = {m.value}" if m.fact else f"the condition this policy is about ({m.indication})")
+              + (_coded_fact(engine, m.fact, m.value) if m.fact else "the condition this policy is about")
               for m in fhir.mapped]
     record += [f"- {_md(c.code) or '(no code)'} {_md(c.display)}: not mapped ({_md(c.system) or 'no system'})"
                for c in fhir.unmapped]
     record += [f"- {_md(note)}" for note in (*fhir.ignored, *fhir.notes)]
     if record:
-        lines += [f"From the record ({_md(fhir.order)}):"] + record
+        lines += [f"From the record ({_md(fhir.order)}):"] + record + [""]
+    lines += ["Validity:"] + [f"- {line}" for line in validity_lines(decision)]
     return "\n".join(lines).rstrip() + "\n"
+
+
+def _coded_fact(engine: PolicyEngine, key: str, value: object) -> str:
+    """What a mapped code established, in the KB's words (a list fact: the member present)."""
+    shown = ("true" if value else "false") if isinstance(value, bool) else str(value)
+    return engine.wording.describe(read_atom(clingo.Function("holds", [clingo.Function(key), _symbol(shown)])))
+
+
+def _symbol(text: str) -> clingo.Symbol:
+    return clingo.Number(int(text)) if text.lstrip("-").isdigit() else clingo.Function(text)
 
 
 def card(result: FhirDecision, engine: PolicyEngine) -> dict[str, Any]:
@@ -111,10 +141,7 @@ def card(result: FhirDecision, engine: PolicyEngine) -> dict[str, Any]:
     }
 
 
-def _clause_list(clauses: tuple[str, ...]) -> str:
-    if not clauses:
-        return "no clause"
-    return ("clause " if len(clauses) == 1 else "clauses ") + ", ".join(clauses)
+_clause_list = clause_list
 
 
 def _md(text: str | None) -> str:

@@ -4,7 +4,10 @@ Three passes, each finding located by ``file:line`` and tied to a clause:
 
 1. the program as written (:mod:`.source`): syntax errors with clingo's message;
 2. the lint (:mod:`.lint`): undefined predicates, arity mismatches, undeclared facts and
-   values, facts no rule reads, labels without a clause, clauses without a rule;
+   values, facts no rule reads, labels without a clause, clauses without a rule; and the
+   words for people (:mod:`.wording`): atoms an answer shows without a sentence, unknown
+   ``{parameter}`` placeholders, advice without a declared urgency; and contradictions
+   (:mod:`.contradictions`) that read more than their declared fields, or that no input meets;
 3. exhaustive verification (:mod:`.verify`): conflicts, gaps, patients an integrity
    constraint rules out, dead rules and broken invariants over every complete patient, each
    with a minimal counterexample.
@@ -12,17 +15,24 @@ Three passes, each finding located by ``file:line`` and tied to a clause:
 
 from __future__ import annotations
 
+from ..engine import PolicyEngine, engine_for
 from ..errors import KnowledgeBaseError
 from ..knowledge_base import KnowledgeBase
 from ..model import PolicyModel
+from .contradictions import contradiction_findings
 from .findings import CheckReport, Finding, Location, RuleRef
 from .lint import Declared, lint
 from .source import findings_from_messages, index_sources
 from .verify import complete_inputs_file, ground_for_verification, verify
+from .wording import wording_findings
 
 __all__ = ["CheckReport", "Finding", "Location", "RuleRef", "check_policy"]
 
 INPUTS_FILE = "inputs.lp"
+
+
+def _engine(kb: KnowledgeBase, policy_id: str) -> PolicyEngine:
+    return engine_for(policy_id, kb.root)
 
 
 def check_policy(kb: KnowledgeBase, policy_id: str) -> CheckReport:
@@ -44,6 +54,9 @@ def check_policy(kb: KnowledgeBase, policy_id: str) -> CheckReport:
     direct = [path for path in kb.core_files if path.name == INPUTS_FILE] + [complete_inputs_file()]
     findings = lint(index, declared, direct, kb.check_files(policy_id))
     verification = verify(program, index, declared, kb.root, model.vocabulary)
+    engine = _engine(kb, policy_id)
+    findings += wording_findings(engine)
+    findings += contradiction_findings(engine, kb.program_files(policy_id), kb.root)
     traced = sum(
         1
         for number, normative in declared.clauses.items()

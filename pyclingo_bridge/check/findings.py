@@ -32,6 +32,11 @@ Kind = Literal[
     "dead_rule",
     "not_applicable_rule_fires",
     "invariant_violated",
+    "undescribed_atom",
+    "unknown_placeholder",
+    "advice_without_urgency",
+    "contradiction_fields",
+    "dead_contradiction",
 ]
 
 

@@ -16,7 +16,8 @@ from clingo.ast import ASTType
 
 from ..fact_types import FACT_TYPES
 from ..labels import GENERATED_PREDICATES
-from ..model import PLACEHOLDER, PolicyModel
+from ..model import PolicyModel
+from ..wording import placeholders
 from ..syntax import Signature
 from .findings import Finding, Location
 from .source import Read, SourceIndex, constant, text
@@ -234,11 +235,12 @@ class _Linter:
                     (clause,),
                 )
         sentences = [(fact.arguments[2], fact.location, (fact.arguments[1],)) for fact in self.index.facts.get(("rule", 3), [])]
-        for symbol, location in self.index.heads.get(("advice", 2), []):
-            if symbol.ast_type == ASTType.Function and len(symbol.arguments) == 2:
-                sentences.append((text(symbol.arguments[1]), location, (text(symbol.arguments[0]),)))
+        for arity in (2, 3):  # advice(Clause, Text), and advice(Clause, Urgency, Text)
+            for symbol, location in self.index.heads.get(("advice", arity), []):
+                if symbol.ast_type == ASTType.Function and len(symbol.arguments) == arity:
+                    sentences.append((text(symbol.arguments[-1]), location, (text(symbol.arguments[0]),)))
         for sentence, location, clauses in sentences:
-            for name in PLACEHOLDER.findall(sentence):
+            for name in placeholders(sentence):
                 if name not in self.declared.parameters:
                     yield Finding(
                         "parameter_without_fact",

@@ -31,6 +31,11 @@ KIND_WORDS = {
     "ruled_out": "patient ruled out",
     "dead_rule": "dead rule",
     "invariant_violated": "invariant violated",
+    "undescribed_atom": "atom without words",
+    "unknown_placeholder": "unknown placeholder",
+    "advice_without_urgency": "advice without urgency",
+    "contradiction_fields": "contradiction fields",
+    "dead_contradiction": "contradiction never met",
 }
 
 

@@ -45,7 +45,8 @@ def query(facts_file: click.File, fhir: bool, policy: str | None, output_format:
         if output_format == "json":
             print_json(result.to_dict())
         else:
-            click.echo(render_text(result.decision, engine.policy.title) + render_fhir_text(result.fhir), nl=False)
+            record = render_fhir_text(result.fhir, engine.wording)
+            click.echo(render_text(result.decision, engine.policy.title, record), nl=False)
         return
     decision = engine.decide(facts)  # type: ignore[arg-type]
     if output_format == "json":
