@@ -18,6 +18,7 @@ from typing import Literal
 import clingo
 
 from .errors import FieldProblem, InputError
+from .routing import PROCEDURE_FIELD, procedure_of
 from .fact_types import (
     FACT_TYPES,
     SHOWN_TEXT,
@@ -29,6 +30,8 @@ from .fact_types import (
 )
 
 ID_FIELD = "id"
+RESERVED_FIELDS = (ID_FIELD, PROCEDURE_FIELD)
+"""Keys of an input that are no patient fact: the record's id, the procedure asked for (routing.py)."""
 
 FactTypeName = str
 """A type's name as ``fact/4`` declares it (a key of :data:`.fact_types.FACT_TYPES`)."""
@@ -114,6 +117,11 @@ class Vocabulary:
                         problems.append(FieldProblem(ID_FIELD, "expected a string of Unicode text"))
                     else:
                         record_id = value
+                elif key == PROCEDURE_FIELD:  # routes the input to a policy; decides nothing
+                    try:
+                        procedure_of({PROCEDURE_FIELD: value})
+                    except InputError as error:
+                        problems.extend(error.problems)
                 else:
                     problems.append(FieldProblem(str(key), self._unknown_key(str(key))))
             elif value is None:
