@@ -85,6 +85,11 @@ def known_system(all_models: Mapping[str, PolicyModel], system: str) -> bool:
     return any(model.codes.named_system(system) is not None for model in all_models.values())
 
 
+def system_names(all_models: Mapping[str, PolicyModel]) -> list[str]:
+    """The code systems of the knowledge base, by the KB's names for them."""
+    return sorted({system.name for model in all_models.values() for system in model.codes.systems.values()})
+
+
 def choose(all_models: Mapping[str, PolicyModel], procedures: Iterable[Procedure], where: str) -> str:
     """The one policy that governs the procedure named at ``where``; an error naming the
     policies otherwise (none governs it, or several do)."""
@@ -138,5 +143,6 @@ __all__ = [
     "models",
     "procedure_of",
     "routes",
+    "system_names",
     "without_procedure",
 ]

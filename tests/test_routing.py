@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from pyclingo_bridge import routing
@@ -67,3 +69,35 @@ def test_a_procedure_decides_nothing(models: dict) -> None:
     vocabulary = models["cmicb_clin086"].vocabulary
     with_procedure = vocabulary.validate({"id": "a", "age": 40, "procedure": {"system": "snomed", "code": "433141005"}})
     assert with_procedure == vocabulary.validate({"id": "a", "age": 40})
+
+
+# --- policykb policies --code -------------------------------------------------------------
+
+from click.testing import CliRunner  # noqa: E402
+
+from pyclingo_bridge.cli import main  # noqa: E402
+
+TONSIL_SOURCE = "OPCS-4 F34.1 Bilateral dissection tonsillectomy (NHS Scarborough & Ryedale CCG tonsillectomy OPCS codes; NICE IPG178)"
+
+
+@pytest.mark.parametrize(
+    ("arguments", "code", "output"),
+    [
+        (["opcs4", "F341"], 0, f"DRAFT_EBI_Tonsillectomy  governs opcs4 F34.1: {TONSIL_SOURCE}\n"),
+        (["snomed", "241645008"], 0, "no policy governs snomed 241645008\n"),
+        (["xx", "1"], 2, "Usage: policykb policies [OPTIONS]\nTry 'policykb policies --help' for help.\n\n"
+                         "Error: --code: no code system 'xx' in the knowledge base; known: icd10, opcs4, snomed\n"),
+    ],
+    ids=["governed", "governed-by-none", "unknown-system"],
+)
+def test_policies_code(arguments: list[str], code: int, output: str) -> None:
+    result = CliRunner().invoke(main, ["policies", "--code", *arguments], prog_name="policykb")
+    assert (result.exit_code, result.output) == (code, output)
+
+
+def test_policies_code_json() -> None:
+    result = CliRunner().invoke(main, ["policies", "--code", "https://fhir.nhs.uk/Id/opcs-4", "F34.1", "--format", "json"])
+    assert result.exit_code == 0
+    assert json.loads(result.stdout) == [
+        {"policy": "DRAFT_EBI_Tonsillectomy", "system": "opcs4", "code": "F34.1", "source": TONSIL_SOURCE}
+    ]
