@@ -37,6 +37,7 @@ from .engine import PolicyEngine
 from .errors import FieldProblem, InputError
 from .fact_types import json_value
 from .fhir_errors import unknown_resource_type, validation_problems
+from .routing import Procedure, governs
 from .vocabulary import PatientFacts
 
 FHIR_VERSION = "4.0.1"
@@ -166,9 +167,21 @@ def code_maps(engine: PolicyEngine) -> CodeMaps:
     return engine.model.codes
 
 
+def order_procedures(order: ServiceRequest) -> list[Procedure]:
+    """The procedure codes an order names (``ServiceRequest.code.coding``, system and code both given)."""
+    codings = (order.code.coding or ()) if order.code else ()
+    return [Procedure(coding.system, coding.code) for coding in codings if coding.system and coding.code]
+
+
+def governs_order(engine: PolicyEngine, order: ServiceRequest) -> bool:
+    """Whether ``engine``'s policy governs this order's procedure code (routing.py)."""
+    return governs(engine.model, order_procedures(order))
+
+
 def is_policy_order(engine: PolicyEngine, order: ServiceRequest) -> bool:
-    """Whether the policy decides this order: its category is one the policy decides, or it
-    records no category we can read (then it is decided, and the output says so)."""
+    """Whether the policy decides an order that names no procedure code, asked for by name
+    (``--policy``): its category is one the policy decides, or it records no category we can
+    read (then it is decided, and the output says so)."""
     maps = code_maps(engine)
     categories = [
         maps.order_category(coding.system, coding.code)
@@ -270,14 +283,28 @@ def decide_order(
     return FhirDecision((decide or engine.decide_facts)(fhir.facts), fhir)
 
 
-def decide_bundle(engine: PolicyEngine, data: object) -> FhirDecision:
-    """Decide a FHIR R4 Bundle (JSON-like) holding the Patient, Conditions and one ServiceRequest."""
+def read_bundle(data: object) -> tuple[Resources, ServiceRequest]:
+    """A FHIR R4 Bundle (JSON-like) parsed, with its one ServiceRequest: the order to decide."""
     resources = split_bundle(parse_resource(Bundle, data, "Bundle"))
     if len(resources.orders) != 1:
         found = "no ServiceRequest" if not resources.orders else f"{len(resources.orders)} ServiceRequests"
-        raise InputError([FieldProblem("Bundle.entry", f"{found}; expected exactly one: the imaging order to decide")])
-    order = resources.orders[0]
-    if not is_policy_order(engine, order):
+        raise InputError([FieldProblem("Bundle.entry", f"{found}; expected exactly one: the order to decide")])
+    return resources, resources.orders[0]
+
+
+def decide_bundle(engine: PolicyEngine, data: object) -> FhirDecision:
+    """Decide a FHIR R4 Bundle (JSON-like) holding the Patient, Conditions and one ServiceRequest.
+
+    The order is decided when the policy governs its procedure code; an order that names no
+    procedure code is decided when its category is one the policy decides (the caller named
+    the policy). A coded order of a procedure the policy does not govern is refused.
+    """
+    resources, order = read_bundle(data)
+    procedures = order_procedures(order)
+    if procedures and not governs(engine.model, procedures):
+        named = ", ".join(str(p) for p in procedures)
+        raise InputError([FieldProblem("ServiceRequest.code", f"{named}: not a procedure that {engine.policy.reference} governs")])
+    if not procedures and not is_policy_order(engine, order):
         raise InputError([FieldProblem("ServiceRequest.category", f"not an order category that {engine.policy.reference} decides")])
     return decide_order(engine, resources.patient, resources.conditions, order, resources.other)
 

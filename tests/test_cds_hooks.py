@@ -178,7 +178,7 @@ LIMIT_CASES = [
     ("draft orders at the cap", orders(MAX_DRAFT_ORDERS), 200, None),
     ("one draft order over the cap", orders(MAX_DRAFT_ORDERS + 1), 413,
      f"context.draftOrders: {MAX_DRAFT_ORDERS + 1} draft orders; this service reads at most {MAX_DRAFT_ORDERS} per call"),
-    ("3,000 draft orders", orders(3000), 413, "context.draftOrders: 3000 draft orders;"),
+    ("2,000 draft orders", orders(2000), 413, "context.draftOrders: 2000 draft orders;"),  # under the body limit
     ("prefetched conditions over the cap", request(prefetch__conditions=conditions(*["M54.5"] * (MAX_PREFETCH_ENTRIES + 1))),
      413, f"prefetch.conditions: {MAX_PREFETCH_ENTRIES + 1} entries; this service reads at most {MAX_PREFETCH_ENTRIES}"),
 ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -101,3 +102,55 @@ def test_policies_code_json() -> None:
     assert json.loads(result.stdout) == [
         {"policy": "DRAFT_EBI_Tonsillectomy", "system": "opcs4", "code": "F34.1", "source": TONSIL_SOURCE}
     ]
+
+
+# --- policykb query: the procedure chooses the policy --------------------------------------
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+LUMBAR_MRI = {"system": "http://snomed.info/sct", "code": "433141005"}
+
+
+def _query(arguments: list[str], stdin: str | None = None) -> tuple[int, str, str]:
+    result = CliRunner().invoke(main, ["query", *arguments], input=stdin, prog_name="policykb")
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_query_routes_by_the_procedure_named() -> None:
+    facts = {**json.loads((EXAMPLES / "draft_ebi_tonsillectomy" / "frequency-met.json").read_text()),
+             "procedure": {"system": "opcs4", "code": "F34.7"}}
+    code, out, _ = _query(["-", "--format", "json"], json.dumps(facts))
+    assert (code, json.loads(out)["policy"]) == (0, "DRAFT_EBI_Tonsillectomy")
+
+
+def test_query_decides_alike_with_or_without_the_procedure() -> None:
+    facts = json.loads((EXAMPLES / "primary-care.json").read_text())
+    routed = _query(["-", "--format", "json"], json.dumps({**facts, "procedure": LUMBAR_MRI}))
+    named = _query(["--policy", "CMICB_Clin086", "-", "--format", "json"], json.dumps(facts))
+    assert routed == named
+
+
+@pytest.mark.parametrize(
+    ("arguments", "facts", "code", "error"),
+    [
+        ([], {"age": 40}, 2, "Error: give --policy, or name the procedure in the input (procedure): the knowledge base "
+                             "holds 3 policies, name one of: CMICB_Clin086, DRAFT_EBI_LumbarRFD, DRAFT_EBI_Tonsillectomy\n"),
+        ([], {"procedure": {"system": "snomed", "code": "241645008"}}, 2,
+         "Error: give --policy: no policy governs procedure (snomed 241645008); name one of: CMICB_Clin086, "
+         "DRAFT_EBI_LumbarRFD, DRAFT_EBI_Tonsillectomy\n"),
+        (["--policy", "DRAFT_EBI_Tonsillectomy"], {"procedure": LUMBAR_MRI}, 1,
+         "Error: invalid input: procedure: http://snomed.info/sct 433141005: not a procedure that DRAFT_EBI_Tonsillectomy governs\n"),
+        ([], {"procedure": {"system": "opcs4"}}, 1,
+         'Error: invalid input: procedure: expected an object {"system": "<code system, e.g. opcs4, snomed or a FHIR URI>", "code": "<code>"}\n'),
+    ],
+    ids=["no-procedure", "governed-by-none", "policy-does-not-govern", "malformed"],
+)
+def test_query_without_a_policy_it_can_choose(arguments: list[str], facts: dict, code: int, error: str) -> None:
+    exit_code, out, err = _query([*arguments, "-"], json.dumps(facts))
+    assert (exit_code, out) == (code, "")
+    assert err.endswith(error)
+
+
+def test_query_fhir_routes_by_the_service_request_code() -> None:
+    bundle = json.loads((EXAMPLES / "fhir" / "sciatica-bundle.json").read_text())
+    code, out, _ = _query(["--fhir", "-", "--format", "json"], json.dumps(bundle))
+    assert (code, json.loads(out)["policy"]) == (0, "CMICB_Clin086")

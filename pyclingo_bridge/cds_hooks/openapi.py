@@ -124,7 +124,7 @@ EXAMPLE_REQUEST: dict[str, Any] = {
         "draftOrders": {"resourceType": "Bundle", "type": "collection", "entry": [{"resource": {
             "resourceType": "ServiceRequest", "id": "order-1", "status": "draft", "intent": "order",
             "category": [{"coding": [{"system": _CODING_SYSTEMS["snomed"], "code": "363679005"}]}],
-            "code": {"text": "MRI lumbar spine"}, "subject": {"reference": "Patient/pat-1"},
+            "code": {"coding": [{"system": _CODING_SYSTEMS["snomed"], "code": "433141005"}], "text": "MRI lumbar spine"}, "subject": {"reference": "Patient/pat-1"},
             "authoredOn": "2026-03-10"}}]},
     },
     "prefetch": {
