@@ -126,7 +126,9 @@ def test_order_select_decides_only_the_selection(client: httpx.Client) -> None:
 
 def test_a_laboratory_order_gets_no_card(client: httpx.Client) -> None:
     body = request()
-    body["context"]["draftOrders"]["entry"][0]["resource"]["category"][0]["coding"][0]["code"] = "108252007"
+    order = body["context"]["draftOrders"]["entry"][0]["resource"]
+    order["category"][0]["coding"][0]["code"] = "108252007"
+    order["code"] = {"text": "Full blood count"}  # no procedure code a policy governs
     assert client.post(SIGN, json=body).json() == {"cards": []}
 
 

@@ -154,3 +154,55 @@ def test_query_fhir_routes_by_the_service_request_code() -> None:
     bundle = json.loads((EXAMPLES / "fhir" / "sciatica-bundle.json").read_text())
     code, out, _ = _query(["--fhir", "-", "--format", "json"], json.dumps(bundle))
     assert (code, json.loads(out)["policy"]) == (0, "CMICB_Clin086")
+
+
+# --- the CDS Hooks service routes each draft order by its code ----------------------------
+
+from fastapi.testclient import TestClient  # noqa: E402
+
+from pyclingo_bridge.cds_hooks.app import create_app  # noqa: E402
+
+SERVICES = ["cmicb_clin086-order-sign", "draft_ebi_lumbarrfd-order-sign", "draft_ebi_tonsillectomy-order-sign"]
+OPCS4_URI = "https://fhir.nhs.uk/Id/opcs-4"
+
+
+@pytest.fixture(scope="module")
+def service() -> TestClient:
+    return TestClient(create_app(auth=None))
+
+
+def _order_sign(*codings: dict[str, str]) -> dict:
+    body = json.loads((EXAMPLES / "fhir" / "cds-hooks-order-sign.json").read_text())
+    template = body["context"]["draftOrders"]["entry"][0]["resource"]
+    body["context"]["draftOrders"]["entry"] = [
+        {"resource": {**template, "id": f"order-{index}", "category": [], "code": {"coding": [coding]}}}
+        for index, coding in enumerate(codings)
+    ]
+    return body
+
+
+def _cards(service: TestClient, body: dict) -> dict[str, list[tuple[str, str]]]:
+    """Per service: (policy, order) of each card."""
+    found = {}
+    for name in SERVICES:
+        response = service.post(f"/cds-services/{name}", json=body)
+        assert response.status_code == 200, response.text
+        found[name] = [(c["extension"]["policykb"]["policy"], c["extension"]["policykb"]["order"]) for c in response.json()["cards"]]
+    return found
+
+
+@pytest.mark.parametrize(
+    ("codings", "expected"),
+    [
+        ([LUMBAR_MRI], {"cmicb_clin086-order-sign": [("CMICB_Clin086", "ServiceRequest/order-0")]}),
+        ([{"system": OPCS4_URI, "code": "F34.1"}], {"draft_ebi_tonsillectomy-order-sign": [("DRAFT_EBI_Tonsillectomy", "ServiceRequest/order-0")]}),
+        ([LUMBAR_MRI, {"system": OPCS4_URI, "code": "F347"}],
+         {"cmicb_clin086-order-sign": [("CMICB_Clin086", "ServiceRequest/order-0")],
+          "draft_ebi_tonsillectomy-order-sign": [("DRAFT_EBI_Tonsillectomy", "ServiceRequest/order-1")]}),
+        ([{"system": "http://snomed.info/sct", "code": "241645008"}], {}),  # MRI of spine, no level
+    ],
+    ids=["lumbar-mri", "tonsillectomy", "both-orders", "governed-by-none"],
+)
+def test_each_order_gets_the_card_of_the_policies_that_govern_it(service: TestClient, codings: list, expected: dict) -> None:
+    found = _cards(service, _order_sign(*codings))
+    assert found == {name: expected.get(name, []) for name in SERVICES}
