@@ -98,6 +98,15 @@ class CodeMaps:
                 raise KnowledgeBaseError(f"governs({entry.system}, {entry.code!r}, ...) names undeclared code system {entry.system!r}")
             self._governed.setdefault((system.name, system.key(entry.code)), []).append(entry)
 
+    @property
+    def indications(self) -> frozenset[str]:
+        """The conditions the policy is about, as its ``code_indication/4`` facts name them."""
+        return frozenset(m.indication for found in self._meanings.values() for m in found if m.indication)
+
+    def indication_codes(self) -> list[tuple[CodeMeaning, CodeSystem]]:
+        """Each code that records a condition the policy is about, with its code system."""
+        return [(m, self._by_name[m.system]) for found in self._meanings.values() for m in found if m.indication]
+
     def system(self, uri: str | None) -> CodeSystem | None:
         return self.systems.get(uri) if uri else None
 

@@ -1,4 +1,4 @@
-"""FHIR R4 input: from a Patient, Conditions and the imaging ServiceRequest to patient facts.
+"""FHIR R4 input: from a Patient, Conditions and the ServiceRequest ordered to patient facts.
 
 Resources are parsed and validated by ``fhir.resources`` (its R4B models: FHIR 4.3, which
 keeps R4's Patient, Condition, ServiceRequest and Bundle as they were in 4.0.1). What a code
@@ -212,8 +212,10 @@ def facts_from_resources(
         mapping[maps.age_fact] = age
     if age_note:
         notes.append(age_note)
-    if not order.category:
-        notes.append(f"{order_ref}: no category recorded; decided as an imaging order")
+    if not order_procedures(order):  # decided only because the policy was named (query --policy)
+        noun = engine.policy.metadata.get("order_noun")
+        as_what = f" as an order for {noun}" if noun else ""
+        notes.append(f"{order_ref}: no procedure code recorded; decided{as_what} under {engine.policy.reference}, as named")
 
     mapped: list[MappedCoding] = []
     unmapped: list[Coding] = []
@@ -251,8 +253,10 @@ def facts_from_resources(
             at_least.add(key)
             coded = "; ".join(engine.wording.value_sentence(key, value) for value in sorted(found))
             notes.append(f"coded as present: {coded}; the others are unknown (no screen recorded)")
-    if "low_back_pain" not in {m.indication for m in mapped if m.indication}:
-        notes.append("no Condition codes low back pain, the condition this policy is about")
+    if maps.indications and not maps.indications & {m.indication for m in mapped if m.indication}:
+        condition = engine.policy.metadata.get("indication")
+        notes.append(f"no Condition codes {condition}, the condition this policy is about" if condition
+                     else "no Condition codes the condition this policy is about")
 
     try:
         facts = engine.vocabulary.validate(mapping)

@@ -38,13 +38,18 @@ class Service:
             "id": self.id,
             "title": self.title,
             "description": (
-                f"Decides a draft imaging ServiceRequest under {policy.reference} version {policy.version} "
+                f"Decides each draft ServiceRequest{_for(policy.metadata.get('order_noun'))} whose procedure code "
+                f"{policy.reference} governs, under {policy.reference} version {policy.version} "
                 f"({policy.title}, {policy.metadata.get('commissioner', 'commissioner not recorded')}): "
                 "commissioned, not commissioned, outside the policy or undetermined, with the clauses "
                 "that decided it and the information still missing."
             ),
             "prefetch": dict(PREFETCH),
         }
+
+
+def _for(noun: str | None) -> str:
+    return f" for {noun}" if noun else ""
 
 
 def governs(engine: PolicyEngine, order: ServiceRequest) -> bool:
