@@ -254,8 +254,8 @@ def facts_from_resources(
             coded = "; ".join(engine.wording.value_sentence(key, value) for value in sorted(found))
             notes.append(f"coded as present: {coded}; the others are unknown (no screen recorded)")
     if maps.indications and not maps.indications & {m.indication for m in mapped if m.indication}:
-        condition = engine.policy.metadata.get("indication")
-        notes.append(f"no Condition codes {condition}, the condition this policy is about" if condition
+        indication = engine.policy.metadata.get("indication")
+        notes.append(f"no Condition codes {indication}, the condition this policy is about" if indication
                      else "no Condition codes the condition this policy is about")
 
     try:

@@ -18,7 +18,6 @@ from typing import Literal
 import clingo
 
 from .errors import FieldProblem, InputError
-from .routing import PROCEDURE_FIELD, procedure_of
 from .fact_types import (
     FACT_TYPES,
     SHOWN_TEXT,
@@ -28,6 +27,7 @@ from .fact_types import (
     Value,
     fact_type,
 )
+from .routing import PROCEDURE_FIELD, procedure_of
 
 ID_FIELD = "id"
 RESERVED_FIELDS = (ID_FIELD, PROCEDURE_FIELD)

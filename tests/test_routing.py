@@ -6,8 +6,12 @@ import json
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
+from fastapi.testclient import TestClient
 
 from pyclingo_bridge import routing
+from pyclingo_bridge.cds_hooks.app import create_app
+from pyclingo_bridge.cli import main
 from pyclingo_bridge.errors import InputError, PolicyNotChosenError
 from pyclingo_bridge.routing import Procedure
 
@@ -74,9 +78,6 @@ def test_a_procedure_decides_nothing(models: dict) -> None:
 
 # --- policykb policies --code -------------------------------------------------------------
 
-from click.testing import CliRunner  # noqa: E402
-
-from pyclingo_bridge.cli import main  # noqa: E402
 
 TONSIL_SOURCE = "OPCS-4 F34.1 Bilateral dissection tonsillectomy (NHS Scarborough & Ryedale CCG tonsillectomy OPCS codes; NICE IPG178)"
 
@@ -86,8 +87,8 @@ TONSIL_SOURCE = "OPCS-4 F34.1 Bilateral dissection tonsillectomy (NHS Scarboroug
     [
         (["opcs4", "F341"], 0, f"DRAFT_EBI_Tonsillectomy  governs opcs4 F34.1: {TONSIL_SOURCE}\n"),
         (["snomed", "241645008"], 0, "no policy governs snomed 241645008\n"),
-        (["xx", "1"], 2, "Usage: policykb policies [OPTIONS]\nTry 'policykb policies --help' for help.\n\n"
-                         "Error: --code: no code system 'xx' in the knowledge base; known: icd10, opcs4, snomed\n"),
+        (["xx", "1"], 2, ("Usage: policykb policies [OPTIONS]\nTry 'policykb policies --help' for help.\n\n"
+                          "Error: --code: no code system 'xx' in the knowledge base; known: icd10, opcs4, snomed\n")),
     ],
     ids=["governed", "governed-by-none", "unknown-system"],
 )
@@ -132,11 +133,11 @@ def test_query_decides_alike_with_or_without_the_procedure() -> None:
 @pytest.mark.parametrize(
     ("arguments", "facts", "code", "error"),
     [
-        ([], {"age": 40}, 2, "Error: give --policy, or name the procedure in the input (procedure): the knowledge base "
-                             "holds 3 policies, name one of: CMICB_Clin086, DRAFT_EBI_LumbarRFD, DRAFT_EBI_Tonsillectomy\n"),
+        ([], {"age": 40}, 2, ("Error: give --policy, or name the procedure in the input (procedure): the knowledge base "
+                              "holds 3 policies, name one of: CMICB_Clin086, DRAFT_EBI_LumbarRFD, DRAFT_EBI_Tonsillectomy\n")),
         ([], {"procedure": {"system": "snomed", "code": "241645008"}}, 2,
-         "Error: give --policy: no policy governs procedure (snomed 241645008); name one of: CMICB_Clin086, "
-         "DRAFT_EBI_LumbarRFD, DRAFT_EBI_Tonsillectomy\n"),
+         ("Error: give --policy: no policy governs procedure (snomed 241645008); name one of: CMICB_Clin086, "
+          "DRAFT_EBI_LumbarRFD, DRAFT_EBI_Tonsillectomy\n")),
         (["--policy", "DRAFT_EBI_Tonsillectomy"], {"procedure": LUMBAR_MRI}, 1,
          "Error: invalid input: procedure: http://snomed.info/sct 433141005: not a procedure that DRAFT_EBI_Tonsillectomy governs\n"),
         ([], {"procedure": {"system": "opcs4"}}, 1,
@@ -158,9 +159,6 @@ def test_query_fhir_routes_by_the_service_request_code() -> None:
 
 # --- the CDS Hooks service routes each draft order by its code ----------------------------
 
-from fastapi.testclient import TestClient  # noqa: E402
-
-from pyclingo_bridge.cds_hooks.app import create_app  # noqa: E402
 
 SERVICES = ["cmicb_clin086-order-sign", "draft_ebi_lumbarrfd-order-sign", "draft_ebi_tonsillectomy-order-sign"]
 OPCS4_URI = "https://fhir.nhs.uk/Id/opcs-4"

@@ -14,6 +14,7 @@ governs, or one that names no code, is an error row that says so; the rest go on
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import heapq
 import io
@@ -81,15 +82,15 @@ def audit_routed(
                                        f"known: {', '.join(routing.system_names(models))}")])
     errors: list[tuple[int, str]] = []
     routed = Tally(limit=settings.follow_up_limit)
-    with tempfile.TemporaryDirectory(prefix="policykb-audit-") as folder:
-        groups = _split(stream, settings, models, procedure_column, system, Path(folder), errors, routed)
+    with tempfile.TemporaryDirectory(prefix="policykb-audit-") as folder, contextlib.ExitStack() as files:
+        groups = _split(stream, settings, models, procedure_column, system, Path(folder), files, errors, routed)
         outputs: list[Iterator[tuple[int, str]]] = [iter(errors)]
         tallies: dict[str, tuple[str, Tally]] = {}
         for group in groups.values():
             group.file.seek(0)
-            output = tempfile.TemporaryFile("w+", encoding="utf-8", dir=folder)
+            output = files.enter_context(tempfile.TemporaryFile("w+", encoding="utf-8", dir=folder))
             policy_settings = replace(settings, policy_id=group.model.id, header=None)
-            tally = audit(group.file, policy_settings, output.write, jobs=jobs)
+            tally = audit(group.file, policy_settings, output.write, jobs=jobs)  # type: ignore[arg-type]
             tallies[group.model.info.reference] = (group.model.info.version, tally)
             output.seek(0)
             outputs.append(_numbered(output))
@@ -105,7 +106,7 @@ def audit_routed(
     for _, tally in tallies.values():
         total.merge(tally)
     total.merge(routed)
-    for kind, kept in total.follow_up.items():
+    for kept in total.follow_up.values():
         kept.sort(key=lambda follow_up: follow_up.row)
     return RoutedTally(total, tallies)
 
@@ -136,6 +137,7 @@ def _split(
     column: str,
     system: str,
     folder: Path,
+    files: contextlib.ExitStack,
     errors: list[tuple[int, str]],
     tally: Tally,
 ) -> dict[str, _Group]:
@@ -170,7 +172,9 @@ def _split(
             error(number, record_id, route, [column])
             return None
         if route not in groups:
-            file = tempfile.TemporaryFile("w+", encoding="utf-8", errors="surrogateescape", dir=folder)
+            file = files.enter_context(
+                tempfile.TemporaryFile("w+", encoding="utf-8", errors="surrogateescape", dir=folder)  # noqa: SIM115
+            )
             groups[route] = _Group(models[route], file)
         return groups[route]
 
@@ -186,8 +190,8 @@ def _split(
             if not isinstance(row, dict):
                 error(number, number, f"not a JSON object naming its procedure in {column!r}", ["input"])
                 continue
-            record_id = row.get(ID_FIELD) if isinstance(row.get(ID_FIELD), str) else number
-            group = group_of(number, record_id, row.pop(column, None))
+            given_id = row.get(ID_FIELD)
+            group = group_of(number, given_id if isinstance(given_id, str) else number, row.pop(column, None))
             if group is not None:
                 group.put(number, json.dumps(row, ensure_ascii=False))
         return groups

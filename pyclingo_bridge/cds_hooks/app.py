@@ -47,10 +47,10 @@ from .decisions import DecisionCache
 from .openapi import (
     DISCOVERY_SCHEMA,
     ERROR_RESPONSES,
-    example_request,
     HOOK_REQUEST_SCHEMA,
     HOOK_RESPONSE_SCHEMA,
     SECURITY_SCHEMES,
+    example_request,
 )
 from .request import HookError, parse_body, read_request
 from .services import Service, governs, services_for

@@ -11,7 +11,6 @@ from collections.abc import Iterable
 from typing import Any
 
 from ..model import PolicyModel
-
 from .body import MAX_BODY_BYTES
 from .request import MAX_DRAFT_ORDERS, MAX_PREFETCH_ENTRIES
 
