@@ -53,9 +53,7 @@ def test_every_governed_code_cites_its_source(models: dict) -> None:
 def test_choose_names_the_policies_when_none_governs(models: dict) -> None:
     with pytest.raises(PolicyNotChosenError) as error:
         routing.choose(models, [Procedure("snomed", "1")], "procedure")
-    assert str(error.value) == (
-        "no policy governs procedure (snomed 1); name one of: CMICB_Clin086, DRAFT_EBI_LumbarRFD, DRAFT_EBI_Tonsillectomy"
-    )
+    assert str(error.value) == f"no policy governs procedure (snomed 1); name one of: {ALL_POLICIES}"
 
 
 @pytest.mark.parametrize(
@@ -108,6 +106,8 @@ def test_policies_code_json() -> None:
 # --- policykb query: the procedure chooses the policy --------------------------------------
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+ALL_POLICIES = ", ".join(model.info.reference for model in routing.models().values())
+"""Every policy of the KB by its reference, as the errors list them."""
 LUMBAR_MRI = {"system": "http://snomed.info/sct", "code": "433141005"}
 
 
@@ -133,11 +133,10 @@ def test_query_decides_alike_with_or_without_the_procedure() -> None:
 @pytest.mark.parametrize(
     ("arguments", "facts", "code", "error"),
     [
-        ([], {"age": 40}, 2, ("Error: give --policy, or name the procedure in the input (procedure): the knowledge base "
-                              "holds 3 policies, name one of: CMICB_Clin086, DRAFT_EBI_LumbarRFD, DRAFT_EBI_Tonsillectomy\n")),
+        ([], {"age": 40}, 2, (f"Error: give --policy, or name the procedure in the input (procedure): the knowledge base "
+                              f"holds {ALL_POLICIES.count(',') + 1} policies, name one of: {ALL_POLICIES}\n")),
         ([], {"procedure": {"system": "snomed", "code": "241645008"}}, 2,
-         ("Error: give --policy: no policy governs procedure (snomed 241645008); name one of: CMICB_Clin086, "
-          "DRAFT_EBI_LumbarRFD, DRAFT_EBI_Tonsillectomy\n")),
+         f"Error: give --policy: no policy governs procedure (snomed 241645008); name one of: {ALL_POLICIES}\n"),
         (["--policy", "DRAFT_EBI_Tonsillectomy"], {"procedure": LUMBAR_MRI}, 1,
          "Error: invalid input: procedure: http://snomed.info/sct 433141005: not a procedure that DRAFT_EBI_Tonsillectomy governs\n"),
         ([], {"procedure": {"system": "opcs4"}}, 1,
@@ -151,6 +150,14 @@ def test_query_without_a_policy_it_can_choose(arguments: list[str], facts: dict,
     assert err.endswith(error)
 
 
+def test_query_fhir_with_a_policy_that_does_not_govern_the_order_is_refused() -> None:
+    bundle = json.loads((EXAMPLES / "fhir" / "sciatica-bundle.json").read_text())
+    code, out, err = _query(["--fhir", "--policy", "DRAFT_EBI_Tonsillectomy", "-"], json.dumps(bundle))
+    assert (code, out) == (1, "")
+    assert err.endswith("Error: invalid input: ServiceRequest.code: http://snomed.info/sct 433141005: "
+                        "not a procedure that DRAFT_EBI_Tonsillectomy governs\n")
+
+
 def test_query_fhir_routes_by_the_service_request_code() -> None:
     bundle = json.loads((EXAMPLES / "fhir" / "sciatica-bundle.json").read_text())
     code, out, _ = _query(["--fhir", "-", "--format", "json"], json.dumps(bundle))
@@ -160,7 +167,7 @@ def test_query_fhir_routes_by_the_service_request_code() -> None:
 # --- the CDS Hooks service routes each draft order by its code ----------------------------
 
 
-SERVICES = ["cmicb_clin086-order-sign", "draft_ebi_lumbarrfd-order-sign", "draft_ebi_tonsillectomy-order-sign"]
+SERVICES = [f"{policy_id}-order-sign" for policy_id in routing.models()]
 OPCS4_URI = "https://fhir.nhs.uk/Id/opcs-4"
 
 

@@ -34,7 +34,7 @@ from ..model import PolicyModel
 from ..text_input import utf16_hint
 from ..vocabulary import ID_FIELD, is_text
 from .reader import CSV_FIELD_LIMIT, HeaderError, _OneLine, _QuoteOpen
-from .run import AuditInterrupted, AuditSettings, audit
+from .run import CHUNK_SIZE, AuditInterrupted, AuditSettings, _signals_held, audit
 from .summary import Tally, summary_text
 
 DEFAULT_SYSTEM = "opcs4"
@@ -82,27 +82,29 @@ def audit_routed(
                                        f"known: {', '.join(routing.system_names(models))}")])
     errors: list[tuple[int, str]] = []
     routed = Tally(limit=settings.follow_up_limit)
-    with tempfile.TemporaryDirectory(prefix="policykb-audit-") as folder, contextlib.ExitStack() as files:
-        groups = _split(stream, settings, models, procedure_column, system, Path(folder), files, errors, routed)
-        outputs: list[Iterator[tuple[int, str]]] = [iter(errors)]
-        tallies: dict[str, tuple[str, Tally]] = {}
-        for group in groups.values():
-            group.file.seek(0)
-            output = files.enter_context(tempfile.TemporaryFile("w+", encoding="utf-8", dir=folder))
-            policy_settings = replace(settings, policy_id=group.model.id, header=None)
-            tally = audit(group.file, policy_settings, output.write, jobs=jobs)  # type: ignore[arg-type]
-            tallies[group.model.info.reference] = (group.model.info.version, tally)
-            output.seek(0)
-            outputs.append(_numbered(output))
-        total = Tally(limit=settings.follow_up_limit)
-        rows = 0
-        try:
-            for _, line in heapq.merge(*outputs):
-                write(line)
-                rows += 1
-        except AuditInterrupted as stop:
-            stop.rows = rows
-            raise
+    tallies: dict[str, tuple[str, Tally]] = {}
+    written = 0  # lines handed to ``write``: none before the merge, so a stop before it leaves no line
+    try:
+        with tempfile.TemporaryDirectory(prefix="policykb-audit-") as folder, contextlib.ExitStack() as files:
+            groups = _split(stream, settings, models, procedure_column, system, Path(folder), files, errors, routed)
+            outputs: list[Iterator[tuple[int, str]]] = [iter(errors)]
+            for group in groups.values():
+                group.file.seek(0)
+                output = files.enter_context(tempfile.TemporaryFile("w+", encoding="utf-8", dir=folder))
+                policy_settings = replace(settings, policy_id=group.model.id, header=None)
+                tally = audit(group.file, policy_settings, output.write, jobs=jobs)  # type: ignore[arg-type]
+                tallies[group.model.info.reference] = (group.model.info.version, tally)
+                output.seek(0)
+                outputs.append(_numbered(output))
+            merged = (line for _, line in heapq.merge(*outputs))
+            while batch := list(itertools.islice(merged, CHUNK_SIZE)):
+                with _signals_held():  # a stop waits for the batch: the output is whole lines
+                    write("".join(batch))
+                    written += len(batch)
+    except AuditInterrupted as stop:
+        stop.rows = written
+        raise
+    total = Tally(limit=settings.follow_up_limit)
     for _, tally in tallies.values():
         total.merge(tally)
     total.merge(routed)
