@@ -78,3 +78,27 @@ def test_every_row_gets_one_line_in_input_order(rows: list[tuple[str | None, int
     for line, (procedure, _) in zip(lines, rows):
         assert ("error" in line) == (procedure not in ("F34.1", "F341"))
     assert code == (1 if any("error" in line for line in lines) else 0)
+
+
+def test_a_stopped_routed_audit_says_so_and_writes_nothing_it_has_not_merged() -> None:
+    # Fed without end, the run is still routing rows when the stop comes: no line is written yet.
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    child = subprocess.Popen(
+        [sys.executable, "-m", "pyclingo_bridge", "audit", "-", "--procedure-column", "opcs"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+    )
+    assert child.stdin is not None
+    child.stdin.write(_jsonl([{**TONSIL_ROWS[1], "opcs": "F34.1"}] * 200))
+    child.stdin.flush()
+    time.sleep(1.5)
+    child.send_signal(signal.SIGINT)
+    out, err = child.communicate(timeout=20)
+    assert child.returncode == 130
+    assert out == ""
+    assert err.startswith("interrupted (SIGINT): 0 rows written to standard output, whole lines in input order")
