@@ -73,7 +73,8 @@ def test_discovery(client: httpx.Client) -> None:
         ("cmicb_clin086-order-select", "order-select"), ("cmicb_clin086-order-sign", "order-sign")}
     for service in services.values():
         assert service["prefetch"] == {"patient": "Patient/{{context.patientId}}",
-                                       "conditions": "Condition?patient={{context.patientId}}"}
+                                       "conditions": "Condition?patient={{context.patientId}}",
+                                       "coverage": "Coverage?patient={{context.patientId}}&status=active"}
 
 
 CARD_CASES = [

@@ -20,6 +20,7 @@ the connection sees it (never the client's ``Host`` header).
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import logging
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -42,6 +43,7 @@ from ..knowledge_base import KnowledgeBase
 from .auth import Authenticator, AuthError
 from .body import READ_TIMEOUT_SECONDS, ReadableRefusals, read_body
 from .cards import card
+from .coverage_information import coverage_answer
 from .decisions import DEFAULT_SIZE as DEFAULT_CACHE_SIZE
 from .decisions import DecisionCache
 from .openapi import (
@@ -144,12 +146,13 @@ def create_app(
             _authenticate(auth, request, f"{base_url or _bound_url(request)}/cds-services/{service_id}")
         body = await read_body(request)
         cache = caches[id(service.engine)]
+        base = base_url or _bound_url(request)
         if executor is not None:
-            answer = await asyncio.get_running_loop().run_in_executor(executor, _answer, service, cache, body)
+            answer = await asyncio.get_running_loop().run_in_executor(executor, _answer, service, cache, body, base)
         elif decide_in == "pool":
-            answer = await run_in_threadpool(_answer, service, cache, body)
+            answer = await run_in_threadpool(_answer, service, cache, body, base)
         else:
-            answer = _answer(service, cache, body)
+            answer = _answer(service, cache, body, base)
         # Already plain JSON data: skip FastAPI's jsonable_encoder walk.
         return JSONResponse(answer)  # type: ignore[return-value]
 
@@ -206,16 +209,25 @@ def _finish_openapi(app: FastAPI, secured: bool) -> None:
     app.openapi = openapi  # type: ignore[method-assign]
 
 
-def _answer(service: Service, cache: DecisionCache, body: bytes) -> dict[str, Any]:
-    """Parse, decide and render one hook call (CPU work: runs off the event loop)."""
+def _answer(service: Service, cache: DecisionCache, body: bytes, base_url: str) -> dict[str, Any]:
+    """Parse, decide and render one hook call (CPU work: runs off the event loop): a card per
+    decided order and, beside it, CRD coverage information as an ``update`` system action."""
     engine: PolicyEngine = service.engine
     # Orders no policy governs (laboratory, diet, medicine, ...) are left out: nothing to say.
     hook = read_request(parse_body(body), service.hook, lambda order: governs(engine, order))
-    cards = []
-    for order in hook.orders:
+    cards, actions = [], []
+    today = dt.datetime.now(dt.UTC).date()
+    questionnaire = f"{base_url}/Questionnaire/{engine.policy.id}"
+    for order, sent in zip(hook.orders, hook.drafts):
         try:
             result = decide_order(engine, hook.patient, hook.conditions, order, hook.other, cache.decide)
         except InputError as error:
             raise HookError(400, str(error)) from None
-        cards.append(card(result, engine))
-    return {"cards": cards}
+        shown = card(result, engine)
+        coverage = coverage_answer(engine, result, sent, hook.coverages, questionnaire, today)
+        if coverage.action is not None:
+            actions.append(coverage.action)
+        if coverage.note:
+            shown["detail"] = shown["detail"].rstrip("\n") + "\n\n" + coverage.note + "\n"
+        cards.append(shown)
+    return {"cards": cards, "systemActions": actions} if actions else {"cards": cards}

@@ -37,6 +37,7 @@ HOOK_REQUEST_SCHEMA: dict[str, Any] = {
             "properties": {
                 "patient": {**_FHIR_RESOURCE, "nullable": True},
                 "conditions": {**_FHIR_RESOURCE, "nullable": True, "description": "A FHIR Bundle of Conditions"},
+                "coverage": {**_FHIR_RESOURCE, "nullable": True, "description": "A FHIR Bundle of active Coverages"},
             },
         },
     },
@@ -58,7 +59,18 @@ CARD_SCHEMA: dict[str, Any] = {
 HOOK_RESPONSE_SCHEMA: dict[str, Any] = {
     "type": "object",
     "required": ["cards"],
-    "properties": {"cards": {"type": "array", "items": CARD_SCHEMA}},
+    "properties": {
+        "cards": {"type": "array", "items": CARD_SCHEMA},
+        "systemActions": {"type": "array", "items": {
+            "type": "object",
+            "required": ["type", "description", "resource"],
+            "properties": {
+                "type": {"type": "string", "enum": ["update"]},
+                "description": {"type": "string"},
+                "resource": {**_FHIR_RESOURCE, "description": "The draft order with Da Vinci CRD coverage information"},
+            },
+        }},
+    },
 }
 
 DISCOVERY_SCHEMA: dict[str, Any] = {
