@@ -144,8 +144,9 @@ ERROR_CASES = [
     ("another patient", request(prefetch__patient={"resourceType": "Patient", "id": "someone-else"}), 400, "prefetch.patient: Patient/someone-else"),
     ("order-select without selections", (SELECT, request(hook="order-select")), 400, "context.selections"),
     ("no prefetch", request(prefetch=...), 412, "prefetch patient, conditions not sent"),
-    ("prefetch conditions missing", request(prefetch__conditions=..., fhirServer="https://ehr.example/fhir"), 412,
-     "prefetch conditions not sent: this service never queries the FHIR server"),
+    ("prefetch conditions missing, no token to read them", request(prefetch__conditions=..., fhirServer="https://ehr.example/fhir"),
+     412, ("prefetch conditions not sent: send the prefetch this service declares in its discovery document, or a "
+          "fhirServer and fhirAuthorization to read it from; the request gives no fhirServer with a bearer fhirAuthorization")),
 ]
 
 

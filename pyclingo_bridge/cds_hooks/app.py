@@ -46,6 +46,14 @@ from .cards import card
 from .coverage_information import coverage_answer
 from .decisions import DEFAULT_SIZE as DEFAULT_CACHE_SIZE
 from .decisions import DecisionCache
+from .fhir_fetch import (
+    DEFAULT_LIMITS,
+    FetchError,
+    FetchLimits,
+    fetch_prefetch,
+    fetch_target,
+    observation_codes,
+)
 from .openapi import (
     DISCOVERY_SCHEMA,
     ERROR_RESPONSES,
@@ -54,7 +62,7 @@ from .openapi import (
     HOOK_RESPONSE_SCHEMA,
     SECURITY_SCHEMES,
 )
-from .request import HookError, parse_body, read_request
+from .request import HookError, PrefetchMissing, parse_body, read_request
 from .services import Service, governs, services_for
 
 DecideIn = Literal["thread", "pool", "loop"]
@@ -71,6 +79,8 @@ def create_app(
     read_timeout: float = READ_TIMEOUT_SECONDS,
     decide_in: DecideIn = "thread",
     cache_size: int = DEFAULT_CACHE_SIZE,
+    fhir_fetch: bool = True,
+    fetch_limits: FetchLimits = DEFAULT_LIMITS,
 ) -> FastAPI:
     """The application for every policy of the knowledge base at ``kb_root`` (or installed).
 
@@ -84,7 +94,9 @@ def create_app(
     ``auth`` verifies each hook call's bearer token; ``None`` (no authentication) is a choice
     the caller makes explicitly (``policykb serve --no-auth``, tests). ``cors_origins`` are
     the web origins allowed to call from a browser (none by default). ``read_timeout``
-    bounds each wait for body data (408 after it).
+    bounds each wait for body data (408 after it). ``fhir_fetch`` lets a hook call that
+    sends no prefetch for a governed order be answered from its ``fhirServer`` (fhir_fetch.py,
+    within ``fetch_limits``); off, such a call is a 412.
     """
     executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="cds-hooks-decide") if decide_in == "thread" else None
     kb = KnowledgeBase(kb_root) if kb_root else KnowledgeBase.installed()
@@ -147,12 +159,19 @@ def create_app(
         body = await read_body(request)
         cache = caches[id(service.engine)]
         base = base_url or _bound_url(request)
-        if executor is not None:
-            answer = await asyncio.get_running_loop().run_in_executor(executor, _answer, service, cache, body, base)
-        elif decide_in == "pool":
-            answer = await run_in_threadpool(_answer, service, cache, body, base)
-        else:
-            answer = _answer(service, cache, body, base)
+
+        async def answer_to(sent: bytes | dict[str, Any]) -> dict[str, Any]:
+            if executor is not None:
+                return await asyncio.get_running_loop().run_in_executor(executor, _answer, service, cache, sent, base)
+            if decide_in == "pool":
+                return await run_in_threadpool(_answer, service, cache, sent, base)
+            return _answer(service, cache, sent, base)
+
+        try:
+            answer = await answer_to(body)
+        except PrefetchMissing as needed:
+            # Read on the event loop, so the decision thread never waits on the network.
+            answer = await answer_to(await _fetched(needed, service.engine, fhir_fetch, fetch_limits))
         # Already plain JSON data: skip FastAPI's jsonable_encoder walk.
         return JSONResponse(answer)  # type: ignore[return-value]
 
@@ -168,6 +187,23 @@ def _authenticate(auth: Authenticator, request: Request, audience: str) -> None:
         client = f"{request.client.host}:{request.client.port}" if request.client else "unknown client"
         log.warning("hook call to %s from %s refused: %s", request.url.path, client, error.reason)
         raise HTTPException(401, error.reason, headers={"WWW-Authenticate": 'Bearer error="invalid_token"'}) from None
+
+
+async def _fetched(needed: PrefetchMissing, engine: PolicyEngine, enabled: bool, limits: FetchLimits) -> dict[str, Any]:
+    """The hook call with its missing prefetch read from its FHIR server, or the 412 saying why not."""
+    target = fetch_target(needed.data)
+    if not enabled:
+        raise HookError(412, f"{needed.message}; this service does not read fhirServer itself (--fhir-fetch off)")
+    if target is None:
+        raise HookError(412, f"{needed.message}; the request gives no fhirServer with a bearer fhirAuthorization")
+    sent = needed.data.get("prefetch") or {}
+    wanted = [*needed.missing, *(["coverage"] if "coverage" not in sent else [])]
+    try:
+        found = await fetch_prefetch(*target, needed.patient_id, wanted, observation_codes(engine), limits)
+    except FetchError as error:
+        log.warning("prefetch not read from fhirServer: %s", error)  # never the token
+        raise HookError(412, f"could not read {error}") from None
+    return {**needed.data, "prefetch": {**sent, **found}}
 
 
 def _bound_url(request: Request) -> str:
@@ -209,12 +245,13 @@ def _finish_openapi(app: FastAPI, secured: bool) -> None:
     app.openapi = openapi  # type: ignore[method-assign]
 
 
-def _answer(service: Service, cache: DecisionCache, body: bytes, base_url: str) -> dict[str, Any]:
+def _answer(service: Service, cache: DecisionCache, body: bytes | dict[str, Any], base_url: str) -> dict[str, Any]:
     """Parse, decide and render one hook call (CPU work: runs off the event loop): a card per
     decided order and, beside it, CRD coverage information as an ``update`` system action."""
     engine: PolicyEngine = service.engine
     # Orders no policy governs (laboratory, diet, medicine, ...) are left out: nothing to say.
-    hook = read_request(parse_body(body), service.hook, lambda order: governs(engine, order))
+    data = parse_body(body) if isinstance(body, bytes) else body
+    hook = read_request(data, service.hook, lambda order: governs(engine, order))
     cards, actions = [], []
     today = dt.datetime.now(dt.UTC).date()
     questionnaire = f"{base_url}/Questionnaire/{engine.policy.id}"

@@ -2,9 +2,10 @@
 
 Every fault of the client is a :class:`HookError` with its HTTP status: 400 for a malformed
 body, 412 for a prefetch that was not sent, 413 for more orders or prefetched entries than one
-call may carry. This service never queries the client's FHIR server (``fhirServer``): it has
-no network access by design, so the prefetch is required, but only when an order is one a
-policy governs: a call about other orders (a diet, a medicine) is answered without it.
+call may carry. The prefetch is needed only when an order is one a policy governs: a call
+about other orders (a diet, a medicine) is answered without it. A governed order without it
+is a :class:`PrefetchMissing`, which the service answers by reading the client's FHIR server
+(fhir_fetch.py) when it may, and with the 412 otherwise.
 """
 
 from __future__ import annotations
@@ -55,6 +56,17 @@ class HookRequest:
     """References of the active Coverages prefetched (``coverage``), for CRD coverage information."""
 
 
+class PrefetchMissing(HookError):
+    """412: a governed order, and the prefetch ``missing`` (its keys) was not sent."""
+
+    def __init__(self, missing: list[str], data: dict[str, Any], patient_id: str) -> None:
+        super().__init__(412, f"prefetch {', '.join(missing)} not sent: send the prefetch this service declares "
+                              "in its discovery document, or a fhirServer and fhirAuthorization to read it from")
+        self.missing = tuple(missing)
+        self.data = data
+        self.patient_id = patient_id
+
+
 def parse_body(body: bytes) -> dict[str, Any]:
     """The JSON object of a request body; duplicate keys and NaN are malformed, not guessed."""
     try:
@@ -103,11 +115,7 @@ def read_request(data: dict[str, Any], hook: str, governs: Callable[[ServiceRequ
         return HookRequest(hook, patient_id, None, (), (), tuple(other))
     missing = [key for key in REQUIRED_PREFETCH if not prefetch or key not in prefetch]
     if missing:
-        raise HookError(
-            412,
-            f"prefetch {', '.join(missing)} not sent: this service never queries the FHIR server "
-            "(fhirServer) itself; send the prefetch it declares in its discovery document",
-        )
+        raise PrefetchMissing(missing, data, patient_id)
     assert prefetch is not None
     _check_count(prefetch["conditions"], MAX_PREFETCH_ENTRIES, "prefetch.conditions", "entries")
     try:
