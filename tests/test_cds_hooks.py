@@ -352,7 +352,8 @@ def test_a_governed_order_still_needs_the_prefetch(client: httpx.Client) -> None
 
 def test_openapi_document_is_served(client: httpx.Client) -> None:
     document = client.get("/openapi.json").json()
-    assert set(document["paths"]) == {"/cds-services", "/cds-services/{service_id}"}
+    assert set(document["paths"]) == {"/cds-services", "/cds-services/{service_id}", "/Questionnaire/{policy_id}",
+                                      "/Questionnaire/{policy_id}/$next-question"}
     responses = document["paths"]["/cds-services/{service_id}"]["post"]["responses"]
     assert set(responses) == {"200", "400", "401", "404", "408", "412", "413", "415"}
     for status, response in responses.items():

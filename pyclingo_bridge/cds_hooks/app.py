@@ -40,6 +40,7 @@ from ..engine import PolicyEngine, engine_for
 from ..errors import InputError
 from ..fhir import decide_order
 from ..knowledge_base import KnowledgeBase
+from ..questionnaire import next_question, questionnaire
 from .auth import Authenticator, AuthError
 from .body import READ_TIMEOUT_SECONDS, ReadableRefusals, read_body
 from .cards import card
@@ -175,8 +176,62 @@ def create_app(
         # Already plain JSON data: skip FastAPI's jsonable_encoder walk.
         return JSONResponse(answer)  # type: ignore[return-value]
 
+    def policy_engine(policy_id: str) -> PolicyEngine:
+        engine = next((e for key, e in engines.items() if key.lower() == policy_id.lower()), None)
+        if engine is None:
+            raise HTTPException(404, f"no policy {policy_id!r}; the policies are " + ", ".join(sorted(engines)))
+        return engine
+
+    security: dict[str, Any] = {"security": [{name: []} for name in SECURITY_SCHEMES]} if auth else {}
+
+    @app.get("/Questionnaire/{policy_id}", openapi_extra=security,
+             responses={200: {"content": {FHIR_JSON: {"schema": FHIR_RESOURCE_SCHEMA}}}, **ERROR_RESPONSES})
+    async def get_questionnaire(request: Request, policy_id: str = PathParameter(
+            json_schema_extra={"enum": [engine.policy.id for engine in engines.values()]})) -> JSONResponse:
+        """The policy's questions as a FHIR R4 Questionnaire (items from its vocabulary)."""
+        engine = policy_engine(policy_id)
+        url = f"{base_url or _bound_url(request)}/Questionnaire/{engine.policy.id}"
+        if auth is not None:
+            _authenticate(auth, request, f"{base_url or _bound_url(request)}{request.url.path}")
+        return JSONResponse(questionnaire(engine, url), media_type=FHIR_JSON)
+
+    @app.post(
+        "/Questionnaire/{policy_id}/$next-question",
+        openapi_extra={"requestBody": {"required": True, "content": {media: {"schema": FHIR_RESOURCE_SCHEMA}
+                                                                     for media in (FHIR_JSON, "application/json")}},
+                       **security},
+        responses={200: {"content": {FHIR_JSON: {"schema": FHIR_RESOURCE_SCHEMA}}}, **ERROR_RESPONSES},
+    )
+    async def next_question_of(request: Request, policy_id: str = PathParameter(
+            json_schema_extra={"enum": [engine.policy.id for engine in engines.values()]})) -> JSONResponse:
+        """SDC $next-question: a QuestionnaireResponse (or Parameters holding it) with the next
+        question that can still change the outcome, or completed with the decision."""
+        engine = policy_engine(policy_id)
+        base = base_url or _bound_url(request)
+        if auth is not None:
+            _authenticate(auth, request, f"{base}{request.url.path}")
+        body = await read_body(request, (FHIR_JSON, "application/json"))
+        url = f"{base}/Questionnaire/{engine.policy.id}"
+        if executor is not None:
+            answer = await asyncio.get_running_loop().run_in_executor(executor, _next_question, engine, body, url)
+        else:
+            answer = await run_in_threadpool(_next_question, engine, body, url)
+        return JSONResponse(answer, media_type=FHIR_JSON)
+
     _finish_openapi(app, secured=auth is not None)
     return app
+
+
+FHIR_JSON = "application/fhir+json"
+FHIR_RESOURCE_SCHEMA: dict[str, Any] = {"type": "object", "description": "A FHIR R4 resource (JSON)"}
+
+
+def _next_question(engine: PolicyEngine, body: bytes, url: str) -> dict[str, Any]:
+    try:
+        response, _ = next_question(engine, parse_body(body), url)
+    except InputError as error:
+        raise HookError(400, str(error)) from None
+    return response
 
 
 def _authenticate(auth: Authenticator, request: Request, audience: str) -> None:

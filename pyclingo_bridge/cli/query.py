@@ -14,15 +14,20 @@ from .options import format_option, kb_option, library_errors, policy_option, pr
 @click.command()
 @click.argument("facts_file", metavar="[FILE|-]", type=click.File("r"), default="-")
 @click.option("--fhir", "fhir", is_flag=True, help="FILE is a FHIR R4 Bundle: Patient, Conditions and one ServiceRequest.")
+@click.option("--questionnaire-response", "questionnaire_response", is_flag=True,
+              help="FILE is a FHIR R4 QuestionnaireResponse to the policy's Questionnaire.")
 @policy_option
 @format_option
 @kb_option
 @library_errors
-def query(facts_file: click.File, fhir: bool, policy: str, output_format: str, kb_root: Path | None) -> None:
+def query(facts_file: click.File, fhir: bool, questionnaire_response: bool, policy: str, output_format: str,
+          kb_root: Path | None) -> None:
     """Decide one patient's facts (a JSON object) under a policy.
 
     Exit 0 for any decision, undetermined included; 1 for bad input.
     """
+    if fhir and questionnaire_response:
+        raise click.UsageError("--fhir and --questionnaire-response: choose one.")
     facts = read_json_object(facts_file)
     engine = engine_for(policy, kb_root)
     if fhir:
@@ -36,7 +41,12 @@ def query(facts_file: click.File, fhir: bool, policy: str, output_format: str, k
         else:
             click.echo(render_text(result.decision, engine.policy.title) + render_fhir_text(result.fhir), nl=False)
         return
-    decision = engine.decide(facts)  # type: ignore[arg-type]
+    if questionnaire_response:
+        from ..questionnaire import facts_from_response
+
+        decision = engine.decide_facts(facts_from_response(engine, facts))
+    else:
+        decision = engine.decide(facts)  # type: ignore[arg-type]
     if output_format == "json":
         print_json(decision.to_dict())
     else:
