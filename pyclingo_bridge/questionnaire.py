@@ -1,11 +1,12 @@
 """A policy's questions as a FHIR R4 Questionnaire, and a QuestionnaireResponse as patient facts.
 
 The Questionnaire is generated from the vocabulary: one item per fact, in the KB's
-declaration order, its ``linkId`` the fact's key, its text the fact's question (or, for a
-closed-world fact that is never asked as missing, its meaning, a statement to tick). Item
-types come from one table keyed by the fact type's name (:data:`ITEM_TYPES`); a type the
-table does not know becomes a ``string`` item, whose answer the vocabulary validates as
-any other input. ``enableWhen`` comes from the KB's ``fact_relevant_when/3``.
+declaration order (interview.fact_order), its ``linkId`` the fact's key, its text the fact's
+question (or, for a closed-world fact that is never asked as missing, its meaning, a
+statement to tick). Item types come from one table keyed by the fact type's name
+(:data:`ITEM_TYPES`); a type the table does not know becomes a ``string`` item, whose answer
+the vocabulary validates as any other input. ``enableWhen`` comes from the KB's
+``fact_relevant_when/3``.
 
 An open-world list (red flags) has one more option, :data:`NONE_FOUND`, exclusive of the
 others: a screen that found none (``[]``) is an answer, an item left unanswered is *not
@@ -14,8 +15,9 @@ screened* (unknown), never a negative screen.
 The adaptive form (SDC ``$next-question``) is :func:`next_question`: the response's answers
 are decided by the one engine; while undetermined, the next question is the first of the
 decision's ``missing`` facts (those whose answer can still change the outcome) in the
-Questionnaire's item order, added to the contained Questionnaire; once determined, the
-response is ``completed`` and carries the decision as a display item.
+Questionnaire's item order (interview.next_fact, as ``policykb ask`` asks), added to the
+contained Questionnaire; once determined, the response is ``completed`` and carries the
+decision as a display item.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from .decision import Decision
 from .engine import PolicyEngine
 from .errors import FieldProblem, InputError
 from .fhir import parse_resource
+from .interview import fact_order, next_fact
 from .render import STATUS_WORDS
 from .vocabulary import FactSpec, PatientFacts
 
@@ -98,12 +101,6 @@ ITEM_TYPES: dict[str, Callable[[FactSpec], dict[str, Any]]] = {
     "list": _list_item,
 }
 """The Questionnaire item of each fact type (a type not here: a ``string`` item)."""
-
-
-def fact_order(engine: PolicyEngine) -> tuple[str, ...]:
-    """Fact keys in the KB's declaration order (core first, then the policy's own)."""
-    seen = dict.fromkeys(atom.arguments[0].name for atom in engine.program.facts("fact", 4))
-    return tuple(key for key in seen if key in engine.vocabulary.specs)
 
 
 def relevant_when(engine: PolicyEngine) -> dict[str, list[tuple[str, str]]]:
@@ -245,12 +242,6 @@ def facts_from_response(engine: PolicyEngine, data: object) -> PatientFacts:
 
 
 # --- the adaptive form -------------------------------------------------------------------
-
-
-def next_fact(engine: PolicyEngine, decision: Decision) -> str | None:
-    """The next question to ask: the first missing fact in the Questionnaire's item order."""
-    missing = {m.fact for m in decision.missing}
-    return next((key for key in fact_order(engine) if key in missing), None)
 
 
 def decision_text(decision: Decision) -> str:

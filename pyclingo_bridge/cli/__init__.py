@@ -22,6 +22,7 @@ COMMANDS = {
     "test": "test:test_command",
     "show": "show:show",
     "serve": "serve:serve",
+    "ask": "ask:ask",
 }
 
 
