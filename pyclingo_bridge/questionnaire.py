@@ -32,7 +32,7 @@ from fhir.resources.R4B.questionnaireresponse import QuestionnaireResponse
 
 from .decision import Decision
 from .engine import PolicyEngine
-from .errors import FieldProblem, InputError
+from .errors import FieldProblem, InputError, KnowledgeBaseError
 from .fhir import parse_resource
 from .interview import fact_order, next_fact
 from .render import STATUS_WORDS
@@ -58,8 +58,9 @@ def answer_system(key: str) -> str:
 
 
 def _bounds(spec: FactSpec, value: str) -> dict[str, Any]:
+    number = int if value == "valueInteger" else float  # JSON numbers, whatever type the vocabulary keeps
     bounds = [(MIN_VALUE, spec.low), (MAX_VALUE, spec.high)]
-    extensions = [{"url": url, value: bound} for url, bound in bounds if bound is not None]
+    extensions = [{"url": url, value: number(bound)} for url, bound in bounds if bound is not None]
     return {"extension": extensions} if extensions else {}
 
 
@@ -104,11 +105,17 @@ ITEM_TYPES: dict[str, Callable[[FactSpec], dict[str, Any]]] = {
 
 
 def relevant_when(engine: PolicyEngine) -> dict[str, list[tuple[str, str]]]:
-    """``fact_relevant_when/3``: for each fact, the (other fact, value) pairs that enable it."""
+    """``fact_relevant_when/3``: for each fact, the (other fact, value) pairs that enable it.
+    A declaration naming a fact or value the vocabulary does not have is a KnowledgeBaseError."""
+    specs = engine.vocabulary.specs
     found: dict[str, list[tuple[str, str]]] = {}
     for atom in engine.program.facts("fact_relevant_when", 3):
-        key, other, value = atom.arguments
-        found.setdefault(key.name, []).append((other.name, str(value)))
+        key, other, value = (str(argument) for argument in atom.arguments)
+        enabling = specs.get(other)
+        if key not in specs or enabling is None or enabling.type not in ("boolean", "enum") or value not in enabling.values:
+            raise KnowledgeBaseError(f"{engine.policy.reference}: {atom}: fact_relevant_when names a fact, or a value of "
+                                     "a boolean or enum fact, that the vocabulary does not declare")
+        found.setdefault(key, []).append((other, value))
     return found
 
 
@@ -131,8 +138,6 @@ def _enable_when(engine: PolicyEngine, other: str, value: str) -> dict[str, Any]
     answer: dict[str, Any]
     if spec.type == "boolean":
         answer = {"answerBoolean": value == "true"}
-    elif spec.type == "integer":
-        answer = {"answerInteger": int(value)}
     else:
         answer = {"answerCoding": {"system": answer_system(other), "code": value}}
     return {"question": other, "operator": "=", **answer}

@@ -237,3 +237,26 @@ def test_cli_query_fhir_and_questionnaire_response_are_exclusive(tmp_path: Path)
     (tmp_path / "qr.json").write_text("{}")
     result = CliRunner().invoke(main, ["query", "--fhir", "--questionnaire-response", str(tmp_path / "qr.json")])
     assert result.exit_code == 2 and "--fhir and --questionnaire-response: choose one." in result.output
+
+
+@pytest.mark.parametrize("declaration", [
+    "fact_relevant_when(seen_by_mcas, mcas_in_place, maybe).",
+    "fact_relevant_when(seen_by_mcas, nonexistent, true).",
+    "fact_relevant_when(nonexistent, mcas_in_place, true).",
+    "fact_relevant_when(seen_by_mcas, age, 16).",
+], ids=["unknown-value", "unknown-other-fact", "unknown-fact", "not-a-boolean-or-enum"])
+def test_a_faulty_relevance_declaration_is_a_kb_error(tmp_path: Path, declaration: str) -> None:
+    import shutil
+
+    from pyclingo_bridge.cds_hooks import create_app
+    from pyclingo_bridge.engine import PolicyEngine
+    from pyclingo_bridge.errors import KnowledgeBaseError
+
+    kb = tmp_path / "kb"
+    shutil.copytree(KnowledgeBase.installed().root, kb)
+    with (kb / "policies" / "cmicb_clin086" / "vocabulary.lp").open("a") as vocabulary:
+        vocabulary.write("\n" + declaration + "\n")
+    with pytest.raises(KnowledgeBaseError, match="fact_relevant_when names a fact"):
+        relevant_when(PolicyEngine("cmicb_clin086", KnowledgeBase(kb)))
+    with pytest.raises(KnowledgeBaseError):
+        create_app(kb, auth=None)

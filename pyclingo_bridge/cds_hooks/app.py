@@ -40,7 +40,7 @@ from ..engine import PolicyEngine, engine_for
 from ..errors import InputError
 from ..fhir import decide_order
 from ..knowledge_base import KnowledgeBase
-from ..questionnaire import next_question, questionnaire
+from ..questionnaire import next_question, questionnaire, relevant_when
 from .auth import Authenticator, AuthError
 from .body import READ_TIMEOUT_SECONDS, ReadableRefusals, read_body
 from .cards import card
@@ -103,6 +103,8 @@ def create_app(
     kb = KnowledgeBase(kb_root) if kb_root else KnowledgeBase.installed()
     engines = {policy_id: engine_for(policy_id, kb_root) for policy_id in kb.policy_folders()}
     services = services_for(engines)
+    for engine in engines.values():
+        relevant_when(engine)  # a Questionnaire's enableWhen: a faulty declaration stops the start
     caches = {id(engine): DecisionCache(engine, cache_size) for engine in engines.values()}
     app = FastAPI(
         title="policykb CDS Hooks service",
