@@ -13,7 +13,8 @@ none is read when the KB declares none). Every read is bounded:
 * :data:`MAX_RESPONSE_BYTES` per response, read as a stream and stopped past the limit.
 
 A read that fails is a :class:`FetchError` naming what could not be read (the service answers
-412). The token is sent in the ``Authorization`` header only; no message, log or error holds it.
+412). The token is sent in the ``Authorization`` header only; no message, log or error holds
+it, nor the URL read (it holds the patient's id).
 """
 
 from __future__ import annotations
@@ -167,7 +168,7 @@ class _Reader:
         if self.requests >= self.limits.max_requests:
             raise FetchError(f"{what}: more than {self.limits.max_requests} requests to fhirServer in one hook call")
         self.requests += 1
-        shown = f"{what} ({urlsplit(url).path})"
+        shown = what  # not the URL: it holds the patient's id, and the message is logged
         try:
             async with self._client.stream("GET", url, params=params) as response:
                 if response.status_code != 200:
