@@ -20,7 +20,19 @@ HOOK_REQUEST_SCHEMA: dict[str, Any] = {
     "properties": {
         "hook": {"type": "string", "enum": ["order-select", "order-sign"]},
         "hookInstance": {"type": "string"},
-        "fhirServer": {"type": "string"},
+        "fhirServer": {"type": "string", "description": "Base URL the service reads a missing prefetch from"},
+        "fhirAuthorization": {
+            "type": "object",
+            "description": "The bearer token for fhirServer (CDS Hooks 2.0); sent there only, never logged",
+            "required": ["access_token", "token_type"],
+            "properties": {
+                "access_token": {"type": "string"},
+                "token_type": {"type": "string", "enum": ["Bearer"]},
+                "expires_in": {"type": "integer"},
+                "scope": {"type": "string"},
+                "subject": {"type": "string"},
+            },
+        },
         "context": {
             "type": "object",
             "required": ["patientId", "draftOrders"],
