@@ -260,3 +260,9 @@ def test_a_faulty_relevance_declaration_is_a_kb_error(tmp_path: Path, declaratio
         relevant_when(PolicyEngine("cmicb_clin086", KnowledgeBase(kb)))
     with pytest.raises(KnowledgeBaseError):
         create_app(kb, auth=None)
+
+
+def test_the_example_response_is_commissioned() -> None:
+    example = Path(__file__).resolve().parent.parent / "examples" / "fhir" / "questionnaire-response.json"
+    decision = ENGINE.decide_facts(facts_from_response(ENGINE, json.loads(example.read_text())))
+    assert (decision.status, decision.clauses) == ("commissioned", ("1.3",))
