@@ -46,7 +46,9 @@ def _read(text: str) -> io.StringIO:
 def _audited(text: str, input_format: str) -> list[dict[str, object]]:
     out = io.StringIO()
     tally = audit(_read(text), AuditSettings(POLICY, input_format=input_format), out.write, jobs=1)  # type: ignore[arg-type]
-    lines = [json.loads(line) for line in out.getvalue().splitlines()]
+    # JSON Lines end at \n only: str.splitlines() would also split inside a value at U+2028,
+    # U+2029 or U+0085, which JSON writes unescaped (ensure_ascii=False) and a file read keeps whole.
+    lines = [json.loads(line) for line in out.getvalue().split("\n") if line]
     assert tally.rows == len(lines) and tally.errors == sum("error" in line for line in lines)
     assert all(("status" in line) != ("error" in line) for line in lines)
     return lines
