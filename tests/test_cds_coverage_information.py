@@ -277,6 +277,16 @@ def test_the_assertion_id_is_stable_for_the_same_input_and_changes_with_the_fact
     assert assertion((LBP, f"{ICD10}|M54.4")) != first  # sciatica coded: other facts
 
 
+# The coverage-information extension of CRD's own example response (HL7/davinci-crd,
+# input/resources/CRDServiceResponse.json, commit 2bfabc15; CC0-1.0): the checks above accept it.
+CRD_EXAMPLE = json.loads((Path(__file__).resolve().parent / "data" / "crd-coverage-information-example.json").read_text())
+
+
+def test_the_conformance_check_accepts_crds_own_example() -> None:
+    parts = conforms(CRD_EXAMPLE)
+    assert {p["url"] for p in parts} >= {"coverage", "covered", "date", "coverage-assertion-id", "detail", "reason"}
+
+
 def _without(url: str) -> Callable[[list[dict[str, Any]]], list[dict[str, Any]]]:
     return lambda parts: [p for p in parts if p["url"] != url]
 
