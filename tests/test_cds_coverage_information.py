@@ -308,3 +308,25 @@ def test_the_conformance_check_refuses_what_crd_forbids(break_it: Callable[[list
     conforms(extension)
     with pytest.raises(AssertionError):
         conforms({**extension, "extension": break_it(extension["extension"])})
+
+
+def test_an_earlier_assertion_on_the_same_coverage_is_replaced_and_others_kept() -> None:
+    earlier = answer({"age": 40})
+    assert earlier.action is not None
+    order = earlier.action["resource"]  # the order as a client keeps it (CRD resp-46) ...
+    other = {"url": URL, "extension": [{"url": "coverage", "valueReference": {"reference": "Coverage/other-payer"}}]}
+    unrelated = {"url": "https://ehr.example/StructureDefinition/local", "valueString": "kept"}
+    order = {**order, "extension": [*order["extension"], other, unrelated]}
+    engine = engine_for("cmicb_clin086")
+    validated = engine.vocabulary.validate(COMMISSIONED)
+    result = FhirDecision(engine.decide_facts(validated), FhirFacts("ServiceRequest/order-ces", validated))
+    again = coverage_answer(engine, result, order, ("Coverage/cov-1",), "https://cds.example/Questionnaire/x",
+                            dt.date(2026, 3, 11))
+    assert again.action is not None
+    extensions = again.action["resource"]["extension"]
+    ours = [e for e in extensions if e["url"] == URL and e != other]
+    assert len(ours) == 1 and part(ours[0]["extension"], "covered") == ["covered"]
+    assert other in extensions and unrelated in extensions
+    # ... and nothing but coverage-information changed (CRD resp-37).
+    strip = lambda resource: {k: v for k, v in resource.items() if k != "extension"}
+    assert strip(again.action["resource"]) == strip(order)

@@ -113,13 +113,25 @@ def coverage_answer(
         {"url": EXTENSION_URL, "extension": _parts(engine, result, coverage, covered, questionnaire, today)}
         for coverage in coverages
     ]
-    resource = {**order, "extension": [*(order.get("extension") or ()), *extensions]}
+    # CRD: an update changes nothing but coverage-information; one the client kept from an
+    # earlier call for the same Coverage is replaced, never repeated (others are kept).
+    kept = [e for e in order.get("extension") or () if not _asserts_on(e, coverages)]
+    resource = {**order, "extension": [*kept, *extensions]}
     action = {
         "type": "update",
         "description": f"Coverage information under {reference} version {engine.policy.version}: {covered}.",
         "resource": resource,
     }
     return CoverageAnswer(action, None)
+
+
+def _asserts_on(extension: object, coverages: Sequence[str]) -> bool:
+    """Whether ``extension`` is a coverage-information extension on one of ``coverages``."""
+    if not isinstance(extension, Mapping) or extension.get("url") != EXTENSION_URL:
+        return False
+    return any(isinstance(part, Mapping) and part.get("url") == "coverage"
+               and (part.get("valueReference") or {}).get("reference") in coverages
+               for part in extension.get("extension") or ())
 
 
 def _parts(engine: PolicyEngine, result: FhirDecision, coverage: str, covered: str,
