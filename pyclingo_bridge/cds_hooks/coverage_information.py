@@ -14,9 +14,11 @@ action of type ``update``. The status maps to ``covered`` thus:
 
 ``coverage`` (1..1) must reference the patient's Coverage on the client's system; the
 extension's definition says that without one "the coverage-information extension cannot be
-returned". The Coverage is the order's ``insurance`` if it names one, else each active
-Coverage of the ``coverage`` prefetch (CRD's prefetch key); with none, the card says why no
-assertion came. One extension per Coverage, each with its own ``coverage-assertion-id``
+returned" (CRD's resp-45, "not-covered" with coverage-not-found, presumes a payer that looked
+for one; a commissioning policy has no Coverage of its own to look up, so it stays silent
+rather than assert not-covered). The Coverage is the order's ``insurance`` if it names one,
+else each active Coverage of the ``coverage`` prefetch (CRD's prefetch key); with none, the
+card says why no assertion came. One extension per Coverage, each with its own ``coverage-assertion-id``
 (CRD: distinct ids across coverages), a hash of the KB's content, the policy, the order,
 the Coverage and the facts decided: the same input and KB give the same id.
 
