@@ -136,7 +136,7 @@ def test_fixture_takes_the_only_policy_unmarked(pytester: pytest.Pytester, tmp_p
 
 DIAGNOSTIC_CASE = 'diagnostic_case("1.4").'
 RFD_DIAGNOSTIC_RULE = """rule(rfd_imaging_is_diagnostic, "1.4",
-    "The imaging only serves to decide on radiofrequency denervation, a restricted procedure").
+    "The imaging only serves to decide on radiofrequency denervation, a restricted procedure of the suite (DRAFT_EBI_LumbarRFD)").
 diagnostic_for_restricted_procedure :- label(rfd_imaging_is_diagnostic),
     holds(facet_joint_rfd_prerequisite, true).
 """
@@ -216,11 +216,37 @@ def test_policies_lists_the_drafts_as_drafts() -> None:
     assert f"{TONSILLECTOMY}  version 1  Tonsillectomy for recurrent tonsillitis\n  status: draft\n" in text
 
 
-@pytest.mark.parametrize(("policy", "urgent"), [(TONSILLECTOMY, {"2.1", "2.3"}), (RFD, {"2.2"})], ids=[TONSILLECTOMY, RFD])
-def test_urgent_pathways(policy: str, urgent: set[str]) -> None:
-    from pyclingo_bridge.cds_hooks.cards import urgent_clauses
+URGENCY_CASES = [
+    # policy, facts, (clause, urgency) of every advice in order, card indicator
+    (TONSILLECTOMY, {"red_flags": ["suspected_malignancy"]}, [("2.1", "urgent")], "critical"),
+    (TONSILLECTOMY, {"red_flags": ["peritonsillar_abscess"]}, [("2.3", "urgent")], "critical"),
+    (TONSILLECTOMY, {"red_flags": ["sleep_disordered_breathing"]}, [("2.2", "routine")], "warning"),
+    (TONSILLECTOMY, {"red_flags": ["sleep_disordered_breathing", "suspected_malignancy"]},
+     [("2.1", "urgent"), ("2.2", "routine")], "critical"),
+    (RFD, {"red_flags": ["perineal_anaesthesia"]}, [("2.2", "emergency")], "critical"),
+    (RFD, {"red_flags": ["suspected_fracture"]}, [("2.2", "urgent")], "critical"),
+    (RFD, {"age": 15, "red_flags": ["cauda_equina"]}, [("2.2", "emergency"), ("2.1", "routine")], "critical"),
+    (RFD, {"radicular_pain_predominant": True}, [("2.3", "routine")], "warning"),
+]
 
-    assert urgent_clauses(engine_for(policy)) == urgent
+
+@pytest.mark.parametrize(
+    ("policy", "facts", "advice", "indicator"), URGENCY_CASES, ids=[f"{c[0]} {c[1]}" for c in URGENCY_CASES]
+)
+def test_advice_urgency_follows_the_source_and_sets_the_card(
+    policy: str, facts: dict[str, object], advice: list[tuple[str, str]], indicator: str
+) -> None:
+    """Tonsil malignancy (2.1) and acute quinsy (2.3) are urgent; cauda equina an emergency and
+    other serious spinal pathology urgent (RFD 2.2): the card is critical exactly then."""
+    from pyclingo_bridge.cds_hooks.cards import card
+    from pyclingo_bridge.fhir import FhirDecision, FhirFacts
+    from pyclingo_bridge.inputs import PatientFacts
+
+    engine = engine_for(policy)
+    decision = engine.decide(facts)
+    assert [(a.clause, a.urgency) for a in decision.advice] == advice
+    made = card(FhirDecision(decision, FhirFacts("ServiceRequest/x", PatientFacts({}))), engine)
+    assert made["indicator"] == indicator
 
 
 @pytest.mark.parametrize("flag", ["cauda_equina", "sphincter_disturbance", "suspected_infection", "serious_neurological_deficit"])
