@@ -29,10 +29,11 @@ ADULT_IN_MCAS = {"age": 45, "setting": "mcas", "red_flags": [], "likely_to_chang
 
 
 def kb_with(tmp_path: Path, *policies: str) -> Path:
-    """A copy of the installed KB's core and of the named policy folders only."""
+    """A copy of the installed KB's core and modules, and of the named policy folders only."""
     source = KnowledgeBase.installed().root
     root = tmp_path / "kb"
     shutil.copytree(source / "core", root / "core", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(source / "modules", root / "modules")
     for policy in policies:
         shutil.copytree(source / "policies" / policy, root / "policies" / policy)
     return root
@@ -249,13 +250,65 @@ def test_advice_urgency_follows_the_source_and_sets_the_card(
     assert made["indicator"] == indicator
 
 
-@pytest.mark.parametrize("flag", ["cauda_equina", "sphincter_disturbance", "suspected_infection", "serious_neurological_deficit"])
+SPINAL_RED_FLAGS = "modules/spinal_red_flags"
+
+
+@pytest.mark.parametrize(
+    "flag", ["cauda_equina", "sphincter_disturbance", "suspected_infection", "suspected_inflammatory_disease",
+             "suspected_cord_compression", "serious_neurological_deficit"],
+)
 def test_rfd_red_flags_are_clin086s_with_the_same_urgent_advice(flag: str) -> None:
+    """RFD 2.2: the same flags and the same advice as Clin086 2.1/2.2, each citing its own clause."""
     rfd = engine_for(RFD).decide({"red_flags": [flag]})
     clin086 = engine_for("CMICB_Clin086").decide({"age": 45, "red_flags": [flag]})
     assert rfd.status == clin086.status == "outside_policy"
-    assert {advice.text for advice in rfd.advice} == {advice.text for advice in clin086.advice}
+    assert [(a.urgency, a.text) for a in rfd.advice] == [(a.urgency, a.text) for a in clin086.advice]
+    assert {a.clause for a in rfd.advice} == {"2.2"}
+    assert {a.clause for a in clin086.advice} == ({"2.2"} if flag in {"cauda_equina", "sphincter_disturbance"} else {"2.1"})
     assert engine_for(RFD).vocabulary.specs["red_flags"].allowed() == engine_for("CMICB_Clin086").vocabulary.specs["red_flags"].allowed()
+
+
+def test_the_spinal_red_flags_are_one_module_read_by_both_policies() -> None:
+    """Shared, not copied: both programs load the module's files, and no policy declares the flags."""
+    kb = KnowledgeBase.installed()
+    module = tuple(sorted((kb.root / SPINAL_RED_FLAGS).glob("*.lp")))
+    assert module and all(path.parent.name == "spinal_red_flags" for path in module)
+    for policy in ("CMICB_Clin086", RFD):
+        files = kb.program_files(policy)
+        assert set(module) <= set(files)
+        own = [path for path in files if path.parent == kb.policy_folder(policy)]
+        for text in (path.read_text() for path in own):
+            assert "fact(red_flags," not in text and "serious_pathology_flag(suspected" not in text
+    assert not set(module) & set(kb.program_files(TONSILLECTOMY))
+
+
+def test_a_policy_without_the_module_does_not_know_the_flags(tmp_path: Path) -> None:
+    root = kb_with(tmp_path, "draft_ebi_lumbarrfd")
+    _edit(root / RFD_FOLDER / "policy.lp", "uses_module(spinal_red_flags).", "")
+    report = check_policy(KnowledgeBase(root), RFD)
+    assert "undeclared_fact" in {finding.kind for finding in report.findings}
+
+
+def test_an_unknown_module_is_a_kb_fault_that_names_the_known_ones(tmp_path: Path) -> None:
+    from pyclingo_bridge.errors import KnowledgeBaseError
+
+    root = kb_with(tmp_path, "draft_ebi_lumbarrfd")
+    _edit(root / RFD_FOLDER / "policy.lp", "uses_module(spinal_red_flags).", "uses_module(spinal_red_flag).")
+    with pytest.raises(KnowledgeBaseError) as raised:
+        KnowledgeBase(root).program_files(RFD)
+    assert str(raised.value) == (
+        f"policy {RFD} uses module 'spinal_red_flag', which {root / 'modules'} does not hold; known modules: spinal_red_flags"
+    )
+
+
+def test_check_locates_a_fault_in_the_module(tmp_path: Path) -> None:
+    root = kb_with(tmp_path, "draft_ebi_lumbarrfd")
+    with (root / SPINAL_RED_FLAGS / "red_flags.lp").open("a") as module:
+        module.write('advice(C, urgent, "x") :- spinal_red_flag_clause(serious_pathology, C), holds(no_such_fact, true).\n')
+    result = CliRunner().invoke(main, ["check", "--kb", str(root), "--policy", RFD])
+    assert result.exit_code == 1
+    assert result.output.startswith(f"{root.name}/{SPINAL_RED_FLAGS}/red_flags.lp:")
+    assert "undeclared fact: holds(no_such_fact, _)" in result.output.splitlines()[0]
 
 
 COMPLETE_TONSILLITIS = {"due_to_acute_tonsillitis": True, "episodes_disabling": True, "red_flags": []}
