@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -183,6 +184,7 @@ def test_a_policy_with_a_diagnostic_case_still_finds_its_6_5_rule_dead(tmp_path:
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 TONSILLECTOMY = "DRAFT_EBI_Tonsillectomy"
 RFD = "DRAFT_EBI_LumbarRFD"
+BREAST = "DRAFT_EBI_BreastReduction"
 
 EXAMPLE_DECISIONS = [
     # policy, file, status, clauses, missing
@@ -195,6 +197,10 @@ EXAMPLE_DECISIONS = [
     (RFD, "block-result-unknown.json", "undetermined", [],
      ["medial_branch_block_improvement_percent", "months_since_medial_branch_block"]),
     (RFD, "suspected-cauda-equina.json", "outside_policy", ["2.2"], []),
+    (BREAST, "criteria-met-bmi-26.9.json", "commissioned", ["1.2", "1.3", "1.4", "1.5", "1.6", "1.7"], []),
+    (BREAST, "bmi-28.4.json", "not_commissioned", ["1.6"], []),
+    (BREAST, "reduction-unknown.json", "undetermined", [], ["planned_reduction_grams_per_breast"]),
+    (BREAST, "male-patient.json", "outside_policy", ["2.1"], []),
 ]
 
 
@@ -212,7 +218,7 @@ def test_examples_are_decided_by_query(policy: str, file: str, status: str, clau
 def test_policies_lists_the_drafts_as_drafts() -> None:
     result = CliRunner().invoke(main, ["policies", "--format", "json"])
     statuses = {policy["reference"]: policy["status"] for policy in json.loads(result.stdout)}
-    assert statuses == {"CMICB_Clin086": None, RFD: "draft", TONSILLECTOMY: "draft"}
+    assert statuses == {"CMICB_Clin086": None, RFD: "draft", TONSILLECTOMY: "draft", BREAST: "draft"}
     text = CliRunner().invoke(main, ["policies"]).stdout
     assert f"{TONSILLECTOMY}  version 1  Tonsillectomy for recurrent tonsillitis\n  status: draft\n" in text
 
@@ -401,7 +407,7 @@ def _contract(policy: str) -> dict[str, str]:
     return {cells[0].strip().strip("`"): cells[2].strip() for cells in rows if "," not in cells[0]}
 
 
-@pytest.mark.parametrize("policy", [TONSILLECTOMY, RFD])
+@pytest.mark.parametrize("policy", [TONSILLECTOMY, RFD, BREAST])
 def test_readme_input_contract_is_the_vocabulary(policy: str) -> None:
     specs = engine_for(policy).vocabulary.specs
     contract = _contract(policy)
@@ -410,6 +416,9 @@ def test_readme_input_contract_is_the_vocabulary(policy: str) -> None:
     for key, spec in specs.items():
         if spec.type == "integer":
             assert f"| `{key}` | integer {spec.low}–{spec.high} |" in README.read_text()
+        if spec.type == "decimal":
+            low, high = (spec.fact_type.quote(spec, bound) for bound in (spec.low, spec.high))
+            assert f"| `{key}` | decimal {low}–{high} {spec.unit}, one digit after the point |" in README.read_text()
 
 
 def test_show_marks_a_rule_not_applicable_to_the_policy() -> None:
@@ -419,3 +428,75 @@ def test_show_marks_a_rule_not_applicable_to_the_policy() -> None:
     assert line.endswith("without approval  (not applicable in this policy)")
     clin086 = CliRunner().invoke(main, ["show", "CMICB_Clin086"]).output
     assert "not applicable" not in clin086
+
+
+# -- breast reduction, version 1 -------------------------------------------------------------
+
+BREAST_MET = {
+    "sex": "female", "gp_supportive_care": True, "thoracic_or_shoulder_pain": True, "physiotherapy_assessed": True,
+    "functional_symptoms": True, "planned_reduction_grams_per_breast": 600, "planned_reduction_cup_sizes": 4,
+    "bmi": Decimal("25.0"), "bmi_stable_months": 24, "written_information_given": True,
+}
+
+
+@settings(max_examples=60, deadline=None)
+@given(tenths=st.integers(100, 900))
+def test_bmi_below_27_is_strict_and_exact(tenths: int) -> None:
+    """1.6 (version 1): every BMI below 27.0 qualifies and every BMI of 27.0 or more does not."""
+    bmi = Decimal(tenths).scaleb(-1)
+    status = engine_for(BREAST).decide({**BREAST_MET, "bmi": bmi}).status
+    assert status == ("commissioned" if bmi < Decimal("27.0") else "not_commissioned")
+
+
+MEASURES = st.one_of(st.none(), st.integers(0, 5000)), st.one_of(st.none(), st.integers(0, 12))
+
+
+@settings(max_examples=80, deadline=None)
+@given(grams=MEASURES[0], cups=MEASURES[1])
+def test_either_measure_of_the_reduction_is_enough(grams: int | None, cups: int | None) -> None:
+    """1.5: one measure given and met commissions; both given and short does not; otherwise
+    (one short or unknown, the other unknown) the answer waits for the unknown ones."""
+    facts = {**BREAST_MET, "planned_reduction_grams_per_breast": grams, "planned_reduction_cup_sizes": cups}
+    decision = engine_for(BREAST).decide(facts)
+    met = (grams is not None and grams >= 500) or (cups is not None and cups >= 4)
+    short = grams is not None and grams < 500 and cups is not None and cups < 4
+    if met:
+        assert decision.status == "commissioned"
+    elif short:
+        assert (decision.status, list(decision.clauses)) == ("not_commissioned", ["1.5"])
+    else:
+        unknown = [key for key, value in (("planned_reduction_cup_sizes", cups), ("planned_reduction_grams_per_breast", grams)) if value is None]
+        assert (decision.status, sorted(m.fact for m in decision.missing)) == ("undetermined", unknown)
+
+
+BREAST_CONTRADICTIONS = [
+    ("cosmetic with functional symptoms", {"cosmetic_only": True}, ["cosmetic_only", "functional_symptoms"]),
+    ("cosmetic with cancer reconstruction", {"cosmetic_only": True, "functional_symptoms": False,
+                                              "cancer_treatment_or_reconstruction": True},
+     ["cancer_treatment_or_reconstruction", "cosmetic_only"]),
+]
+
+
+@pytest.mark.parametrize(("extra", "fields"), [c[1:] for c in BREAST_CONTRADICTIONS], ids=[c[0] for c in BREAST_CONTRADICTIONS])
+def test_cosmetic_reasons_alone_contradict_another_reason(extra: dict[str, object], fields: list[str]) -> None:
+    from pyclingo_bridge.errors import InputError
+
+    with pytest.raises(InputError) as raised:
+        engine_for(BREAST).decide({**BREAST_MET, **extra})
+    assert sorted(set(raised.value.fields)) == fields
+
+
+def test_the_bmi_limit_is_one_parameter(tmp_path: Path) -> None:
+    """Version 2 raises the limit to below 30 by one line: 28.4 is then commissioned, 30.0 is not."""
+    root = kb_with(tmp_path, "draft_ebi_breastreduction")
+    _edit(root / "policies/draft_ebi_breastreduction/policy.lp", "parameter(maximum_bmi, bmi, 270,", "parameter(maximum_bmi, bmi, 300,")
+    from pyclingo_bridge.engine import PolicyEngine
+
+    engine = PolicyEngine(BREAST, KnowledgeBase(root))
+    assert engine.decide({**BREAST_MET, "bmi": Decimal("28.4")}).status == "commissioned"
+    refused = engine.decide({**BREAST_MET, "bmi": Decimal("30.0")})
+    assert refused.status == "not_commissioned"
+    assert [a.text for a in refused.advice if a.clause == "1.6"] == [
+        "Support the patient to reach a body mass index below 30.0 kg/m2, kept stable for 12 months, before referral."
+    ]
+    assert check_policy(KnowledgeBase(root), BREAST).ok
