@@ -48,6 +48,17 @@ class CodeMeaning:
 
 
 @dataclass(frozen=True)
+class CodeMeasure:
+    """A coded Observation that gives a number fact, in one UCUM unit (``code_measures/5``)."""
+
+    system: str
+    code: str
+    key: str
+    unit: str
+    source: str
+
+
+@dataclass(frozen=True)
 class OrderCategory:
     system: str
     code: str
@@ -65,6 +76,7 @@ class CodeMaps:
         categories: Iterable[OrderCategory],
         policy_categories: Iterable[str],
         age_fact: str | None = None,
+        measures: Iterable[CodeMeasure] = (),
     ) -> None:
         self.systems = {system.uri: system for system in systems}
         self._by_name = {system.name: system for system in self.systems.values()}
@@ -78,6 +90,12 @@ class CodeMaps:
         self.policy_categories = frozenset(policy_categories)
         self.age_fact = age_fact
         """The integer fact that receives the age on the order's date (``age_on_order_date/1``)."""
+        self._measures: dict[tuple[str, str], list[CodeMeasure]] = {}
+        for measure in measures:
+            system = self._by_name.get(measure.system)
+            if system is None:
+                raise KnowledgeBaseError(f"code_measures {measure.code!r} names undeclared code system {measure.system!r}")
+            self._measures.setdefault((system.name, system.key(measure.code)), []).append(measure)
 
     def system(self, uri: str | None) -> CodeSystem | None:
         return self.systems.get(uri) if uri else None
@@ -95,6 +113,14 @@ class CodeMaps:
         for length in range(1, len(key) + 1):
             found += self._meanings.get((system.name, key[:length]), ())
         return found
+
+    def measures(self, uri: str | None, code: str | None) -> list[CodeMeasure]:
+        """The number facts a recorded Observation coding gives (each in its one unit); [] when
+        the coding is not mapped. Observation codes match exactly, whatever the system."""
+        system = self.system(uri)
+        if system is None or not code:
+            return []
+        return list(self._measures.get((system.name, system.key(code)), ()))
 
     def order_category(self, uri: str | None, code: str | None) -> OrderCategory | None:
         system = self.system(uri)

@@ -172,20 +172,38 @@ def test_observations_are_not_read_when_the_kb_maps_none(fhir: FhirServer) -> No
     assert observation_codes(PolicyEngine("cmicb_clin086")) == ()
 
 
-def test_observations_are_read_by_the_codes_the_kb_maps(fhir: FhirServer, tmp_path: Path) -> None:
-    import shutil
-
-    kb = tmp_path / "kb"
-    shutil.copytree(KnowledgeBase.installed().root, kb)
-    with (kb / "policies" / "cmicb_clin086" / "codes.lp").open("a") as codes:
-        codes.write('\ncode_system(loinc, "http://loinc.org", "LOINC", exact).\n'
-                    'code_measures(loinc, "39156-5", bmi, "kg/m2").\ncode_measures(loinc, "72514-3", pain_score, "{score}").\n')
-    codes = observation_codes(PolicyEngine("cmicb_clin086", KnowledgeBase(kb)))
-    assert codes == (("http://loinc.org", "39156-5"), ("http://loinc.org", "72514-3"))
+def test_observations_are_read_by_the_codes_the_kb_maps(fhir: FhirServer) -> None:
+    codes = observation_codes(PolicyEngine("draft_ebi_lumbarrfd"))
+    assert codes == (("http://loinc.org", "72514-3"),)
     found = asyncio.run(fetch_prefetch(fhir.url, TOKEN, "pat-ces", ["conditions"], codes, LIMITS))
     assert set(found) == {"conditions", "observations"}
     query = parse_qs(urlsplit(fhir.seen[-1][0]).query)
-    assert query == {"patient": ["pat-ces"], "code": ["http://loinc.org|39156-5,http://loinc.org|72514-3"]}
+    assert query == {"patient": ["pat-ces"], "code": ["http://loinc.org|72514-3"]}
+
+
+def pain_score(score: int, date: str, unit: str = "{score}") -> dict[str, Any]:
+    return {"resourceType": "Observation", "id": f"pain-{date}", "status": "final",
+            "subject": {"reference": "Patient/pat-ces"},
+            "code": {"coding": [{"system": "http://loinc.org", "code": "72514-3"}]},
+            "effectiveDateTime": date,
+            "valueQuantity": {"value": score, "system": "http://unitsofmeasure.org", "code": unit}}
+
+
+def test_a_fetched_observation_gives_its_fact(client: httpx.Client, fhir: FhirServer) -> None:
+    """The RFD service reads the pain score from the server's Observations: the most recent
+    on or before the order's date counts, and the card's decision says which was used."""
+    fhir.resources["/fhir/Observation"] = searchset([pain_score(3, "2025-01-05"), pain_score(7, "2025-01-10")])
+    body = hook(fhir.url)
+    order = body["context"]["draftOrders"]["entry"][0]["resource"]
+    order["authoredOn"] = "2025-01-12"
+    order.pop("category", None)  # an order with no category is decided by every policy
+    answer = client.post("/cds-services/draft_ebi_lumbarrfd-order-sign", json=body)
+    assert answer.status_code == 200, answer.text
+    assert "/fhir/Observation" in paths(fhir)
+    decision = answer.json()["cards"][0]["extension"]["policykb"]["decision"]
+    used = [o for o in decision["fhir"]["observations"] if o["used"]]
+    assert decision["fhir"]["facts"]["pain_score"] == 7
+    assert [o["resource"] for o in used] == ["Observation/pain-2025-01-10"]
 
 
 @pytest.mark.parametrize(("setup", "detail"), [

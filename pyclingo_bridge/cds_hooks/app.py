@@ -314,7 +314,8 @@ def _answer(service: Service, cache: DecisionCache, body: bytes | dict[str, Any]
     questionnaire = f"{base_url}/Questionnaire/{engine.policy.id}"
     for order, sent in zip(hook.orders, hook.drafts):
         try:
-            result = decide_order(engine, hook.patient, hook.conditions, order, hook.other, cache.decide)
+            result = decide_order(engine, hook.patient, hook.conditions, order, hook.other, cache.decide,
+                                  hook.observations)
         except InputError as error:
             raise HookError(400, str(error)) from None
         shown = card(result, engine)
