@@ -21,7 +21,7 @@ from .options import (
 
 @click.command()
 @click.argument("facts_file", metavar="[FILE|-]", type=click.File("r"), default="-")
-@click.option("--fhir", "fhir", is_flag=True, help="FILE is a FHIR R4 Bundle: Patient, Conditions and one ServiceRequest.")
+@click.option("--fhir", "fhir", is_flag=True, help="FILE is a FHIR R4 Bundle: Patient, Conditions, Observations and one ServiceRequest.")
 @click.option("--questionnaire-response", "questionnaire_response", is_flag=True,
               help="FILE is a FHIR R4 QuestionnaireResponse to the policy's Questionnaire.")
 @policy_option
