@@ -7,6 +7,7 @@ import copy
 import datetime as dt
 import json
 from collections.abc import Iterator
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -222,3 +223,24 @@ def test_a_prefetched_observation_gives_its_fact(client: httpx.Client, observati
     decision = answer.json()["cards"][0]["extension"]["policykb"]["decision"]
     assert decision["fhir"]["facts"].get("pain_score") == score
     assert [o["used"] for o in decision["fhir"]["observations"]] == [score is not None for _ in observations or ()]
+
+
+# --- a decimal: the body mass index of DRAFT_EBI_BreastReduction --------------------------
+
+BMI = "39156-5"
+BMI_CASES = [
+    ("one decimal place", 26.9, "kg/m2", Decimal("26.9"), "the most recent Observation on or before the order's date (2026-03-10): used"),
+    ("a whole number", 27, "kg/m2", Decimal("27.0"), "the most recent Observation on or before the order's date (2026-03-10): used"),
+    ("more digits than the scale, never rounded", 26.95, "kg/m2", None,
+     "value 26.95 is not a number from 10.0 to 90.0 kg/m2, with at most 1 digit after the point: not used"),
+    ("a display unit is not the UCUM code", 26.9, "kg/m²", None, "unit kg/m², not kg/m2: not used"),
+    ("out of range", 5, "kg/m2", None,
+     "value 5 is not a number from 10.0 to 90.0 kg/m2, with at most 1 digit after the point: not used"),
+]
+
+
+@pytest.mark.parametrize(("value", "unit", "bmi", "reason"), [c[1:] for c in BMI_CASES], ids=[c[0] for c in BMI_CASES])
+def test_a_bmi_observation(value: float, unit: str, bmi: Decimal | None, reason: str) -> None:
+    engine = PolicyEngine("draft_ebi_breastreduction")
+    fhir = decide_bundle(engine, bundle(observation(value, code=BMI, unit=unit))).fhir
+    assert (fhir.facts.given.get("bmi"), [o.reason for o in fhir.observations]) == (bmi, [reason])
