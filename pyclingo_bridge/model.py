@@ -16,8 +16,8 @@ from dataclasses import dataclass
 
 import clingo
 
+from .codes import CodeMaps, CodeMeaning, CodeMeasure, CodeSystem, OrderCategory, fact_meaning
 from .contradictions import Contradictions
-from .codes import CodeMaps, CodeMeasure, CodeMeaning, CodeSystem, OrderCategory, fact_meaning
 from .decision import clause_order
 from .errors import KnowledgeBaseError
 from .fact_types import check_types

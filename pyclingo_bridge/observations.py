@@ -151,7 +151,7 @@ def _choose(spec: FactSpec, reads: list[_Read], order_date: dt.date | str | None
         elif usable:
             reason = f"the most recent Observation {before}: used"
         else:
-            reason = "Observations of the same date disagree: not used"
+            reason = "the most recent Observations cannot be told apart by date and disagree: not used"
         found.measurements.append(_account(read.measure, read.ref, read.observation, read.coding, read.effective,
                                            usable and read in latest, reason))
     if usable:
@@ -172,8 +172,8 @@ def _read_value(spec: FactSpec, read: _Read) -> None:
         read.problem = f"unit {quantity.code}, not {read.measure.unit}"
     else:
         number: Decimal | int = quantity.value
-        if spec.fact_type.name == "integer" and number == number.to_integral_value():
-            number = int(number)
+        if spec.fact_type.name == "integer" and quantity.value == quantity.value.to_integral_value():
+            number = int(quantity.value)  # 7.0 is the score 7; 6.5 stays a decimal and is refused
         try:
             read.value = spec.fact_type.converter(spec)(number)
         except FactValueError:

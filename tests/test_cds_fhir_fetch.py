@@ -24,9 +24,9 @@ import httpx
 import pytest
 
 from pyclingo_bridge.cds_hooks import create_app, running_server
-from pyclingo_bridge.cds_hooks.fhir_fetch import FetchError, FetchLimits, fetch_prefetch, observation_codes
+from pyclingo_bridge.cds_hooks.fhir_fetch import FetchError, FetchLimits, fetch_prefetch
+from pyclingo_bridge.cds_hooks.services import observation_codes
 from pyclingo_bridge.engine import PolicyEngine
-from pyclingo_bridge.knowledge_base import KnowledgeBase
 
 EXAMPLE = json.loads((Path(__file__).resolve().parent.parent / "examples" / "fhir" / "cds-hooks-order-sign.json").read_text())
 SIGN = "/cds-services/cmicb_clin086-order-sign"

@@ -91,8 +91,8 @@ CASES = [
      [observation(7, "2026-01-01", ident="old"), observation(7, "2026-03-01", unit="%", ident="new")], "2026-03-10", None,
      [("Observation/old", False, "an earlier Observation: not used"), ("Observation/new", False, "unit %, not {score}: not used")]),
     ("same day, different values", [observation(3, "2026-03-01", ident="a"), observation(7, "2026-03-01", ident="b")],
-     "2026-03-10", None, [("Observation/a", False, "Observations of the same date disagree: not used"),
-                          ("Observation/b", False, "Observations of the same date disagree: not used")]),
+     "2026-03-10", None, [("Observation/a", False, "the most recent Observations cannot be told apart by date and disagree: not used"),
+                          ("Observation/b", False, "the most recent Observations cannot be told apart by date and disagree: not used")]),
     ("same day, ordered by time", [observation(3, "2026-03-01T08:00:00Z", ident="a"), observation(7, "2026-03-01T09:00:00Z", ident="b")],
      "2026-03-10", 7, [("Observation/a", False, "an earlier Observation: not used"), ("Observation/b", True, USED)]),
     ("a partial date that may be after the order", [observation(7, "2026-03", ident="a")], "2026-03-10", None,
@@ -168,11 +168,11 @@ def test_the_text_answer_says_which_observation_counted() -> None:
     fhir = result.output[result.output.index("FHIR input"):]
     lines = [line for line in fhir.splitlines() if "72514-3" in line]
     assert lines == [
-        "  ? 72514-3 Pain severity - 0-10 verbal numeric rating [Score] - Reported (Observation/pain-2025-11-04, 2025-11-04): "
-        "4 {score}; an earlier Observation: not used  [LOINC 72514-3 Pain severity - 0-10 verbal numeric rating [Score] - Reported]",
-        "  + 72514-3 Pain severity - 0-10 verbal numeric rating [Score] - Reported (Observation/pain-2026-02-20, 2026-02-20): "
+        ("  ? 72514-3 Pain severity - 0-10 verbal numeric rating [Score] - Reported (Observation/pain-2025-11-04, 2025-11-04): "
+        "4 {score}; an earlier Observation: not used  [LOINC 72514-3 Pain severity - 0-10 verbal numeric rating [Score] - Reported]"),
+        ("  + 72514-3 Pain severity - 0-10 verbal numeric rating [Score] - Reported (Observation/pain-2026-02-20, 2026-02-20): "
         "localised back pain at referral on a 0-10 visual analogue scale (or equivalent): 6; the most recent Observation on "
-        "or before the order's date (2026-03-10): used  [LOINC 72514-3 Pain severity - 0-10 verbal numeric rating [Score] - Reported]",
+        "or before the order's date (2026-03-10): used  [LOINC 72514-3 Pain severity - 0-10 verbal numeric rating [Score] - Reported]"),
     ]
 
 

@@ -53,7 +53,6 @@ from .fhir_fetch import (
     FetchLimits,
     fetch_prefetch,
     fetch_target,
-    observation_codes,
 )
 from .openapi import (
     DISCOVERY_SCHEMA,
@@ -64,7 +63,7 @@ from .openapi import (
     SECURITY_SCHEMES,
 )
 from .request import HookError, PrefetchMissing, parse_body, read_request
-from .services import Service, governs, services_for
+from .services import Service, governs, observation_codes, services_for
 
 DecideIn = Literal["thread", "pool", "loop"]
 

@@ -30,7 +30,6 @@ import httpx
 
 from ..json_input import reject_duplicates
 from .request import MAX_PREFETCH_ENTRIES
-from .services import observation_codes as observation_codes  # re-exported: the fetch's own codes
 
 TIMEOUT_SECONDS = 5.0
 """Longest wait for each request to the FHIR server (connect, each read)."""
