@@ -497,8 +497,8 @@ def test_cli_check_needs_a_policy_when_the_kb_holds_several() -> None:
     result = CliRunner().invoke(main, ["check"])
     assert result.exit_code == 2
     assert result.output.endswith(
-        "Error: give --policy: the knowledge base holds 3 policies, name one of: "
-        "CMICB_Clin086, DRAFT_EBI_LumbarRFD, DRAFT_EBI_Tonsillectomy\n"
+        "Error: give --policy: the knowledge base holds 4 policies, name one of: "
+        "CMICB_Clin086, DRAFT_EBI_BreastReduction, DRAFT_EBI_LumbarRFD, DRAFT_EBI_Tonsillectomy\n"
     )
 
 
