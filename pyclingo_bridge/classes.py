@@ -145,8 +145,6 @@ def class_reducer(spec: FactSpec, classes: Sequence[Sequence[str]]) -> Callable[
     """What a key keeps of a value of this fact: its class (a list: how many members of each
     class), or nothing beyond being given when all values are alike; None when every value is
     its own class."""
-    if all(len(group) == 1 for group in classes) and len(classes) > 1:
-        return None
     index = {value: position for position, group in enumerate(classes) for value in group}
     if spec.type == "list":
         size = len(classes)
@@ -160,6 +158,8 @@ def class_reducer(spec: FactSpec, classes: Sequence[Sequence[str]]) -> Callable[
         return counts
     if len(classes) <= 1:
         return _given
+    if all(len(group) == 1 for group in classes):
+        return None
     return lambda value: index[_value_text(value)]
 
 

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any, Self, TextIO
 
 from ..engine import engine_for
-from .batch import CACHE_SIZE, Auditor, ChunkResult
+from .batch import CACHE_BUDGET, Auditor, ChunkResult
 from .reader import Chunk, InputFormat, RowParser, open_source
 from .summary import FOLLOW_UP_LIMIT, Tally
 
@@ -89,13 +89,16 @@ class AuditSettings:
     explain: bool = False
     input_format: InputFormat = "jsonl"
     header: tuple[str, ...] | None = None
-    cache_size: int = CACHE_SIZE
+    cache_budget: int = CACHE_BUDGET
+    saved_table: bool = False
+    """Start from the answers earlier runs saved for this KB, and save them for the next
+    (``policykb audit`` does; off by default so that a library caller's solves are its own)."""
     follow_up_limit: int = FOLLOW_UP_LIMIT
 
     def auditor(self) -> Auditor:
         engine = engine_for(self.policy_id, self.kb_root)
         parser = RowParser(engine.vocabulary, self.input_format, self.header)
-        return Auditor(engine, parser, self.explain, self.cache_size, self.follow_up_limit)
+        return Auditor(engine, parser, self.explain, self.cache_budget, self.follow_up_limit)
 
 
 def default_jobs() -> int:
@@ -156,15 +159,23 @@ def decide_chunks(
     follow-up rows of each kind are still wanted: no more are built than can be kept."""
     # Ground here even when workers decide: forked workers inherit the grounded programs.
     auditor = settings.auditor()
+    if settings.saved_table:
+        auditor.load_table()  # the answers of earlier runs: forked workers inherit them too
     first = list(itertools.islice(chunks, 2))
     chunks = itertools.chain(first, chunks)
     if jobs <= 1 or len(first) < 2:
         for chunk in chunks:
             yield auditor.decide_chunk(chunk, room())
+        if settings.saved_table:
+            auditor.save_table()
         return
     auditor.engine.prepare(settings.explain)
     with _Workers(auditor, settings, jobs) as workers:
-        yield from workers.decide(chunks, room)
+        for result in workers.decide(chunks, room):
+            auditor.learn(result.learned)  # kept here to be saved for the next run
+            yield result
+    if settings.saved_table:
+        auditor.save_table()
 
 
 class _Workers:

@@ -81,7 +81,7 @@ def audit(
     if report is not None:
         _check_writable(report)
     engine = engine_for(chosen_policy(kb_root, policy), kb_root)
-    settings = AuditSettings(engine.policy.id, kb_root, explain, chosen)  # type: ignore[arg-type]
+    settings = AuditSettings(engine.policy.id, kb_root, explain, chosen, saved_table=True)  # type: ignore[arg-type]
     started = time.perf_counter()
     out = _Output(output)
     try:
