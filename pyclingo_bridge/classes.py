@@ -91,6 +91,40 @@ class GroundRules:
         moved = {rule for atom in renaming for rule in self.containing.get(atom, ())}
         return all(_rename(rule, renaming) in self.rules for rule in moved)
 
+    def saturates(self, key: clingo.Symbol, group: Sequence[clingo.Symbol]) -> bool:
+        """Whether, for a given list ``key``, only *whether* one of the interchangeable members
+        ``group`` is present matters, not how many: every atom naming a member names only one,
+        is read only positively by plain rules (no aggregate, no choice), and each such rule
+        reads the atoms of one member and derives atoms of that member or none. Each member's
+        atoms then form a chain of definite rules over the rest of the program, the swap maps
+        one member's chain onto another's, and a second member's chain derives only what the
+        first one's does (rules that need the list unknown, ``unknown(Key)``, are never
+        applicable to a given list and are passed over)."""
+        if len(group) < 2:
+            return False
+        member_of: dict[int, clingo.Symbol] = {}
+        for member in group:
+            for atom in self.mentions.get(member, ()):
+                if atom in member_of:
+                    return False  # an atom naming two members
+                member_of[atom] = member
+        blocked = self.atom_of.get(clingo.Function("unknown", [key]))
+        for rule in {rule for atom in member_of for rule in self.containing.get(atom, ())}:
+            kind = rule[0]
+            if kind == "external":
+                continue  # the inputs themselves
+            if kind != "rule":
+                return False  # an aggregate or an optimisation may count members
+            if blocked is not None and blocked in rule[3]:
+                continue
+            if any(-literal in member_of for literal in rule[3] if literal < 0):
+                return False  # read negatively: absence of a second member could matter
+            read = {member_of[literal] for literal in rule[3] if literal in member_of}
+            derived = {member_of[atom] for atom in rule[2] if atom in member_of}
+            if len(read) > 1 or (derived and (rule[1] or len(rule[2]) > 1 or derived != read and read)):
+                return False
+        return True
+
     def _rename_auxiliaries(self, renaming: Renaming) -> bool:
         """Extend ``renaming`` to the auxiliary atoms whose definitions it moves; False when
         one has no counterpart (then the values are told apart, conservatively)."""
@@ -141,19 +175,22 @@ def value_classes(rules: GroundRules, spec: FactSpec) -> tuple[tuple[str, ...], 
     return tuple(tuple(str(v) for v in group) for group in classes)
 
 
-def class_reducer(spec: FactSpec, classes: Sequence[Sequence[str]]) -> Callable[[Any], object] | None:
+def class_reducer(
+    spec: FactSpec, classes: Sequence[Sequence[str]], saturated: Sequence[bool] = ()
+) -> Callable[[Any], object] | None:
     """What a key keeps of a value of this fact: its class (a list: how many members of each
-    class), or nothing beyond being given when all values are alike; None when every value is
-    its own class."""
+    class, or only whether any, for a class that ``saturated`` marks), or nothing beyond
+    being given when all values are alike; None when every value is its own class."""
     index = {value: position for position, group in enumerate(classes) for value in group}
     if spec.type == "list":
         size = len(classes)
+        caps = [1 if any_ else len(group) for group, any_ in zip(classes, [*saturated, *[False] * size])]
 
         def counts(members: Iterable[object]) -> object:
             found = [0] * size
             for member in members:
                 found[index[str(member)]] += 1
-            return tuple(found)
+            return tuple(min(n, cap) for n, cap in zip(found, caps))
 
         return counts
     if len(classes) <= 1:
@@ -284,6 +321,12 @@ class InputClasses:
             key: value_classes(rules, spec) for key, spec in vocabulary.specs.items() if not spec.fact_type.ranged
         }
         """Boolean, enum and list facts → their classes of values (members)."""
+        self.saturated: dict[str, tuple[bool, ...]] = {
+            key: tuple(rules.saturates(clingo.Function(key), [clingo.Function(v) for v in group]) for group in self.classes[key])
+            for key, spec in vocabulary.specs.items() if spec.type == "list"
+        }
+        """List facts → for each class, whether only the presence of some member of it matters."""
+        self._exact_lists = {key for key, flags in self.saturated.items() if any(flags)}
         self.interval_starts = engine.interval_starts
         self.reducers: dict[str, tuple[int, Callable[[Any], object] | None]] = {}
         """Fact → its position in a key and what of its value the key keeps (None: all of it)."""
@@ -291,7 +334,7 @@ class InputClasses:
             if spec.fact_type.ranged:
                 reduce = spec.fact_type.audit_key(spec, self.interval_starts.get(key))
             else:
-                reduce = class_reducer(spec, self.classes[key])
+                reduce = class_reducer(spec, self.classes[key], self.saturated.get(key, ()))
             if spec.world == "closed" and spec.fact_type.closed_default is not None:
                 # A closed-world default given explicitly (false, the empty list) is what
                 # leaving it out means (kb/core/inputs.lp derives the same holds atoms).
@@ -309,6 +352,9 @@ class InputClasses:
             position, reduce = reducers[name]
             key[position] = value if reduce is None else reduce(value)
         if facts.at_least:
+            # A list known only in part stays open beyond its members: counted exactly.
+            for name in facts.at_least & self._exact_lists:
+                key[reducers[name][0]] = ("at least", frozenset(facts.given[name]))  # type: ignore[arg-type]
             key.append(facts.at_least)
         return tuple(key)
 

@@ -45,8 +45,10 @@ def same_class(facts: PatientFacts, classes: Any, engine: Any, pick: random.Rand
             other[key] = pick.randint(starts[index], high)
         elif spec.type == "list":
             members: set[str] = set()
-            for group in classes.classes[key]:
+            for group, any_ in zip(classes.classes[key], classes.saturated[key]):
                 count = len(set(group) & set(value))
+                if any_ and count:  # only whether some member of the class is present matters
+                    count = pick.randint(1, len(group))
                 members |= set(pick.sample(group, count))
             other[key] = frozenset(members)
         else:
@@ -85,5 +87,7 @@ def test_values_no_rule_tells_apart_share_a_class(policy: str) -> None:
 
 def test_a_member_a_rule_reads_alone_is_a_class_of_its_own() -> None:
     classes = classes_for(engine_for("CMICB_Clin086"))
+    # 2.1: any serious-pathology flag; 2.2: any feature of cauda equina (cauda equina is both).
+    assert classes.saturated["red_flags"] == (True, False, True)
     assert ("cauda_equina",) in classes.classes["red_flags"]
     assert classes.classes["setting"] == (("primary_care",), ("mcas",), ("secondary_care",))

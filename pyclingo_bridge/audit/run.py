@@ -314,7 +314,8 @@ def _serve(
                 for other, box in enumerate(post):
                     if other != worker:
                         box.put(result.learned)
-            results.put((number, worker, dataclasses.replace(result, learned=[])))
+            # The parent keeps the answers only to save them for the next run.
+            results.put((number, worker, result if settings.saved_table else dataclasses.replace(result, learned=[])))
         except BaseException as error:  # noqa: BLE001 - handed to the parent, which raises it
             results.put((number, worker, error))
 
