@@ -213,6 +213,10 @@ def _value_text(value: object) -> str:
 
 
 INPUTS = frozenset({"given/2", "known/1"})
+ANSWER_ATOMS = (DECISION_ATOMS | OUTCOME_ATOMS) - {"outcome/4"}
+"""What an answer without explanation reads besides ``outcome``: status, clauses, advice, ..."""
+AUDIT_ATOMS = ANSWER_ATOMS - {"advice/2", "advice/3"}
+"""What an audit row reads: its status, clauses and missing facts, no advice."""
 GROUPED = frozenset({"outcome/4"})
 """Atoms an answer reads only grouped by their first argument (the fact): their values may move."""
 
@@ -310,12 +314,15 @@ def _atoms(rule: tuple[Any, ...]) -> set[int]:
 class InputClasses:
     """One policy's input classes: each fact's reducer, and a row's class key."""
 
-    def __init__(self, engine: PolicyEngine) -> None:
+    def __init__(self, engine: PolicyEngine, read: frozenset[str] = ANSWER_ATOMS) -> None:
+        """``read``: the atoms the answers keyed by these classes read (``ANSWER_ATOMS`` for a
+        whole answer without explanation, ``AUDIT_ATOMS`` for an audit row, which shows no
+        advice): they must come out the same for every input of a class."""
         shown = DECISION_ATOMS | OUTCOME_ATOMS
         # The groundings the engine solves without explaining: integers at their
         # representatives, rules nothing shown depends on left out (cone.py).
         program = GroundProgram(engine.files, REPRESENTATIVE_INTEGERS, shown=shown, prune=True, observe=True)
-        rules = GroundRules(*program.ground_rules(), fixed=shown - GROUPED)
+        rules = GroundRules(*program.ground_rules(), fixed=read)
         vocabulary = engine.vocabulary
         self.classes: dict[str, tuple[tuple[str, ...], ...]] = {
             key: value_classes(rules, spec) for key, spec in vocabulary.specs.items() if not spec.fact_type.ranged
@@ -365,13 +372,13 @@ def _absent_if_empty(reduce: Callable[[Any], object] | None) -> Callable[[Any], 
     return lambda value: reduce(value) if value else None
 
 
-_CLASSES: dict[int, tuple[PolicyEngine, InputClasses]] = {}
+_CLASSES: dict[tuple[int, frozenset[str]], tuple[PolicyEngine, InputClasses]] = {}
 
 
-def classes_for(engine: PolicyEngine) -> InputClasses:
-    """The input classes of an engine's policy, derived once per engine."""
-    known = _CLASSES.get(id(engine))
+def classes_for(engine: PolicyEngine, read: frozenset[str] = ANSWER_ATOMS) -> InputClasses:
+    """The input classes of an engine's policy for answers that read ``read``, derived once."""
+    known = _CLASSES.get((id(engine), read))
     if known is None or known[0] is not engine:
-        known = (engine, InputClasses(engine))
-        _CLASSES[id(engine)] = known
+        known = (engine, InputClasses(engine, read))
+        _CLASSES[(id(engine), read)] = known
     return known[1]

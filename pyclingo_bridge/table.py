@@ -95,27 +95,31 @@ def table_path(key: str, kind: str) -> Path:
     return (Path(folder) if folder else cache_dir()) / f"table-{kind}-{key[:32]}.json"
 
 
-def load(key: str, kind: str) -> list[tuple[Hashable, list[object]]]:
-    """The saved rows of the table ``key`` (class key, answer fields), or none at all when the
-    file is missing, unreadable, foreign or malformed."""
+def load(key: str, kind: str) -> tuple[list[list[object]], list[tuple[Hashable, int]]]:
+    """The saved table ``key``: its distinct answers (lists of fields) and its rows (class key,
+    index of the answer); nothing at all when the file is missing, unreadable, foreign or
+    malformed."""
     try:
         data = json.loads(table_path(key, kind).read_text(encoding="utf-8"))
         if not isinstance(data, dict) or data.get("format") != FORMAT or data.get("key") != key:
-            return []
-        rows = data["rows"]
-        if not isinstance(rows, list) or not all(isinstance(r, list) and len(r) == 2 and isinstance(r[1], list) for r in rows):
-            return []
-        return [(_tuples(r[0]), r[1]) for r in rows]
+            return [], []
+        answers, rows = data["answers"], data["rows"]
+        if not isinstance(answers, list) or not all(isinstance(a, list) for a in answers) or not isinstance(rows, list):
+            return [], []
+        kept = [(_tuples(k), i) for k, i in rows]
+        if not all(type(i) is int and 0 <= i < len(answers) for _, i in kept):
+            return [], []
+        return answers, kept
     except (OSError, ValueError, KeyError, TypeError, RecursionError):
-        return []
+        return [], []
 
 
-def save(key: str, kind: str, rows: Iterable[tuple[Hashable, list[object]]]) -> None:
+def save(key: str, kind: str, answers: list[list[object]], rows: Iterable[tuple[Hashable, int]]) -> None:
     """Save the table atomically (a temporary file renamed into place); failures are ignored."""
     path = table_path(key, kind)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        text = json.dumps({"format": FORMAT, "key": key, "rows": [[k, r] for k, r in rows]}, ensure_ascii=False)
+        text = json.dumps({"format": FORMAT, "key": key, "answers": answers, "rows": [[k, i] for k, i in rows]}, ensure_ascii=False)
         handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
         try:
             with os.fdopen(handle, "w", encoding="utf-8") as out:

@@ -38,9 +38,12 @@ def test_the_next_run_starts_warm_with_the_same_answers(tmp_path: Path, monkeypa
 
 @pytest.mark.parametrize(
     "content",
-    ["", "{not json", "[]", '{"format": 1, "key": "someone else", "rows": []}', '{"format": 1, "key": "KEY", "rows": [[1, "x"]]}',
-     '{"format": 1, "key": "KEY", "rows": [[[{"a": 1}], ["b", "commissioned", [], [], false]]]}'],
-    ids=["empty", "corrupt", "not an object", "foreign", "bad rows", "bad key"],
+    ["", "{not json", "[]", '{"format": 1, "key": "someone else", "answers": [], "rows": []}',
+     '{"format": 1, "key": "KEY", "answers": [["b", "commissioned", [], [], false]], "rows": [[[1], 7]]}',
+     '{"format": 1, "key": "KEY", "answers": [["b", "commissioned", [], [], false]], "rows": [[[{"a": 1}], 0]]}',
+     '{"format": 1, "key": "KEY", "answers": [["b", "commissioned", [], [], false]], "rows": [[[1], 0, 2]]}',
+     '{"format": 1, "key": "KEY", "answers": [["b", "commissioned", [], 3]], "rows": [[[1], 0]]}'],
+    ids=["empty", "corrupt", "not an object", "foreign", "no such answer", "bad key", "bad row", "bad answer"],
 )
 def test_a_corrupt_or_foreign_file_is_ignored(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, content: str) -> None:
     monkeypatch.setenv(table.TABLE_ENV, str(tmp_path))

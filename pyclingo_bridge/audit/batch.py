@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .. import table
-from ..classes import classes_for
+from ..classes import AUDIT_ATOMS, classes_for
 from ..decision import Decision
 from ..engine import PolicyEngine
 from ..errors import InputError, KnowledgeBaseError
@@ -42,6 +42,8 @@ from ..vocabulary import ID_FIELD, PatientFacts, is_text
 from .reader import Chunk, RawRow, RowParser
 from .summary import FOLLOW_UP_LIMIT, FOLLOW_UP_STATUSES, Tally
 
+INTERNED_LIMIT = 65536
+"""Distinct answer texts shared among classes (a few per status in practice)."""
 CACHE_BUDGET = table.DEFAULT_BUDGET
 """Bytes of decided answers remembered per process, as ``table.entry_size`` estimates them
 (bounded by memory, not by a count: a varied extract's classes all fit, so none is decided twice)."""
@@ -122,6 +124,8 @@ class Auditor:
         self._cache: table.AnswerTable[Answer] = table.AnswerTable(_answer_size, cache_budget)
         """Answers by input class (``classes.py``; by exact facts with ``--explain``)."""
         self._learned: list[tuple[Hashable, Answer]] = []
+        self._interned: dict[str, Answer] = {}
+        self._loaded = 0
         # Answers by row text without the id (RowParser.split_id): a repeated row is answered
         # without parsing and validating it again. Two generations keep memory bounded: when
         # the newer is full it becomes the older, and a text found in the older moves back
@@ -165,27 +169,49 @@ class Auditor:
 
     def learn(self, answers: Iterable[tuple[Hashable, Answer]]) -> None:
         """Remember answers another worker decided (same knowledge base, same keys)."""
-        put = self._cache.put
+        put, intern = self._cache.put, self._intern
         for key, answer in answers:
-            put(key, answer)
+            put(key, intern(answer))
 
     def load_table(self) -> None:
         """Start from the answers a previous run of this policy saved (none with ``--explain``)."""
         if self.explain:
             return
-        for key, (body, status, clauses, missing, follow_up) in table.load(self._table_key(), "audit"):
-            self._cache.put(key, Answer(str(body), str(status), tuple(clauses), tuple(missing), bool(follow_up)))  # type: ignore[call-overload]
+        answers, rows = table.load(self._table_key(), "audit")
+        try:
+            made = [_saved_answer(fields) for fields in answers]
+        except (TypeError, ValueError):
+            return  # not a table this code wrote: ignored, as a corrupt file is
+        made = [self._intern(answer) for answer in made]
+        for key, index in rows:
+            self._cache.put(key, made[index])
+        self._loaded = len(self._cache)
 
     def save_table(self) -> None:
-        """Save the answers held for the next run (none with ``--explain``: they quote values)."""
-        if self.explain:
+        """Save the answers held for the next run, when it learned any (none with ``--explain``:
+        explanations quote values)."""
+        if self.explain or len(self._cache) == self._loaded:
             return
-        rows = ((key, [a.body, a.status, list(a.clauses), list(a.missing), a.follow_up]) for key, a in self._cache.items())
-        table.save(self._table_key(), "audit", rows)
+        index: dict[int, int] = {}
+        answers: list[list[object]] = []
+        rows: list[tuple[Hashable, int]] = []
+        for key, answer in self._cache.items():
+            if id(answer) not in index:
+                index[id(answer)] = len(answers)
+                answers.append([answer.body, answer.status, list(answer.clauses), list(answer.missing), answer.follow_up])
+            rows.append((key, index[id(answer)]))
+        table.save(self._table_key(), "audit", answers, rows)
 
     @property
     def cache(self) -> table.AnswerTable[Answer]:
         return self._cache
+
+    def _intern(self, answer: Answer) -> Answer:
+        """One object per distinct answer: many classes share one (a status, its clauses and
+        missing facts), and the table then holds each answer's text once."""
+        if len(self._interned) > INTERNED_LIMIT:
+            self._interned.clear()
+        return self._interned.setdefault(answer.body, answer)
 
     def _table_key(self) -> str:
         return table.table_key(self.engine.files, self.engine.policy.reference)
@@ -255,6 +281,7 @@ class Auditor:
         body = _one_line(json.dumps(answer_fields(decision, self.explain), ensure_ascii=False))[1:-1]
         missing = tuple(m.fact for m in decision.missing)
         answer = Answer(body, decision.status, decision.clauses, missing, decision.status in FOLLOW_UP_STATUSES)
+        answer = self._intern(answer)
         self._cache.put(key, answer)
         self._learned.append((key, answer))
         return answer
@@ -276,11 +303,21 @@ def _reducers(engine: PolicyEngine, explain: bool) -> dict[str, tuple[int, Calla
     Without ``--explain``, by the input classes derived from the KB (``classes.py``): a
     number by its interval between thresholds, a value or list member by its class of values
     no rule tells apart, a fact no rule reads only as given, a closed-world default given
-    explicitly as absent. With ``--explain`` the explanation quotes values: all of each.
+    explicitly as absent. An audit row shows no advice: values only advice tells apart are
+    one class here (``AUDIT_ATOMS``). With ``--explain`` the explanation quotes values: all of each.
     """
     if not explain:
-        return classes_for(engine).reducers
+        return classes_for(engine, AUDIT_ATOMS).reducers
     return {name: (position, None) for position, name in enumerate(engine.vocabulary.specs)}
+
+
+def _saved_answer(fields: list[object]) -> Answer:
+    body, status, clauses, missing, follow_up = fields
+    if not (type(body) is str and type(status) is str and type(follow_up) is bool and isinstance(clauses, list) and isinstance(missing, list)):
+        raise TypeError("not an answer")
+    if not all(type(x) is str for x in [*clauses, *missing]):
+        raise TypeError("not an answer")
+    return Answer(body, status, tuple(clauses), tuple(missing), follow_up)  # type: ignore[arg-type]
 
 
 def _answer_size(key: Hashable, answer: Answer) -> int:
