@@ -342,9 +342,10 @@ class InputClasses:
                 reduce = spec.fact_type.audit_key(spec, self.interval_starts.get(key))
             else:
                 reduce = class_reducer(spec, self.classes[key], self.saturated.get(key, ()))
-            if spec.world == "closed" and spec.fact_type.closed_default is not None:
+            if read is AUDIT_ATOMS and spec.world == "closed" and spec.fact_type.closed_default is not None:
                 # A closed-world default given explicitly (false, the empty list) is what
-                # leaving it out means (kb/core/inputs.lp derives the same holds atoms).
+                # leaving it out means (kb/core/inputs.lp derives the same holds atoms); only
+                # a whole answer names the defaults it assumed, an audit row does not.
                 reduce = _absent_if_empty(reduce)
             self.reducers[key] = (position, reduce)
         self._absent = (None,) * len(self.reducers)
