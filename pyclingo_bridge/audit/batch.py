@@ -125,6 +125,8 @@ class Auditor:
         """Answers by input class (``classes.py``; by exact facts with ``--explain``)."""
         self._learned: list[tuple[Hashable, Answer]] = []
         self._interned: dict[str, Answer] = {}
+        self._refused: dict[Hashable, InputError | KnowledgeBaseError] = {}
+        """Classes whose facts the KB refuses (a contradiction), or could not decide."""
         self._loaded = 0
         # Answers by row text without the id (RowParser.split_id): a repeated row is answered
         # without parsing and validating it again. Two generations keep memory bounded: when
@@ -235,6 +237,9 @@ class Auditor:
         key = self._key(facts)
         answer = self._cache.get(key)
         if answer is None:
+            refused = self._refused.get(key)
+            if refused is not None:
+                return number, facts.record_id, refused, None
             new.setdefault(key, facts)
             return number, facts.record_id, key, None if split is None else split[0]
         if split is not None:
@@ -277,6 +282,11 @@ class Auditor:
         """The answer of a new input, remembered (or the knowledge-base fault it met, or the
         contradiction among its facts)."""
         if isinstance(decision, (KnowledgeBaseError, InputError)):
+            # Facts that contradict each other: the KB's contradiction/2, read alike by every
+            # input of the class (classes.py keeps it fixed), so refused alike.
+            if len(self._refused) >= INTERNED_LIMIT:
+                self._refused.clear()
+            self._refused[key] = decision
             return decision
         body = _one_line(json.dumps(answer_fields(decision, self.explain), ensure_ascii=False))[1:-1]
         missing = tuple(m.fact for m in decision.missing)
