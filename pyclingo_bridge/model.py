@@ -92,6 +92,18 @@ class PolicyModel:
             a.arguments[0].name: Invariant(a.arguments[0].name, _text(a.arguments[1]), _text(a.arguments[2]))
             for a in program.facts("invariant", 3)
         }
+        self.fact_order = tuple(dict.fromkeys(a.arguments[0].name for a in program.facts("fact", 4)))
+        """Fact keys in the KB's declaration order (the policy's own, then the core's): the order
+        questions are asked in."""
+        self.relevant_when = tuple(
+            tuple(str(argument) for argument in a.arguments) for a in program.facts("fact_relevant_when", 3)
+        )
+        """``fact_relevant_when(Key, OtherKey, Value)`` as written (questionnaire.py checks them)."""
+        self.code_measures = tuple(
+            (str(a.arguments[0]), _text(a.arguments[1]), str(a.arguments[2]), _text(a.arguments[3]))
+            for a in program.facts("code_measures", 4)
+        )
+        """``code_measures(System, Code, Key, Unit)``: coded Observations that give a number fact."""
         self.interval_starts = interval_starts(self.vocabulary.specs, self.thresholds)
         """Each number fact's first value of each interval between its thresholds."""
 

@@ -76,7 +76,8 @@ def test_discovery(client: httpx.Client) -> None:
     }
     for service in services.values():
         assert service["prefetch"] == {"patient": "Patient/{{context.patientId}}",
-                                       "conditions": "Condition?patient={{context.patientId}}"}
+                                       "conditions": "Condition?patient={{context.patientId}}",
+                                       "coverage": "Coverage?patient={{context.patientId}}&status=active"}
 
 
 CARD_CASES = [
@@ -150,8 +151,9 @@ ERROR_CASES = [
     ("another patient", request(prefetch__patient={"resourceType": "Patient", "id": "someone-else"}), 400, "prefetch.patient: Patient/someone-else"),
     ("order-select without selections", (SELECT, request(hook="order-select")), 400, "context.selections"),
     ("no prefetch", request(prefetch=...), 412, "prefetch patient, conditions not sent"),
-    ("prefetch conditions missing", request(prefetch__conditions=..., fhirServer="https://ehr.example/fhir"), 412,
-     "prefetch conditions not sent: this service never queries the FHIR server"),
+    ("prefetch conditions missing, no token to read them", request(prefetch__conditions=..., fhirServer="https://ehr.example/fhir"),
+     412, ("prefetch conditions not sent: send the prefetch this service declares in its discovery document, or a "
+          "fhirServer and fhirAuthorization to read it from; the request gives no fhirServer with a bearer fhirAuthorization")),
 ]
 
 
@@ -369,7 +371,8 @@ def test_a_governed_order_still_needs_the_prefetch(client: httpx.Client) -> None
 
 def test_openapi_document_is_served(client: httpx.Client) -> None:
     document = client.get("/openapi.json").json()
-    assert set(document["paths"]) == {"/cds-services", "/cds-services/{service_id}"}
+    assert set(document["paths"]) == {"/cds-services", "/cds-services/{service_id}", "/Questionnaire/{policy_id}",
+                                      "/Questionnaire/{policy_id}/$next-question"}
     responses = document["paths"]["/cds-services/{service_id}"]["post"]["responses"]
     assert set(responses) == {"200", "400", "401", "404", "408", "412", "413", "415"}
     for status, response in responses.items():

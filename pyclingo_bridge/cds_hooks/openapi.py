@@ -20,7 +20,19 @@ HOOK_REQUEST_SCHEMA: dict[str, Any] = {
     "properties": {
         "hook": {"type": "string", "enum": ["order-select", "order-sign"]},
         "hookInstance": {"type": "string"},
-        "fhirServer": {"type": "string"},
+        "fhirServer": {"type": "string", "description": "Base URL the service reads a missing prefetch from"},
+        "fhirAuthorization": {
+            "type": "object",
+            "description": "The bearer token for fhirServer (CDS Hooks 2.0); sent there only, never logged",
+            "required": ["access_token", "token_type"],
+            "properties": {
+                "access_token": {"type": "string"},
+                "token_type": {"type": "string", "enum": ["Bearer"]},
+                "expires_in": {"type": "integer"},
+                "scope": {"type": "string"},
+                "subject": {"type": "string"},
+            },
+        },
         "context": {
             "type": "object",
             "required": ["patientId", "draftOrders"],
@@ -37,6 +49,7 @@ HOOK_REQUEST_SCHEMA: dict[str, Any] = {
             "properties": {
                 "patient": {**_FHIR_RESOURCE, "nullable": True},
                 "conditions": {**_FHIR_RESOURCE, "nullable": True, "description": "A FHIR Bundle of Conditions"},
+                "coverage": {**_FHIR_RESOURCE, "nullable": True, "description": "A FHIR Bundle of active Coverages"},
             },
         },
     },
@@ -58,7 +71,18 @@ CARD_SCHEMA: dict[str, Any] = {
 HOOK_RESPONSE_SCHEMA: dict[str, Any] = {
     "type": "object",
     "required": ["cards"],
-    "properties": {"cards": {"type": "array", "items": CARD_SCHEMA}},
+    "properties": {
+        "cards": {"type": "array", "items": CARD_SCHEMA},
+        "systemActions": {"type": "array", "items": {
+            "type": "object",
+            "required": ["type", "description", "resource"],
+            "properties": {
+                "type": {"type": "string", "enum": ["update"]},
+                "description": {"type": "string"},
+                "resource": {**_FHIR_RESOURCE, "description": "The draft order with Da Vinci CRD coverage information"},
+            },
+        }},
+    },
 }
 
 DISCOVERY_SCHEMA: dict[str, Any] = {

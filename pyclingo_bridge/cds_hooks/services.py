@@ -16,7 +16,11 @@ HOOKS = ("order-select", "order-sign")
 PREFETCH = {
     "patient": "Patient/{{context.patientId}}",
     "conditions": "Condition?patient={{context.patientId}}",
+    # CRD's own key and query: the Coverage a coverage-information assertion references.
+    "coverage": "Coverage?patient={{context.patientId}}&status=active",
 }
+REQUIRED_PREFETCH = ("patient", "conditions")
+"""What a decision needs; ``coverage`` only lets the answer carry CRD coverage information."""
 
 
 @dataclass(frozen=True)

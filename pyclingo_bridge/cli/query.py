@@ -22,15 +22,20 @@ from .options import (
 @click.command()
 @click.argument("facts_file", metavar="[FILE|-]", type=click.File("r"), default="-")
 @click.option("--fhir", "fhir", is_flag=True, help="FILE is a FHIR R4 Bundle: Patient, Conditions and one ServiceRequest.")
+@click.option("--questionnaire-response", "questionnaire_response", is_flag=True,
+              help="FILE is a FHIR R4 QuestionnaireResponse to the policy's Questionnaire.")
 @policy_option
 @format_option
 @kb_option
 @library_errors
-def query(facts_file: click.File, fhir: bool, policy: str | None, output_format: str, kb_root: Path | None) -> None:
+def query(facts_file: click.File, fhir: bool, questionnaire_response: bool, policy: str | None, output_format: str,
+          kb_root: Path | None) -> None:
     """Decide one patient's facts (a JSON object) under a policy.
 
     Exit 0 for any decision, undetermined included; 1 for bad input.
     """
+    if fhir and questionnaire_response:
+        raise click.UsageError("--fhir and --questionnaire-response: choose one.")
     if getattr(facts_file, "name", None) == "<stdin>" and facts_file.isatty():  # type: ignore[attr-defined]
         # Without it a user who forgot the FILE sees a command that waits and says nothing.
         click.echo("reading patient facts from standard input (Ctrl-D to end)…", err=True)
@@ -48,7 +53,12 @@ def query(facts_file: click.File, fhir: bool, policy: str | None, output_format:
             record = render_fhir_text(result.fhir, engine.wording)
             click.echo(render_text(result.decision, engine.policy.title, record), nl=False)
         return
-    decision = engine.decide(facts)  # type: ignore[arg-type]
+    if questionnaire_response:
+        from ..questionnaire import facts_from_response
+
+        decision = engine.decide_facts(facts_from_response(engine, facts))
+    else:
+        decision = engine.decide(facts)  # type: ignore[arg-type]
     if output_format == "json":
         print_json(decision.to_dict())
     else:
