@@ -323,6 +323,10 @@ class InputClasses:
         # representatives, rules nothing shown depends on left out (cone.py).
         program = GroundProgram(engine.files, REPRESENTATIVE_INTEGERS, shown=shown, prune=True, observe=True)
         rules = GroundRules(*program.ground_rules(), fixed=read)
+        # Kept, not dropped: the program and its Control refer to each other, so the cyclic
+        # collector would finalise the Control at some later moment, and a stop signal
+        # arriving in its __del__ would be swallowed (the audit would not stop).
+        self._program = program
         vocabulary = engine.vocabulary
         self.classes: dict[str, tuple[tuple[str, ...], ...]] = {
             key: value_classes(rules, spec) for key, spec in vocabulary.specs.items() if not spec.fact_type.ranged

@@ -68,6 +68,11 @@ def stop_on_signals() -> Iterator[None]:
 
     def handler(signum: int, frame: object) -> None:
         nonlocal stopped
+        if _held:
+            # Taken by another thread (a queue's feeder) while this one holds the signals:
+            # Python still runs the handler here, so it is put off until the block ends.
+            _deferred.append(signum)
+            return
         if not stopped:
             stopped = True
             raise AuditInterrupted(signum)
@@ -141,14 +146,28 @@ def audit(
     return total
 
 
+_held: list[bool] = []
+"""Non-empty while a block holds the stop signals (``_signals_held``)."""
+_deferred: list[int] = []
+"""Stop signals that arrived through another thread while they were held."""
+
+
 @contextmanager
 def _signals_held() -> Iterator[None]:
-    """Hold back the stop signals while the block runs; they are delivered when it ends."""
+    """Hold back the stop signals while the block runs; they are delivered when it ends.
+    The mask holds them for this thread only; one the kernel hands to another thread is put
+    off by the handler and sent again here."""
     held = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+    _held.append(True)
     try:
         yield
     finally:
+        _held.pop()
         signal.pthread_sigmask(signal.SIG_SETMASK, held)
+        if _deferred and not _held:
+            signum = _deferred[0]
+            _deferred.clear()
+            os.kill(os.getpid(), signum)
 
 
 def decide_chunks(
