@@ -11,6 +11,7 @@ is decided), then again with the table the first run saved ("warm", the next run
 same KB). For CMICB_Clin086 the plain-Python script of its statuses
 (benchmarks/plain_clin086.py, in a pool of as many processes as the audit's workers) runs
 on the same extract in the same repeat, and the ratio of the medians is printed.
+    python benchmarks/audit.py --routed              # rows routed by a procedure column instead of --policy
 
 For each size it writes a synthetic JSONL extract (benchmarks/synthetic.py, with a few
 malformed rows), runs `policykb audit FILE -o /dev/null` as a child process and reports
@@ -77,6 +78,18 @@ def _tree_rss_kb(pid: int) -> int:
     return total
 
 
+ROUTED_CODE = ("procedure_code", "snomed", "433141005")
+"""--routed: the column, system and code (an MRI of the lumbar and sacral spine) every row names."""
+
+
+def routed_line(line: str) -> str:
+    """A JSONL line of the extract with its procedure code first (a malformed line as it was)."""
+    member = f'"{ROUTED_CODE[0]}": "{ROUTED_CODE[2]}"'
+    if line.strip() == "{}":
+        return "{" + member + "}\n"
+    return "{" + member + ", " + line[1:] if line.startswith("{") else line
+
+
 def run_child(command: list[str], environment: dict[str, str] | None = None) -> tuple[float, float, int, list[str]]:
     """Wall seconds, CPU seconds (process tree), peak tree RSS (kB) and the first lines of
     stderr of one child process."""
@@ -94,9 +107,12 @@ def run_child(command: list[str], environment: dict[str, str] | None = None) -> 
     return seconds, cpu, peak, stderr.splitlines()[:3] or ["(no summary)"]
 
 
-def run_audit(path: Path, jobs: int | None, policy: str = POLICY, tables: Path | None = None) -> tuple[float, float, int, list[str]]:
+def run_audit(
+    path: Path, jobs: int | None, policy: str = POLICY, tables: Path | None = None, routed: bool = False
+) -> tuple[float, float, int, list[str]]:
     """One `policykb audit` run; ``tables``: the folder of saved answer tables it reads and writes."""
-    command = [sys.executable, "-m", "pyclingo_bridge", "audit", "--policy", policy, str(path), "-o", os.devnull]
+    how = ["--procedure-column", ROUTED_CODE[0], "--procedure-system", ROUTED_CODE[1]] if routed else ["--policy", policy]
+    command = [sys.executable, "-m", "pyclingo_bridge", "audit", *how, str(path), "-o", os.devnull]
     if jobs:
         command += ["--jobs", str(jobs)]
     environment = dict(INSTALLED_ENVIRONMENT)
@@ -164,15 +180,16 @@ def compare(arguments: argparse.Namespace, folder: Path) -> None:
             for extract in arguments.extract:
                 path = folder / f"{policy}-{extract}-{rows}.jsonl"
                 with path.open("w") as out:
-                    out.writelines(jsonl_lines(vocabulary, rows, unknown=arguments.unknown, rare=arguments.rare,
-                                               malformed=arguments.malformed, diverse=extract == "diverse"))
+                    lines = jsonl_lines(vocabulary, rows, unknown=arguments.unknown, rare=arguments.rare,
+                                        malformed=arguments.malformed, diverse=extract == "diverse")
+                    out.writelines(map(routed_line, lines) if arguments.routed else lines)
                 print(f"\n{policy}, {extract} extract, {rows:,} rows ({path.stat().st_size / 1e6:.0f} MB JSONL)")
                 if rows <= 200_000:
                     print(f"  distinct inputs: {distinct_inputs(path, policy, exact=True):,}; input classes: {distinct_inputs(path, policy):,}")
                 warm_up = folder / "warm-up.jsonl"
                 with path.open() as lines:
                     warm_up.write_text("".join(itertools.islice(lines, 5_000)))
-                run_audit(warm_up, arguments.jobs, policy, folder / "warm-up-tables")
+                run_audit(warm_up, arguments.jobs, policy, folder / "warm-up-tables", arguments.routed)
                 cold, warm, script = [], [], []
                 for _ in range(arguments.repeat):
                     if policy.lower() == POLICY.lower():
@@ -182,7 +199,7 @@ def compare(arguments: argparse.Namespace, folder: Path) -> None:
                     tables = folder / "tables"
                     shutil.rmtree(tables, ignore_errors=True)
                     for kind, runs in (("cold", cold), ("warm", warm)):
-                        seconds, cpu, peak, summary = run_audit(path, arguments.jobs, policy, tables)
+                        seconds, cpu, peak, summary = run_audit(path, arguments.jobs, policy, tables, arguments.routed)
                         runs.append(seconds)
                         details = "; ".join(line.split(" (")[0] for line in summary[1:] if not line.startswith("by "))
                         print(f"  audit, {kind} table: {seconds:.2f} s with start-up = {rows / seconds:,.0f} rows/s; {details};"
@@ -209,6 +226,7 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=None)
     parser.add_argument("--query-sample", type=int, default=10, help="rows timed as one `policykb query` process each")
     parser.add_argument("--control-sample", type=int, default=50, help="rows timed as one fresh Control each")
+    parser.add_argument("--routed", action="store_true", help="each row names its procedure; audit --procedure-column (use with --policy CMICB_Clin086)")
     arguments = parser.parse_args()
     arguments.policy = [knowledge_base().policy_folder(p).name for p in arguments.policy]
     load = os.getloadavg()

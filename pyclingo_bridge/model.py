@@ -16,8 +16,8 @@ from dataclasses import dataclass
 
 import clingo
 
+from .codes import CodeMaps, CodeMeaning, CodeSystem, GovernedCode, OrderCategory, fact_meaning
 from .contradictions import Contradictions
-from .codes import CodeMaps, CodeMeaning, CodeSystem, OrderCategory, fact_meaning
 from .decision import clause_order
 from .errors import KnowledgeBaseError
 from .fact_types import check_types
@@ -151,7 +151,8 @@ class PolicyModel:
             spec = self.vocabulary.specs.get(key)
             if spec is None or not spec.fact_type.ranged:  # whole years: an integer, or a decimal
                 raise KnowledgeBaseError(f"age_on_order_date({key}) names no integer fact of the vocabulary")
-        return CodeMaps(systems, meanings, categories, policy_categories, age_facts[0] if age_facts else None)
+        governed = [GovernedCode(a.arguments[0].name, a.arguments[1].string, a.arguments[2].string) for a in program.facts("governs", 3)]
+        return CodeMaps(systems, meanings, categories, policy_categories, age_facts[0] if age_facts else None, governed)
 
     @property
     def fact_types(self) -> dict[str, str]:

@@ -27,8 +27,11 @@ from .fact_types import (
     Value,
     fact_type,
 )
+from .routing import PROCEDURE_FIELD, procedure_of
 
 ID_FIELD = "id"
+RESERVED_FIELDS = (ID_FIELD, PROCEDURE_FIELD)
+"""Keys of an input that are no patient fact: the record's id, the procedure asked for (routing.py)."""
 
 FactTypeName = str
 """A type's name as ``fact/4`` declares it (a key of :data:`.fact_types.FACT_TYPES`)."""
@@ -115,6 +118,11 @@ class Vocabulary:
                         problems.append(FieldProblem(ID_FIELD, "expected a string of Unicode text"))
                     else:
                         record_id = value
+                elif key == PROCEDURE_FIELD:  # routes the input to a policy; decides nothing
+                    try:
+                        procedure_of({PROCEDURE_FIELD: value})
+                    except InputError as error:
+                        problems.extend(error.problems)
                 else:
                     # The allowed fields are listed once, with the first unknown one: a message
                     # about many unknown keys stays short.

@@ -71,7 +71,7 @@ def test_discovery(client: httpx.Client) -> None:
     services = {s["id"]: s for s in response.json()["services"]}
     assert {(i, s["hook"]) for i, s in services.items()} == {
         (f"{policy}-{hook}", hook)
-        for policy in ("cmicb_clin086", "draft_ebi_lumbarrfd", "draft_ebi_tonsillectomy")
+        for policy in ("cmicb_clin086", "draft_ebi_breastreduction", "draft_ebi_lumbarrfd", "draft_ebi_tonsillectomy")
         for hook in ("order-select", "order-sign")
     }
     for service in services.values():
@@ -127,7 +127,9 @@ def test_order_select_decides_only_the_selection(client: httpx.Client) -> None:
 
 def test_a_laboratory_order_gets_no_card(client: httpx.Client) -> None:
     body = request()
-    body["context"]["draftOrders"]["entry"][0]["resource"]["category"][0]["coding"][0]["code"] = "108252007"
+    order = body["context"]["draftOrders"]["entry"][0]["resource"]
+    order["category"][0]["coding"][0]["code"] = "108252007"
+    order["code"] = {"text": "Full blood count"}  # no procedure code a policy governs
     assert client.post(SIGN, json=body).json() == {"cards": []}
 
 
@@ -180,7 +182,7 @@ LIMIT_CASES = [
     ("draft orders at the cap", orders(MAX_DRAFT_ORDERS), 200, None),
     ("one draft order over the cap", orders(MAX_DRAFT_ORDERS + 1), 413,
      f"context.draftOrders: {MAX_DRAFT_ORDERS + 1} draft orders; this service reads at most {MAX_DRAFT_ORDERS} per call"),
-    ("3,000 draft orders", orders(3000), 413, "context.draftOrders: 3000 draft orders;"),
+    ("2,000 draft orders", orders(2000), 413, "context.draftOrders: 2000 draft orders;"),  # under the body limit
     ("prefetched conditions over the cap", request(prefetch__conditions=conditions(*["M54.5"] * (MAX_PREFETCH_ENTRIES + 1))),
      413, f"prefetch.conditions: {MAX_PREFETCH_ENTRIES + 1} entries; this service reads at most {MAX_PREFETCH_ENTRIES}"),
 ]

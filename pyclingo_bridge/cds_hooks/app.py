@@ -58,10 +58,10 @@ from .fhir_fetch import (
 from .openapi import (
     DISCOVERY_SCHEMA,
     ERROR_RESPONSES,
-    EXAMPLE_REQUEST,
     HOOK_REQUEST_SCHEMA,
     HOOK_RESPONSE_SCHEMA,
     SECURITY_SCHEMES,
+    example_request,
 )
 from .request import HookError, PrefetchMissing, parse_body, read_request
 from .services import Service, governs, services_for
@@ -144,7 +144,7 @@ def create_app(
     @app.post(
         "/cds-services/{service_id}",
         openapi_extra={"requestBody": {"required": True, "content": {"application/json": {
-            "schema": HOOK_REQUEST_SCHEMA, "example": EXAMPLE_REQUEST}}},
+            "schema": HOOK_REQUEST_SCHEMA, "example": example_request(engine.model for engine in engines.values())}}},
             **({"security": [{name: []} for name in SECURITY_SCHEMES]} if auth else {})},
         responses={200: {"content": {"application/json": {"schema": HOOK_RESPONSE_SCHEMA}}}, **ERROR_RESPONSES},
     )
@@ -153,7 +153,7 @@ def create_app(
         # The enum only documents the ids (and steers the fuzz test to them); any other id is a 404.
         service_id: str = PathParameter(json_schema_extra={"enum": list(services)}),
     ) -> dict[str, Any]:
-        """Decide the draft imaging orders of a hook call; one card per decided order."""
+        """Decide the draft orders of a hook call that the service's policy governs; one card per decided order."""
         service = services.get(service_id)
         if service is None:
             raise HTTPException(404, f"no service {service_id!r}; see GET /cds-services")

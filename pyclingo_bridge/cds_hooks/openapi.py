@@ -7,8 +7,10 @@ are validated by fhir.resources.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
+from ..model import PolicyModel
 from .body import MAX_BODY_BYTES
 from .request import MAX_DRAFT_ORDERS, MAX_PREFETCH_ENTRIES
 
@@ -138,24 +140,33 @@ SECURITY_SCHEMES: dict[str, Any] = {
     }
 }
 
-_CODING_SYSTEMS = {"icd10": "http://hl7.org/fhir/sid/icd-10", "snomed": "http://snomed.info/sct"}
-
-EXAMPLE_REQUEST: dict[str, Any] = {
-    "hook": "order-sign",
-    "hookInstance": "d1577c69-dfbe-44ad-ba6d-3e05e953b2ea",
-    "context": {
-        "patientId": "pat-1",
-        "draftOrders": {"resourceType": "Bundle", "type": "collection", "entry": [{"resource": {
-            "resourceType": "ServiceRequest", "id": "order-1", "status": "draft", "intent": "order",
-            "category": [{"coding": [{"system": _CODING_SYSTEMS["snomed"], "code": "363679005"}]}],
-            "code": {"text": "MRI lumbar spine"}, "subject": {"reference": "Patient/pat-1"},
-            "authoredOn": "2026-03-10"}}]},
-    },
-    "prefetch": {
-        "patient": {"resourceType": "Patient", "id": "pat-1", "birthDate": "1970-04-01"},
-        "conditions": {"resourceType": "Bundle", "type": "searchset", "entry": [{"resource": {
-            "resourceType": "Condition", "subject": {"reference": "Patient/pat-1"},
-            "code": {"coding": [{"system": _CODING_SYSTEMS["icd10"], "code": "M54.4"}]}}}]},
-    },
-}
-"""A complete order-sign request: the OpenAPI example, and a seed for the fuzz test."""
+def example_request(models: Iterable[PolicyModel]) -> dict[str, Any]:
+    """A complete order-sign request, from the KB: an order of the first procedure code a
+    policy governs, for a patient with a condition its codes record (the OpenAPI example, and
+    a seed for the fuzz test). The codes are the KB's: none is written here."""
+    order: dict[str, Any] = {"resourceType": "ServiceRequest", "id": "order-1", "status": "draft", "intent": "order",
+                             "subject": {"reference": "Patient/pat-1"}, "authoredOn": "2026-03-10"}
+    conditions: list[dict[str, Any]] = []
+    for model in models:
+        maps = model.codes
+        if not maps.governed:
+            continue
+        governed = maps.governed[0]
+        system = maps.named_system(governed.system)
+        order["code"] = {"coding": [{"system": system.uri if system else governed.system, "code": governed.code}]}
+        conditions = [
+            {"resource": {"resourceType": "Condition", "subject": {"reference": "Patient/pat-1"},
+                          "code": {"coding": [{"system": system.uri, "code": meaning.code}]}}}
+            for meaning, system in maps.indication_codes()[:1]
+        ]
+        break
+    return {
+        "hook": "order-sign",
+        "hookInstance": "d1577c69-dfbe-44ad-ba6d-3e05e953b2ea",
+        "context": {"patientId": "pat-1",
+                    "draftOrders": {"resourceType": "Bundle", "type": "collection", "entry": [{"resource": order}]}},
+        "prefetch": {
+            "patient": {"resourceType": "Patient", "id": "pat-1", "birthDate": "1970-04-01"},
+            "conditions": {"resourceType": "Bundle", "type": "searchset", "entry": conditions},
+        },
+    }

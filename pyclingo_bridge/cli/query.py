@@ -6,12 +6,15 @@ from pathlib import Path
 
 import click
 
-from ..engine import engine_for
+from .. import routing
+from ..engine import PolicyEngine, engine_for
+from ..errors import FieldProblem, InputError, PolicyNotChosenError
 from ..render import render_text
 from .options import (
     chosen_policy,
     format_option,
     kb_option,
+    knowledge_base,
     library_errors,
     policy_option,
     print_json,
@@ -21,7 +24,12 @@ from .options import (
 
 @click.command()
 @click.argument("facts_file", metavar="[FILE|-]", type=click.File("r"), default="-")
-@click.option("--fhir", "fhir", is_flag=True, help="FILE is a FHIR R4 Bundle: Patient, Conditions and one ServiceRequest.")
+@click.option(
+    "--fhir",
+    "fhir",
+    is_flag=True,
+    help="FILE is a FHIR R4 Bundle: Patient, Conditions and one ServiceRequest (its code chooses the policy).",
+)
 @click.option("--questionnaire-response", "questionnaire_response", is_flag=True,
               help="FILE is a FHIR R4 QuestionnaireResponse to the policy's Questionnaire.")
 @policy_option
@@ -32,7 +40,10 @@ def query(facts_file: click.File, fhir: bool, questionnaire_response: bool, poli
           kb_root: Path | None) -> None:
     """Decide one patient's facts (a JSON object) under a policy.
 
-    Exit 0 for any decision, undetermined included; 1 for bad input.
+    The policy is --policy, or the one that governs the procedure the input names (the key
+    "procedure": {"system": "opcs4", "code": "F34.1"}, or the ServiceRequest's code with
+    --fhir), or the knowledge base's only policy. Exit 0 for any decision, undetermined
+    included; 1 for bad input; 2 when no policy is chosen.
     """
     if fhir and questionnaire_response:
         raise click.UsageError("--fhir and --questionnaire-response: choose one.")
@@ -40,7 +51,7 @@ def query(facts_file: click.File, fhir: bool, questionnaire_response: bool, poli
         # Without it a user who forgot the FILE sees a command that waits and says nothing.
         click.echo("reading patient facts from standard input (Ctrl-D to end)…", err=True)
     facts = read_json_object(facts_file)
-    engine = engine_for(chosen_policy(kb_root, policy), kb_root)
+    engine = _engine(facts, fhir, policy, kb_root)
     if fhir:
         # Imported here: the FHIR models (pydantic) double the start-up of a plain query.
         from ..fhir import decide_bundle
@@ -58,8 +69,38 @@ def query(facts_file: click.File, fhir: bool, questionnaire_response: bool, poli
 
         decision = engine.decide_facts(facts_from_response(engine, facts))
     else:
-        decision = engine.decide(facts)  # type: ignore[arg-type]
+        decision = engine.decide(routing.without_procedure(facts))  # type: ignore[arg-type]
     if output_format == "json":
         print_json(decision.to_dict())
     else:
         click.echo(render_text(decision, engine.policy.title), nl=False)
+
+
+def _engine(facts: object, fhir: bool, policy: str | None, kb_root: Path | None) -> PolicyEngine:
+    """The engine of ``--policy``; else of the policy that governs the procedure the input
+    names; else of the knowledge base's only policy. A named policy that does not govern the
+    procedure named is an input error (the field says where)."""
+    if fhir:
+        from ..fhir import order_procedures, read_bundle  # the FHIR models: only for --fhir
+
+        where = "ServiceRequest.code"
+        procedures = order_procedures(read_bundle(facts)[1])
+    else:
+        where = routing.PROCEDURE_FIELD
+        procedure = routing.procedure_of(facts)
+        procedures = [procedure] if procedure else []
+    kb = knowledge_base(kb_root)
+    if policy is None and len(kb.policy_folders()) > 1:
+        try:
+            if not procedures:
+                kb.choose_policy(None)  # refused, naming the policies
+            policy = routing.choose(routing.models(kb_root), procedures, where)
+        except PolicyNotChosenError as error:
+            hint = "" if procedures else f", or name the procedure in the input ({where})"
+            raise click.UsageError(f"give --policy{hint}: {error}") from None
+    engine = engine_for(chosen_policy(kb_root, policy), kb_root)
+    if procedures and not fhir and not routing.governs(engine.model, procedures):
+        named = ", ".join(str(p) for p in procedures)
+        raise InputError([FieldProblem(where, f"{named}: not a procedure that {engine.policy.reference} governs")])
+    return engine
+
