@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import random
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -46,12 +47,15 @@ def same_class(facts: PatientFacts, classes: Any, engine: Any, pick: random.Rand
         if spec.fact_type.ranged:
             starts = classes.interval_starts.get(key)
             assert spec.low is not None and spec.high is not None
-            if starts is None or spec.type != "integer":
+            scale = (spec.scale or 0) if spec.type == "decimal" else 0
+            scaled = int(Decimal(value).scaleb(scale))  # as the rules compare it
+            if starts is None:
                 other[key] = value
                 continue
-            index = max(i for i, start in enumerate(starts) if start <= value)
+            index = max(i for i, start in enumerate(starts) if start <= scaled)
             high = starts[index + 1] - 1 if index + 1 < len(starts) else spec.high
-            other[key] = pick.randint(starts[index], high)
+            moved = pick.randint(starts[index], high)
+            other[key] = Decimal(moved).scaleb(-scale) if spec.type == "decimal" else moved
         elif spec.type == "list":
             members: set[str] = set()
             for group, any_ in zip(classes.classes[key], classes.saturated[key]):
