@@ -2,8 +2,15 @@
 
 Usage (from the repository root, in the venv):
 
-    python benchmarks/audit.py                       # 100,000 rows
+    python benchmarks/audit.py                       # every policy, routine and diverse, 100,000 rows
     python benchmarks/audit.py --rows 100000 1000000 # peak memory at both sizes too
+    python benchmarks/audit.py --policy CMICB_Clin086 --extract diverse --repeat 5
+
+Each audit runs twice per repeat: with no saved answer table ("cold": every input class met
+is decided), then again with the table the first run saved ("warm", the next run of the
+same KB). For CMICB_Clin086 the plain-Python script of its statuses
+(benchmarks/plain_clin086.py, in a pool of as many processes as the audit's workers) runs
+on the same extract in the same repeat, and the ratio of the medians is printed.
     python benchmarks/audit.py --routed              # rows routed by a procedure column instead of --policy
 
 For each size it writes a synthetic JSONL extract (benchmarks/synthetic.py, with a few
@@ -26,10 +33,12 @@ groundings a fresh checkout builds on first use.
 from __future__ import annotations
 
 import argparse
+import decimal
 import itertools
 import json
 import os
 import re
+import shutil
 import resource
 import statistics
 import subprocess
@@ -43,6 +52,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from benchmarks.synthetic import RARE, UNKNOWN, jsonl_lines, synthetic_rows
 from pyclingo_bridge import PolicyEngine, engine_for
 from pyclingo_bridge.audit import AuditSettings
+from pyclingo_bridge.errors import InputError
+from pyclingo_bridge.knowledge_base import knowledge_base
+from pyclingo_bridge.table import TABLE_ENV
 from pyclingo_bridge.vocabulary import Vocabulary
 
 POLICY = "CMICB_Clin086"
@@ -78,15 +90,12 @@ def routed_line(line: str) -> str:
     return "{" + member + ", " + line[1:] if line.startswith("{") else line
 
 
-def run_audit(path: Path, jobs: int | None, routed: bool = False) -> tuple[float, float, int, list[str]]:
-    """Wall seconds, CPU seconds (process tree), peak tree RSS (kB) and the summary of one audit run."""
-    how = ["--procedure-column", ROUTED_CODE[0], "--procedure-system", ROUTED_CODE[1]] if routed else ["--policy", POLICY]
-    command = [sys.executable, "-m", "pyclingo_bridge", "audit", *how, str(path), "-o", os.devnull]
-    if jobs:
-        command += ["--jobs", str(jobs)]
+def run_child(command: list[str], environment: dict[str, str] | None = None) -> tuple[float, float, int, list[str]]:
+    """Wall seconds, CPU seconds (process tree), peak tree RSS (kB) and the first lines of
+    stderr of one child process."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
-    child = subprocess.Popen(command, stderr=subprocess.PIPE, text=True, env=INSTALLED_ENVIRONMENT)
+    child = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=environment or INSTALLED_ENVIRONMENT)
     peak = 0
     while child.poll() is None:
         peak = max(peak, _tree_rss_kb(child.pid))
@@ -95,7 +104,26 @@ def run_audit(path: Path, jobs: int | None, routed: bool = False) -> tuple[float
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     stderr = child.stderr.read() if child.stderr else ""
-    return seconds, cpu, peak, stderr.splitlines()[:2] or ["(no summary)"]
+    return seconds, cpu, peak, stderr.splitlines()[:3] or ["(no summary)"]
+
+
+def run_audit(
+    path: Path, jobs: int | None, policy: str = POLICY, tables: Path | None = None, routed: bool = False
+) -> tuple[float, float, int, list[str]]:
+    """One `policykb audit` run; ``tables``: the folder of saved answer tables it reads and writes."""
+    how = ["--procedure-column", ROUTED_CODE[0], "--procedure-system", ROUTED_CODE[1]] if routed else ["--policy", policy]
+    command = [sys.executable, "-m", "pyclingo_bridge", "audit", *how, str(path), "-o", os.devnull]
+    if jobs:
+        command += ["--jobs", str(jobs)]
+    environment = dict(INSTALLED_ENVIRONMENT)
+    if tables is not None:
+        environment[TABLE_ENV] = str(tables)
+    return run_child(command, environment)
+
+
+def run_script(path: Path, jobs: int | None) -> tuple[float, float, int, list[str]]:
+    """One run of the plain-Python script of Clin086's statuses, in a pool of as many processes."""
+    return run_child([sys.executable, str(Path(__file__).parent / "plain_clin086.py"), str(path), "--jobs", str(jobs or os.cpu_count() or 2)])
 
 
 def query_processes(vocabulary: Vocabulary, sample: int) -> float:
@@ -130,17 +158,67 @@ def control_per_row(sample: int, unknown: float, rare: float) -> float:
     return len(facts) / (time.perf_counter() - started)
 
 
-def distinct_inputs(rows: int, unknown: float, rare: float) -> int:
-    """Distinct inputs as the audit's cache tells them apart."""
-    auditor = AuditSettings(POLICY).auditor()
+def distinct_inputs(path: Path, policy: str, exact: bool = False) -> int:
+    """Distinct valid inputs of an extract: by input class (the audit's key), or ``exact``."""
+    auditor = AuditSettings(policy, explain=exact).auditor()
     vocabulary = auditor.engine.vocabulary
-    return len({auditor._key(vocabulary.validate(row)) for row in synthetic_rows(vocabulary, rows, unknown=unknown, rare=rare)})
+    keys = set()
+    with path.open() as lines:
+        for line in lines:
+            try:
+                keys.add(auditor._key(vocabulary.validate(json.loads(line, parse_float=decimal.Decimal))))
+            except (ValueError, InputError):
+                continue
+    return len(keys)
+
+
+def compare(arguments: argparse.Namespace, folder: Path) -> None:
+    """Audit each policy's routine and diverse extracts, beside the plain script (Clin086)."""
+    for rows in arguments.rows:
+        for policy in arguments.policy:
+            vocabulary = engine_for(policy).vocabulary
+            for extract in arguments.extract:
+                path = folder / f"{policy}-{extract}-{rows}.jsonl"
+                with path.open("w") as out:
+                    lines = jsonl_lines(vocabulary, rows, unknown=arguments.unknown, rare=arguments.rare,
+                                        malformed=arguments.malformed, diverse=extract == "diverse")
+                    out.writelines(map(routed_line, lines) if arguments.routed else lines)
+                print(f"\n{policy}, {extract} extract, {rows:,} rows ({path.stat().st_size / 1e6:.0f} MB JSONL)")
+                if rows <= 200_000:
+                    print(f"  distinct inputs: {distinct_inputs(path, policy, exact=True):,}; input classes: {distinct_inputs(path, policy):,}")
+                warm_up = folder / "warm-up.jsonl"
+                with path.open() as lines:
+                    warm_up.write_text("".join(itertools.islice(lines, 5_000)))
+                run_audit(warm_up, arguments.jobs, policy, folder / "warm-up-tables", arguments.routed)
+                cold, warm, script = [], [], []
+                for _ in range(arguments.repeat):
+                    if policy.lower() == POLICY.lower():
+                        seconds, cpu, peak, _ = run_script(path, arguments.jobs)
+                        script.append(seconds)
+                        print(f"  plain script: {seconds:.2f} s = {rows / seconds:,.0f} rows/s; CPU {cpu:.2f} s; peak memory {peak / 1024:.0f} MB")
+                    tables = folder / "tables"
+                    shutil.rmtree(tables, ignore_errors=True)
+                    for kind, runs in (("cold", cold), ("warm", warm)):
+                        seconds, cpu, peak, summary = run_audit(path, arguments.jobs, policy, tables, arguments.routed)
+                        runs.append(seconds)
+                        details = "; ".join(line.split(" (")[0] for line in summary[1:] if not line.startswith("by "))
+                        print(f"  audit, {kind} table: {seconds:.2f} s with start-up = {rows / seconds:,.0f} rows/s; {details};"
+                              f" CPU {cpu:.2f} s; peak memory {peak / 1024:.0f} MB")
+                for kind, runs in (("cold", cold), ("warm", warm)):
+                    median = statistics.median(runs)
+                    ratio = f"; {statistics.median(script) / median:.2f}x the plain script" if script else ""
+                    print(f"  median, {kind} table: {median:.2f} s = {rows / median:,.0f} rows/s{ratio}")
+                if script:
+                    print(f"  median, plain script: {statistics.median(script):.2f} s = {rows / statistics.median(script):,.0f} rows/s")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rows", type=int, nargs="+", default=[100_000])
+    parser.add_argument("--policy", nargs="+", default=sorted(knowledge_base().policy_folders()), help="default: every policy")
+    parser.add_argument("--extract", nargs="+", choices=("routine", "diverse"), default=["routine", "diverse"])
     parser.add_argument("--repeat", type=int, default=3, help="audit runs per size (all printed, and their median)")
+    parser.add_argument("--baselines", action="store_true", help="also time the per-row paths (engine.decide, a Control, a query process)")
     parser.add_argument("--sample", type=int, default=2_000, help="rows timed for the per-row path")
     parser.add_argument("--unknown", type=float, default=UNKNOWN)
     parser.add_argument("--rare", type=float, default=RARE)
@@ -148,50 +226,23 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=None)
     parser.add_argument("--query-sample", type=int, default=10, help="rows timed as one `policykb query` process each")
     parser.add_argument("--control-sample", type=int, default=50, help="rows timed as one fresh Control each")
-    parser.add_argument("--routed", action="store_true", help="each row names its procedure; audit --procedure-column")
+    parser.add_argument("--routed", action="store_true", help="each row names its procedure; audit --procedure-column (use with --policy CMICB_Clin086)")
     arguments = parser.parse_args()
-    vocabulary = engine_for(POLICY).vocabulary
-    print(f"policy {POLICY}; synthetic rows: unknown={arguments.unknown} rare={arguments.rare}; cores {os.cpu_count()}")
-    # The per-row path is timed again before each audit run (the drift between minutes
-    # would otherwise decide the ratio); the ratio is of the two medians.
-    baselines = [per_row(arguments.rows[0], arguments.sample, arguments.unknown, arguments.rare)]
-    print(f"per-row path (engine.decide per row, one warm engine, sample of {arguments.sample:,} rows): {baselines[0]:,.0f} rows/s")
-    controls = control_per_row(arguments.control_sample, arguments.unknown, arguments.rare)
-    print(f"one fresh clingo Control per row (ground, decide; sample of {arguments.control_sample} rows): {controls:,.1f} rows/s")
-    processes = query_processes(vocabulary, arguments.query_sample)
-    print(f"one `policykb query` process per row (sample of {arguments.query_sample} rows): {processes:,.1f} rows/s")
+    arguments.policy = [knowledge_base().policy_folder(p).name for p in arguments.policy]
+    load = os.getloadavg()
+    print(f"policies {', '.join(arguments.policy)}; routine rows: unknown={arguments.unknown} rare={arguments.rare}; "
+          f"cores {os.cpu_count()}; load average {load[0]:.1f} {load[1]:.1f}")
+    if arguments.baselines:
+        baseline = per_row(arguments.rows[0], arguments.sample, arguments.unknown, arguments.rare)
+        print(f"per-row path (engine.decide per row, one warm engine, sample of {arguments.sample:,} rows): {baseline:,.0f} rows/s")
+        controls = control_per_row(arguments.control_sample, arguments.unknown, arguments.rare)
+        print(f"one fresh clingo Control per row (ground, decide; sample of {arguments.control_sample} rows): {controls:,.1f} rows/s")
+        processes = query_processes(engine_for(POLICY).vocabulary, arguments.query_sample)
+        print(f"one `policykb query` process per row (sample of {arguments.query_sample} rows): {processes:,.1f} rows/s")
     with tempfile.TemporaryDirectory() as folder:
-        for rows in arguments.rows:
-            path = Path(folder) / f"extract-{rows}.jsonl"
-            with path.open("w") as out:
-                lines = jsonl_lines(vocabulary, rows, unknown=arguments.unknown, rare=arguments.rare, malformed=arguments.malformed)
-                out.writelines(map(routed_line, lines) if arguments.routed else lines)
-            print(f"\n{rows:,} rows ({path.stat().st_size / 1e6:.0f} MB JSONL)")
-            if rows <= 200_000:
-                print(f"  distinct inputs: {distinct_inputs(rows, arguments.unknown, arguments.rare):,}")
-            warm_up = Path(folder) / "warm-up.jsonl"
-            with path.open() as lines:
-                warm_up.write_text("".join(itertools.islice(lines, 5_000)))
-            run_audit(warm_up, arguments.jobs, arguments.routed)
-            walls = []
-            for _ in range(arguments.repeat):
-                baselines.append(per_row(arguments.rows[0], arguments.sample, arguments.unknown, arguments.rare))
-                seconds, cpu, peak, summary = run_audit(path, arguments.jobs, arguments.routed)
-                walls.append(seconds)
-                decided = summary[0].rsplit(" in ", 1)[-1]  # "2.01 s, 49,751 rows/s"
-                solves = summary[1].split(" (")[0] if len(summary) > 1 else ""
-                print(
-                    f"  audit run: decided in {decided}; {solves}; wall with start-up {seconds:.2f} s"
-                    f" = {rows / seconds:,.0f} rows/s; CPU of the process tree {cpu:.2f} s; peak memory {peak / 1024:.0f} MB"
-                )
-            median = statistics.median(walls)
-            print(f"  median wall time with start-up: {median:.2f} s = {rows / median:,.0f} rows/s")
-            baseline = statistics.median(baselines)
-            spread = f"{min(baselines):,.0f}-{max(baselines):,.0f}"
-            print(f"  per-row path (warm engine), median of {len(baselines)} timings ({spread} rows/s): {baseline:,.0f} rows/s")
-            print(f"  per-row path would take {rows / baseline:,.0f} s; audit is {rows / median / baseline:,.0f}x faster")
-            print(f"  a fresh Control per row would take {rows / controls / 3600:,.1f} h; audit is {rows / median / controls:,.0f}x faster")
-            print(f"  a query process per row would take {rows / processes / 3600:,.1f} h; audit is {rows / median / processes:,.0f}x faster")
+        compare(arguments, Path(folder))
+    load = os.getloadavg()
+    print(f"\nload average at the end {load[0]:.1f} {load[1]:.1f}")
 
 
 if __name__ == "__main__":

@@ -45,6 +45,41 @@ def draw_value(spec: FactSpec, rng: random.Random, unknown: float, rare: float) 
     return rng.sample(spec.values, members)
 
 
+DIVERSE_AGE_SPAN = 110
+"""The diverse extract draws integers over at most this span from the low bound (ages 0-110)."""
+
+
+def diverse_value(spec: FactSpec, rng: random.Random) -> object:
+    """A value of the diverse extract, or ``...`` for absent: integers and decimals uniform
+    over their range (at most 110 wide), booleans true, false or absent alike, enums
+    uniform or absent, lists a uniform random subset of their members or absent."""
+    if rng.random() < 1 / 3 and spec.type in ("boolean", "enum", "list"):
+        return ...
+    if spec.type == "boolean":
+        return rng.random() < 0.5
+    if spec.low is not None and spec.high is not None:
+        if spec.type == "decimal":
+            scale = 10 ** (spec.scale or 0)
+            value = rng.randint(spec.low, min(spec.high, spec.low + DIVERSE_AGE_SPAN * scale))
+            return value / scale
+        return rng.randint(spec.low, min(spec.high, spec.low + DIVERSE_AGE_SPAN))
+    if spec.type == "enum":
+        return rng.choice(spec.values)
+    return [member for member in spec.values if rng.random() < 0.5]
+
+
+def diverse_rows(vocabulary: Vocabulary, count: int, seed: int = 4) -> Iterator[dict[str, object]]:
+    """``count`` rows in which almost every row is a distinct input (issue 15)."""
+    rng = random.Random(seed)
+    for number in range(1, count + 1):
+        row: dict[str, object] = {"id": f"r{number}"}
+        for key, spec in vocabulary.specs.items():
+            value = diverse_value(spec, rng)
+            if value is not ...:
+                row[key] = value
+        yield row
+
+
 def synthetic_rows(
     vocabulary: Vocabulary, count: int, seed: int = 4, unknown: float = UNKNOWN, rare: float = RARE
 ) -> Iterator[dict[str, object]]:
@@ -66,10 +101,13 @@ def jsonl_lines(
     unknown: float = UNKNOWN,
     rare: float = RARE,
     malformed: int = 0,
+    diverse: bool = False,
 ) -> Iterator[str]:
-    """The rows as JSONL lines; ``malformed`` of them, spread evenly, are broken on purpose."""
+    """The rows as JSONL lines (routine, or ``diverse``); ``malformed`` of them, spread
+    evenly, are broken on purpose."""
     every = count // malformed if malformed else 0
-    for number, row in enumerate(synthetic_rows(vocabulary, count, seed, unknown, rare), start=1):
+    rows = diverse_rows(vocabulary, count, seed) if diverse else synthetic_rows(vocabulary, count, seed, unknown, rare)
+    for number, row in enumerate(rows, start=1):
         if every and number % every == 0:
             kind = (number // every) % 3
             if kind == 0:

@@ -32,18 +32,23 @@ class GroundProgram:
         explain: bool = True,
         rewrite: Callable[[ast.AST], ast.AST] | None = None,
         prune: bool = False,
+        observe: bool = False,
     ) -> None:
         """Parse and ground ``files``; ``shown`` keeps only those ``#show name/arity`` lines;
         ``explain=False`` leaves out the explanation rules (a plain program, for comparison);
         ``rewrite`` (used by ``policykb check``) transforms each statement as parsed;
         ``prune`` also leaves out the rules nothing shown depends on (``cone.py``), for a
-        grounding that is only solved, never read for its facts beyond those."""
+        grounding that is only solved, never read for its facts beyond those; ``observe`` records
+        the ground rules as clingo emits them (``ground_rules``, for ``classes.py``)."""
         self.files = tuple(files)
         self.messages: list[str] = []
         self._mode: tuple[str, str] | None = None
         self._control = clingo.Control(
             ["--models=0", *arguments], logger=self._log, message_limit=100
         )
+        self._observer = _RuleRecorder() if observe else None
+        if self._observer is not None:
+            self._control.register_observer(self._observer)
         source = ProgramSource(self.files, explain, rewrite)
         pruned = PrunedSource(source, shown) if prune and shown is not None and rewrite is None else None
         whole: list[ast.AST] | None = None
@@ -64,6 +69,13 @@ class GroundProgram:
             source.remember(whole)
         if pruned is not None:
             pruned.remember(kept)
+
+    def ground_rules(self) -> tuple[list[GroundRule], dict[int, clingo.Symbol]]:
+        """The ground program as rules over program atoms (only with ``observe``), and each
+        named atom's symbol by its program atom; atoms without a symbol are the grounder's own."""
+        assert self._observer is not None, "ground with observe=True to read the rules"
+        symbols = {atom.literal: atom.symbol for atom in self._control.symbolic_atoms}
+        return self._observer.rules, symbols
 
     def _log(self, code: clingo.MessageCode, message: str) -> None:
         self.messages.append(message.strip())
@@ -130,6 +142,31 @@ class GroundProgram:
             self._control.configuration.solve.enum_mode = enum_mode  # type: ignore[union-attr]
             self._control.configuration.solve.opt_mode = opt_mode  # type: ignore[union-attr]
             self._mode = (enum_mode, opt_mode)
+
+
+GroundRule = tuple[object, ...]
+"""One ground statement: ``("rule", choice, head, body)``, ``("weight", choice, head, lower,
+body)``, ``("external", atom, value)`` or ``("minimize", priority, body)``; atoms by number,
+negative literals negated, weighted literals as (literal, weight)."""
+
+
+class _RuleRecorder(clingo.Observer):
+    """Records the ground statements clingo passes on (clingo's Observer interface)."""
+
+    def __init__(self) -> None:
+        self.rules: list[GroundRule] = []
+
+    def rule(self, choice: bool, head: Sequence[int], body: Sequence[int]) -> None:
+        self.rules.append(("rule", choice, tuple(head), tuple(body)))
+
+    def weight_rule(self, choice: bool, head: Sequence[int], lower_bound: int, body: Sequence[tuple[int, int]]) -> None:
+        self.rules.append(("weight", choice, tuple(head), lower_bound, tuple(body)))
+
+    def external(self, atom: int, value: clingo.TruthValue) -> None:
+        self.rules.append(("external", atom, str(value)))
+
+    def minimize(self, priority: int, literals: Sequence[tuple[int, int]]) -> None:
+        self.rules.append(("minimize", priority, tuple(literals)))
 
 
 _STATEMENTS: dict[str, list[ast.AST]] = {}

@@ -14,12 +14,22 @@ from hypothesis import settings
 
 from pyclingo_bridge import PolicyEngine, engine_for
 from pyclingo_bridge.program_cache import CACHE_ENV
+from pyclingo_bridge.table import TABLE_ENV
 
 # The tests keep the transformed-program cache out of the user's home, in a folder of their
 # own that goes when they end.
 if CACHE_ENV not in os.environ:
     os.environ[CACHE_ENV] = tempfile.mkdtemp(prefix="policykb-cache-")
     atexit.register(shutil.rmtree, os.environ[CACHE_ENV], ignore_errors=True)
+
+
+
+@pytest.fixture(autouse=True)
+def _fresh_answer_tables(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test starts with no saved answer table (table.py), so that what an audit solves
+    does not depend on the tests before it."""
+    monkeypatch.setenv(TABLE_ENV, str(tmp_path_factory.mktemp("tables")))
+
 
 # In CI (CI set, as CI services do, or `pytest --hypothesis-profile=ci`) every law runs on
 # examples derived from its own source, and no example database is read or written: a run

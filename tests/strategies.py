@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from decimal import Decimal
 from typing import Any
 
 from hypothesis import strategies as st
@@ -19,6 +20,10 @@ def value_of(spec: FactSpec) -> st.SearchStrategy[Any]:
     if spec.type == "integer":
         assert spec.low is not None and spec.high is not None
         return st.integers(spec.low, spec.high)
+    if spec.type == "decimal":
+        assert spec.low is not None and spec.high is not None
+        scale = spec.scale or 0
+        return st.integers(spec.low, spec.high).map(lambda n: Decimal(n).scaleb(-scale))
     if spec.type == "boolean":
         return st.booleans()
     if spec.type == "enum":

@@ -100,7 +100,8 @@ def test_summary_on_stderr_counts_statuses_clauses_and_errors() -> None:
     summary = result.stderr.splitlines()
     assert summary[0].startswith("audited 5 rows under CMICB_Clin086 version 1 in ")
     assert summary[1:] == [
-        "engine solves: 3 (rows with equal facts share one)",
+        "engine solves: 3 (rows of one input class share one)",
+        "answer table: 25.0 % of decided rows answered without a solve",
         "by status:",
         "  commissioned               2",
         "  not_commissioned           1",

@@ -29,11 +29,12 @@ from __future__ import annotations
 
 import json
 import json.encoder
-from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from .. import table
+from ..classes import AUDIT_ATOMS, classes_for
 from ..decision import Decision
 from ..engine import PolicyEngine
 from ..errors import InputError, KnowledgeBaseError
@@ -41,8 +42,11 @@ from ..vocabulary import ID_FIELD, PatientFacts, is_text
 from .reader import Chunk, RawRow, RowParser
 from .summary import FOLLOW_UP_LIMIT, FOLLOW_UP_STATUSES, Tally
 
-CACHE_SIZE = 8192
-"""Distinct inputs remembered per process (a few kilobytes each at most)."""
+INTERNED_LIMIT = 65536
+"""Distinct answer texts shared among classes (a few per status in practice)."""
+CACHE_BUDGET = table.DEFAULT_BUDGET
+"""Bytes of decided answers remembered per process, as ``table.entry_size`` estimates them
+(bounded by memory, not by a count: a varied extract's classes all fit, so none is decided twice)."""
 TEXT_CACHE_SIZE = 16384
 """Row texts (without their id) per generation of the table that remembers them: a process
 holds at most two generations, a few hundred bytes a text."""
@@ -106,20 +110,24 @@ class Auditor:
         engine: PolicyEngine,
         parser: RowParser,
         explain: bool = False,
-        cache_size: int = CACHE_SIZE,
+        cache_budget: int = CACHE_BUDGET,
         follow_up_limit: int = FOLLOW_UP_LIMIT,
     ) -> None:
         self.engine = engine
         self.parser = parser
         self.explain = explain
-        self.cache_size = cache_size
         self.follow_up_limit = follow_up_limit
         self._reducers = _reducers(engine, explain)
         # None marks a fact not given (validation never keeps a null); keys pickle as they are,
         # since workers pass them to each other.
         self._absent = (None,) * len(self._reducers)
-        self._cache: OrderedDict[Hashable, Answer] = OrderedDict()
+        self._cache: table.AnswerTable[Answer] = table.AnswerTable(_answer_size, cache_budget)
+        """Answers by input class (``classes.py``; by exact facts with ``--explain``)."""
         self._learned: list[tuple[Hashable, Answer]] = []
+        self._interned: dict[str, Answer] = {}
+        self._refused: dict[Hashable, InputError | KnowledgeBaseError] = {}
+        """Classes whose facts the KB refuses (a contradiction), or could not decide."""
+        self._loaded = 0
         # Answers by row text without the id (RowParser.split_id): a repeated row is answered
         # without parsing and validating it again. Two generations keep memory bounded: when
         # the newer is full it becomes the older, and a text found in the older moves back
@@ -163,12 +171,52 @@ class Auditor:
 
     def learn(self, answers: Iterable[tuple[Hashable, Answer]]) -> None:
         """Remember answers another worker decided (same knowledge base, same keys)."""
-        cache = self._cache
+        put, intern = self._cache.put, self._intern
         for key, answer in answers:
-            if key not in cache:
-                cache[key] = answer
-        while len(cache) > self.cache_size:
-            cache.popitem(last=False)
+            put(key, intern(answer))
+
+    def load_table(self) -> None:
+        """Start from the answers a previous run of this policy saved (none with ``--explain``)."""
+        if self.explain:
+            return
+        answers, rows = table.load(self._table_key(), "audit")
+        try:
+            made = [_saved_answer(fields) for fields in answers]
+        except (TypeError, ValueError):
+            return  # not a table this code wrote: ignored, as a corrupt file is
+        made = [self._intern(answer) for answer in made]
+        for key, index in rows:
+            self._cache.put(key, made[index])
+        self._loaded = len(self._cache)
+
+    def save_table(self) -> None:
+        """Save the answers held for the next run, when it learned any (none with ``--explain``:
+        explanations quote values)."""
+        if self.explain or len(self._cache) == self._loaded:
+            return
+        index: dict[int, int] = {}
+        answers: list[list[object]] = []
+        rows: list[tuple[Hashable, int]] = []
+        for key, answer in self._cache.items():
+            if id(answer) not in index:
+                index[id(answer)] = len(answers)
+                answers.append([answer.body, answer.status, list(answer.clauses), list(answer.missing), answer.follow_up])
+            rows.append((key, index[id(answer)]))
+        table.save(self._table_key(), "audit", answers, rows)
+
+    @property
+    def cache(self) -> table.AnswerTable[Answer]:
+        return self._cache
+
+    def _intern(self, answer: Answer) -> Answer:
+        """One object per distinct answer: many classes share one (a status, its clauses and
+        missing facts), and the table then holds each answer's text once."""
+        if len(self._interned) > INTERNED_LIMIT:
+            self._interned.clear()
+        return self._interned.setdefault(answer.body, answer)
+
+    def _table_key(self) -> str:
+        return table.table_key(self.engine.files, self.engine.policy.reference)
 
     def _read(self, number: int, raw: RawRow, new: dict[Hashable, PatientFacts]) -> _ReadRow:
         """A row's number, id, outcome so far and text without the id (kept when the row is a
@@ -189,9 +237,11 @@ class Auditor:
         key = self._key(facts)
         answer = self._cache.get(key)
         if answer is None:
+            refused = self._refused.get(key)
+            if refused is not None:
+                return number, facts.record_id, refused, None
             new.setdefault(key, facts)
             return number, facts.record_id, key, None if split is None else split[0]
-        self._cache.move_to_end(key)
         if split is not None:
             self._remember_text(split[0], answer)
         return number, facts.record_id, answer, None
@@ -232,14 +282,17 @@ class Auditor:
         """The answer of a new input, remembered (or the knowledge-base fault it met, or the
         contradiction among its facts)."""
         if isinstance(decision, (KnowledgeBaseError, InputError)):
+            # Facts that contradict each other: the KB's contradiction/2, read alike by every
+            # input of the class (classes.py keeps it fixed), so refused alike.
+            if len(self._refused) >= INTERNED_LIMIT:
+                self._refused.clear()
+            self._refused[key] = decision
             return decision
         body = _one_line(json.dumps(answer_fields(decision, self.explain), ensure_ascii=False))[1:-1]
         missing = tuple(m.fact for m in decision.missing)
         answer = Answer(body, decision.status, decision.clauses, missing, decision.status in FOLLOW_UP_STATUSES)
-        cache = self._cache
-        cache[key] = answer
-        if len(cache) > self.cache_size:
-            cache.popitem(last=False)
+        answer = self._intern(answer)
+        self._cache.put(key, answer)
         self._learned.append((key, answer))
         return answer
 
@@ -257,38 +310,28 @@ class Auditor:
 def _reducers(engine: PolicyEngine, explain: bool) -> dict[str, tuple[int, Callable[[Any], object] | None]]:
     """Each fact's position in a key and what of its value the key keeps (None: all of it).
 
-    Without ``--explain``, an integer is kept as the interval it falls in between the KB's
-    thresholds, a fact no rule reads only as given, and a closed-world flag or list given
-    false or empty as absent: ``kb/core/inputs.lp`` derives the same ``holds`` atoms for
-    both, and policy rules read patient facts only through ``holds`` (``policykb check``
-    reports any rule that reads ``given`` or ``known``).
+    Without ``--explain``, by the input classes derived from the KB (``classes.py``): a
+    number by its interval between thresholds, a value or list member by its class of values
+    no rule tells apart, a fact no rule reads only as given, a closed-world default given
+    explicitly as absent. An audit row shows no advice: values only advice tells apart are
+    one class here (``AUDIT_ATOMS``). With ``--explain`` the explanation quotes values: all of each.
     """
-    splits = {} if explain else engine.interval_starts
-    not_read = frozenset() if explain else _not_read(engine)
-    reducers: dict[str, tuple[int, Callable[[Any], object] | None]] = {}
-    for position, (name, spec) in enumerate(engine.vocabulary.specs.items()):
-        # A number by its interval (the type knows its scale), else as the KB reads it.
-        reduce: Callable[[Any], object] | None = spec.fact_type.audit_key(spec, splits.get(name))
-        if reduce is None and name in not_read:
-            reduce = _given
-        elif reduce is None and not explain and spec.world == "closed" and spec.fact_type.closed_default is not None:
-            reduce = _absent_if_empty
-        reducers[name] = (position, reduce)
-    return reducers
+    if not explain:
+        return classes_for(engine, AUDIT_ATOMS).reducers
+    return {name: (position, None) for position, name in enumerate(engine.vocabulary.specs)}
 
 
-def _given(value: object) -> bool:
-    return True
+def _saved_answer(fields: list[object]) -> Answer:
+    body, status, clauses, missing, follow_up = fields
+    if not (type(body) is str and type(status) is str and type(follow_up) is bool and isinstance(clauses, list) and isinstance(missing, list)):
+        raise TypeError("not an answer")
+    if not all(type(x) is str for x in [*clauses, *missing]):
+        raise TypeError("not an answer")
+    return Answer(body, status, tuple(clauses), tuple(missing), follow_up)  # type: ignore[arg-type]
 
 
-def _absent_if_empty(value: object) -> object:
-    """A closed-world default given explicitly (false, the empty list) keys as absent (None)."""
-    return value or None
-
-
-def _not_read(engine: PolicyEngine) -> frozenset[str]:
-    """Facts that, by the KB's ``fact_not_read/2``, no rule reads: only whether they are given matters."""
-    return frozenset(engine.model.not_read)
+def _answer_size(key: Hashable, answer: Answer) -> int:
+    return table.entry_size(answer.body)
 
 
 def _id_of(parsed: object) -> str | None:

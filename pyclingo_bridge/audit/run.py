@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any, Self, TextIO
 
 from ..engine import engine_for
-from .batch import CACHE_SIZE, Auditor, ChunkResult
+from .batch import CACHE_BUDGET, Auditor, ChunkResult
 from .reader import Chunk, InputFormat, RowParser, open_source
 from .summary import FOLLOW_UP_LIMIT, Tally
 
@@ -68,6 +68,11 @@ def stop_on_signals() -> Iterator[None]:
 
     def handler(signum: int, frame: object) -> None:
         nonlocal stopped
+        if _held:
+            # Taken by another thread (a queue's feeder) while this one holds the signals:
+            # Python still runs the handler here, so it is put off until the block ends.
+            _deferred.append(signum)
+            return
         if not stopped:
             stopped = True
             raise AuditInterrupted(signum)
@@ -89,13 +94,16 @@ class AuditSettings:
     explain: bool = False
     input_format: InputFormat = "jsonl"
     header: tuple[str, ...] | None = None
-    cache_size: int = CACHE_SIZE
+    cache_budget: int = CACHE_BUDGET
+    saved_table: bool = False
+    """Start from the answers earlier runs saved for this KB, and save them for the next
+    (``policykb audit`` does; off by default so that a library caller's solves are its own)."""
     follow_up_limit: int = FOLLOW_UP_LIMIT
 
     def auditor(self) -> Auditor:
         engine = engine_for(self.policy_id, self.kb_root)
         parser = RowParser(engine.vocabulary, self.input_format, self.header)
-        return Auditor(engine, parser, self.explain, self.cache_size, self.follow_up_limit)
+        return Auditor(engine, parser, self.explain, self.cache_budget, self.follow_up_limit)
 
 
 def default_jobs() -> int:
@@ -138,14 +146,28 @@ def audit(
     return total
 
 
+_held: list[bool] = []
+"""Non-empty while a block holds the stop signals (``_signals_held``)."""
+_deferred: list[int] = []
+"""Stop signals that arrived through another thread while they were held."""
+
+
 @contextmanager
 def _signals_held() -> Iterator[None]:
-    """Hold back the stop signals while the block runs; they are delivered when it ends."""
+    """Hold back the stop signals while the block runs; they are delivered when it ends.
+    The mask holds them for this thread only; one the kernel hands to another thread is put
+    off by the handler and sent again here."""
     held = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+    _held.append(True)
     try:
         yield
     finally:
+        _held.pop()
         signal.pthread_sigmask(signal.SIG_SETMASK, held)
+        if _deferred and not _held:
+            signum = _deferred[0]
+            _deferred.clear()
+            os.kill(os.getpid(), signum)
 
 
 def decide_chunks(
@@ -156,15 +178,23 @@ def decide_chunks(
     follow-up rows of each kind are still wanted: no more are built than can be kept."""
     # Ground here even when workers decide: forked workers inherit the grounded programs.
     auditor = settings.auditor()
+    if settings.saved_table:
+        auditor.load_table()  # the answers of earlier runs: forked workers inherit them too
     first = list(itertools.islice(chunks, 2))
     chunks = itertools.chain(first, chunks)
     if jobs <= 1 or len(first) < 2:
         for chunk in chunks:
             yield auditor.decide_chunk(chunk, room())
+        if settings.saved_table:
+            auditor.save_table()
         return
     auditor.engine.prepare(settings.explain)
     with _Workers(auditor, settings, jobs) as workers:
-        yield from workers.decide(chunks, room)
+        for result in workers.decide(chunks, room):
+            auditor.learn(result.learned)  # kept here to be saved for the next run
+            yield result
+    if settings.saved_table:
+        auditor.save_table()
 
 
 class _Workers:
@@ -303,7 +333,8 @@ def _serve(
                 for other, box in enumerate(post):
                     if other != worker:
                         box.put(result.learned)
-            results.put((number, worker, dataclasses.replace(result, learned=[])))
+            # The parent keeps the answers only to save them for the next run.
+            results.put((number, worker, result if settings.saved_table else dataclasses.replace(result, learned=[])))
         except BaseException as error:  # noqa: BLE001 - handed to the parent, which raises it
             results.put((number, worker, error))
 

@@ -111,7 +111,11 @@ def summary_text(tally: Tally, policy: str, version: str, seconds: float) -> str
     rows = f"{tally.rows:,} row" + ("" if tally.rows == 1 else "s")
     lines = [f"audited {rows} under {policy} version {version} in {seconds:.2f} s{rate}"]
     if tally.solved:
-        lines.append(f"engine solves: {tally.solved:,} (rows with equal facts share one)")
+        lines.append(f"engine solves: {tally.solved:,} (rows of one input class share one)")
+    decided = tally.rows - tally.errors
+    if decided:
+        share = 100 * (decided - min(tally.solved, decided)) / decided
+        lines.append(f"answer table: {share:.1f} % of decided rows answered without a solve")
     lines.append("by status:")
     lines += [f"  {name:<17} {count:>10,}" for name, count in tally.status_counts()]
     lines.append("by clause (rows whose status the clause decided):")

@@ -104,7 +104,7 @@ def audit(
         _routed(input_file, output, name, chosen, explain, jobs, procedure_column, procedure_system, kb_root)
         return
     engine = engine_for(chosen_policy(kb_root, policy), kb_root)
-    settings = AuditSettings(engine.policy.id, kb_root, explain, chosen)  # type: ignore[arg-type]
+    settings = AuditSettings(engine.policy.id, kb_root, explain, chosen, saved_table=True)  # type: ignore[arg-type]
     started = time.perf_counter()
     out = _Output(output)
     try:

@@ -1,0 +1,146 @@
+"""A table of answers keyed by input class: bounded by memory, counted, kept on disk.
+
+The audit decides each class of inputs (``classes.py``) once and keeps its answer here. The
+table is bounded by an estimate of the bytes it holds, not by a number of entries, so that
+an extract with many classes does not churn while the memory stays flat, and it counts its
+hits and misses for the summary. It is saved per knowledge base and package (a hash of the
+KB files and of the package's own modules) next to the program cache, so that the next run
+of the same policy starts warm. The file is only an optimisation: written to a temporary
+file and renamed into place, and a file that cannot be read, was written for another KB or
+by another version, or holds anything but the expected JSON is ignored (JSON, never pickle:
+a foreign file must not run code).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sys
+import tempfile
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import Generic, TypeVar
+
+from .program_cache import cache_dir
+
+V = TypeVar("V")
+
+DEFAULT_BUDGET = 64 * 1024 * 1024
+"""Bytes of answers a process keeps (about 200,000 audit answers)."""
+FORMAT = 1
+PACKAGE = Path(__file__).parent
+
+
+class AnswerTable(Generic[V]):
+    """A least-recently-used table of answers by class key, bounded by ``budget`` bytes as
+    ``size`` estimates them."""
+
+    def __init__(self, size: Callable[[Hashable, V], int], budget: int = DEFAULT_BUDGET) -> None:
+        self.size = size
+        self.budget = budget
+        self.held = 0
+        """Bytes held, as estimated."""
+        self.hits = 0
+        self.misses = 0
+        self._answers: OrderedDict[Hashable, tuple[V, int]] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._answers)
+
+    def __contains__(self, key: Hashable) -> bool:
+        return key in self._answers
+
+    def get(self, key: Hashable) -> V | None:
+        """The answer of ``key`` (counted as a hit), or None (a miss)."""
+        found = self._answers.get(key)
+        if found is None:
+            self.misses += 1
+            return None
+        self.hits += 1
+        self._answers.move_to_end(key)
+        return found[0]
+
+    def put(self, key: Hashable, answer: V) -> None:
+        if key in self._answers:
+            return
+        cost = self.size(key, answer)
+        self._answers[key] = (answer, cost)
+        self.held += cost
+        while self.held > self.budget and len(self._answers) > 1:
+            _, (_, freed) = self._answers.popitem(last=False)
+            self.held -= freed
+
+    def items(self) -> Iterator[tuple[Hashable, V]]:
+        for key, (answer, _) in self._answers.items():
+            yield key, answer
+
+
+def table_key(files: Sequence[Path], policy: str) -> str:
+    """What a saved table depends on: the policy, its KB files and every module of the package
+    (the answers are assembled by it)."""
+    digest = hashlib.sha256(f"{FORMAT}\0{policy}\0".encode())
+    for path in [*files, *sorted(PACKAGE.rglob("*.py"))]:
+        digest.update(b"\0" + path.name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
+TABLE_ENV = "POLICYKB_TABLE_DIR"
+"""Where saved tables go, when not beside the program cache (tests: one folder per test)."""
+
+
+def table_path(key: str, kind: str) -> Path:
+    folder = os.environ.get(TABLE_ENV)
+    return (Path(folder) if folder else cache_dir()) / f"table-{kind}-{key[:32]}.json"
+
+
+def load(key: str, kind: str) -> tuple[list[list[object]], list[tuple[Hashable, int]]]:
+    """The saved table ``key``: its distinct answers (lists of fields) and its rows (class key,
+    index of the answer); nothing at all when the file is missing, unreadable, foreign or
+    malformed."""
+    try:
+        data = json.loads(table_path(key, kind).read_text(encoding="utf-8"))
+        if not isinstance(data, dict) or data.get("format") != FORMAT or data.get("key") != key:
+            return [], []
+        answers, rows = data["answers"], data["rows"]
+        if not isinstance(answers, list) or not all(isinstance(a, list) for a in answers) or not isinstance(rows, list):
+            return [], []
+        kept = [(_tuples(k), i) for k, i in rows]
+        if not all(type(i) is int and 0 <= i < len(answers) for _, i in kept):
+            return [], []
+        return answers, kept
+    except (OSError, ValueError, KeyError, TypeError, RecursionError):
+        return [], []
+
+
+def save(key: str, kind: str, answers: list[list[object]], rows: Iterable[tuple[Hashable, int]]) -> None:
+    """Save the table atomically (a temporary file renamed into place); failures are ignored."""
+    path = table_path(key, kind)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        text = json.dumps({"format": FORMAT, "key": key, "answers": answers, "rows": [[k, i] for k, i in rows]}, ensure_ascii=False)
+        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+        try:
+            with os.fdopen(handle, "w", encoding="utf-8") as out:
+                out.write(text)
+            os.replace(temporary, path)
+        except BaseException:
+            os.unlink(temporary)
+            raise
+    except (OSError, TypeError, ValueError):
+        pass
+
+
+def _tuples(value: object) -> Hashable:
+    """JSON arrays back to the tuples a class key is made of."""
+    if isinstance(value, list):
+        return tuple(_tuples(v) for v in value)
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    raise TypeError("not a class key")
+
+
+def entry_size(text: str, fixed: int = 400) -> int:
+    """An estimate of one entry's bytes: its text and a fixed overhead of key and objects."""
+    return fixed + sys.getsizeof(text)

@@ -1,0 +1,63 @@
+"""The answer table: bounded by memory, saved per KB for the next run, a bad file ignored."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import pytest
+
+from pyclingo_bridge import table
+from pyclingo_bridge.audit import AuditSettings, audit
+
+from .conftest import COMPLETE_ADULT
+
+POLICY = "CMICB_Clin086"
+ROWS = [COMPLETE_ADULT, {**COMPLETE_ADULT, "setting": "primary_care"}, {"age": 30}, {"age": 12, "setting": "mcas"}]
+TEXT = "".join(json.dumps({"id": f"r{n}", **row}) + "\n" for n, row in enumerate(ROWS))
+
+
+def _audit() -> tuple[str, int]:
+    out = io.StringIO()
+    tally = audit(io.StringIO(TEXT), AuditSettings(POLICY, saved_table=True), out.write, jobs=1)
+    return out.getvalue(), tally.solved
+
+
+def _saved(folder: Path) -> list[Path]:
+    return sorted(folder.glob("table-audit-*.json"))
+
+
+def test_the_next_run_starts_warm_with_the_same_answers(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(table.TABLE_ENV, str(tmp_path))
+    first, solved = _audit()
+    assert solved == 4 and len(_saved(tmp_path)) == 1
+    again, solved_again = _audit()
+    assert (again, solved_again) == (first, 0)
+
+
+@pytest.mark.parametrize(
+    "content",
+    ["", "{not json", "[]", '{"format": 1, "key": "someone else", "answers": [], "rows": []}',
+     '{"format": 1, "key": "KEY", "answers": [["b", "commissioned", [], [], false]], "rows": [[[1], 7]]}',
+     '{"format": 1, "key": "KEY", "answers": [["b", "commissioned", [], [], false]], "rows": [[[{"a": 1}], 0]]}',
+     '{"format": 1, "key": "KEY", "answers": [["b", "commissioned", [], [], false]], "rows": [[[1], 0, 2]]}',
+     '{"format": 1, "key": "KEY", "answers": [["b", "commissioned", [], 3]], "rows": [[[1], 0]]}'],
+    ids=["empty", "corrupt", "not an object", "foreign", "no such answer", "bad key", "bad row", "bad answer"],
+)
+def test_a_corrupt_or_foreign_file_is_ignored(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, content: str) -> None:
+    monkeypatch.setenv(table.TABLE_ENV, str(tmp_path))
+    expected, _ = _audit()
+    (path,) = _saved(tmp_path)
+    key = json.loads(path.read_text())["key"]
+    path.write_text(content.replace("KEY", key))
+    assert _audit() == (expected, 4)
+
+
+def test_the_table_is_bounded_by_bytes_and_counts_hits() -> None:
+    answers: table.AnswerTable[str] = table.AnswerTable(lambda key, text: len(text), budget=100)
+    for number in range(50):
+        answers.put(number, "x" * 10)
+    assert len(answers) == 10 and answers.held == 100
+    assert answers.get(49) == "x" * 10 and answers.get(0) is None
+    assert (answers.hits, answers.misses) == (1, 1)
