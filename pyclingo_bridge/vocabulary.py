@@ -13,6 +13,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Literal
 
 import clingo
@@ -29,6 +30,9 @@ from .fact_types import (
 )
 
 ID_FIELD = "id"
+REQUEST_DATE_FIELD = "request_date"
+"""Reserved beside ``id``: the date of the request, which chooses the policy version in
+force (pyclingo_bridge/versions.py); never a fact the rules read."""
 
 FactTypeName = str
 """A type's name as ``fact/4`` declares it (a key of :data:`.fact_types.FACT_TYPES`)."""
@@ -96,7 +100,7 @@ class Vocabulary:
     @property
     def fields(self) -> tuple[str, ...]:
         """Every input key, ``id`` included."""
-        return (ID_FIELD, *self.specs)
+        return (ID_FIELD, REQUEST_DATE_FIELD, *self.specs)
 
     def validate(self, facts: object) -> PatientFacts:
         """Check ``facts`` against the vocabulary; raise InputError naming every bad field."""
@@ -114,6 +118,9 @@ class Vocabulary:
                         problems.append(FieldProblem(ID_FIELD, "expected a string of Unicode text"))
                     else:
                         record_id = value
+                elif key == REQUEST_DATE_FIELD:
+                    if value is not None and not is_iso_date(value):
+                        problems.append(FieldProblem(REQUEST_DATE_FIELD, "expected a date as YYYY-MM-DD, such as 2026-04-01"))
                 else:
                     problems.append(FieldProblem(str(key), self._unknown_key(str(key))))
             elif value is None:
@@ -155,6 +162,17 @@ class Vocabulary:
         return f"unknown field{suggestion}; allowed fields: " + ", ".join(self.fields)
 
 
+def is_iso_date(value: object) -> bool:
+    """Whether ``value`` is a calendar date written ``YYYY-MM-DD``."""
+    if type(value) is not str or len(value) != 10:
+        return False
+    try:
+        date.fromisoformat(value)
+    except ValueError:
+        return False
+    return True
+
+
 def is_text(value: str) -> bool:
     """Whether ``value`` can be written as UTF-8 (a lone surrogate, from a JSON escape such
     as \\ud800, cannot: echoed into the output it would fail there)."""
@@ -170,6 +188,7 @@ def is_text(value: str) -> bool:
 __all__ = [
     "FACT_TYPES",
     "ID_FIELD",
+    "REQUEST_DATE_FIELD",
     "SHOWN_TEXT",
     "AtomValue",
     "FactSpec",

@@ -70,7 +70,7 @@ MALFORMED = [
      "row 2: age: 'forty' is not allowed; expected an integer from 0 to 130 (or null / leave it out when unknown)"),
     ("duplicate key", '{"age": 40, "age": 41}', 2, ["age"], "row 2: age: given more than once"),
     ("unknown field", '{"setting": "mcas", "agee": 40}', 2, ["agee"],
-     ("row 2: agee: unknown field (did you mean 'age'?); allowed fields: id, age, clinical_trial_continuation, "
+     ("row 2: agee: unknown field (did you mean 'age'?); allowed fields: id, request_date, age, clinical_trial_continuation, "
       "core_criteria, emergency_or_inpatient, facet_joint_rfd_prerequisite, ifr_approved, likely_to_change_management, mcas_in_place, "
       "red_flags, sciatica, seen_by_mcas, setting")),
 ]
@@ -164,7 +164,7 @@ def test_csv_header_with_an_unknown_column_is_one_clear_error(tmp_path: Path) ->
     result = _run([str(source)])
     assert result.exit_code == 1
     assert result.stdout == ""
-    assert result.stderr.startswith("Error: invalid input: agee: unknown CSV column (did you mean 'age'?); allowed columns: id, age,")
+    assert result.stderr.startswith("Error: invalid input: agee: unknown CSV column (did you mean 'age'?); allowed columns: id, request_date, age,")
 
 
 def test_format_from_flag_when_the_name_does_not_tell(tmp_path: Path) -> None:

@@ -91,9 +91,11 @@ class AuditSettings:
     header: tuple[str, ...] | None = None
     cache_size: int = CACHE_SIZE
     follow_up_limit: int = FOLLOW_UP_LIMIT
+    version: str | None = None
+    """The policy version every row is decided under (default: the one in force today)."""
 
     def auditor(self) -> Auditor:
-        engine = engine_for(self.policy_id, self.kb_root)
+        engine = engine_for(self.policy_id, self.kb_root, self.version)
         parser = RowParser(engine.vocabulary, self.input_format, self.header)
         return Auditor(engine, parser, self.explain, self.cache_size, self.follow_up_limit)
 
@@ -119,7 +121,7 @@ def audit(
     Returns the tally of the whole run. A CSV header naming an unknown column raises
     HeaderError before any row is read; every other bad row becomes an error line.
     """
-    engine = engine_for(settings.policy_id, settings.kb_root)
+    engine = engine_for(settings.policy_id, settings.kb_root, settings.version)
     source = open_source(stream, settings.input_format, engine.vocabulary, chunk_size)
     settings = dataclasses.replace(settings, input_format=source.format, header=source.header)
     total = Tally(limit=settings.follow_up_limit)

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import errno
+import json
 import os
 import sys
 import time
 from collections.abc import Callable
+from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -16,7 +18,9 @@ from ..audit import INPUT_FORMATS, AuditInterrupted, AuditSettings, format_of, s
 from ..audit import audit as run_audit
 from ..audit.report import write_report
 from ..engine import engine_for
+from ..provenance import file_sha256, run_manifest
 from .options import (
+    as_of_option,
     cannot_write,
     chosen_policy,
     end_quietly_on_closed_output,
@@ -49,6 +53,13 @@ from .options import (
     help="Write a self-contained HTML report (counts, chart, rows to follow up).",
 )
 @click.option("--jobs", type=click.IntRange(min=1), default=None, help="Processes to decide with (default: every core).")
+@click.option(
+    "--manifest",
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    default=None,
+    help="Write the run manifest (input hash, row counts, versions, times) here; by default beside -o FILE.",
+)
+@as_of_option
 @kb_option
 @library_errors
 def audit(
@@ -59,6 +70,8 @@ def audit(
     explain: bool,
     report: Path | None,
     jobs: int | None,
+    manifest: Path | None,
+    as_of: date | None,
     kb_root: Path | None,
 ) -> None:
     """Decide every row of an extract (JSONL, or CSV with the fact names as header).
@@ -80,8 +93,12 @@ def audit(
         raise click.UsageError(f"cannot tell the format of {name!r} from its name; use --input-format jsonl|csv")
     if report is not None:
         _check_writable(report)
-    engine = engine_for(chosen_policy(kb_root, policy), kb_root)
-    settings = AuditSettings(engine.policy.id, kb_root, explain, chosen)  # type: ignore[arg-type]
+    engine = engine_for(chosen_policy(kb_root, policy), kb_root, as_of=as_of)
+    settings = AuditSettings(engine.policy.id, kb_root, explain, chosen, version=engine.version.number)  # type: ignore[arg-type]
+    manifest = manifest or _beside(output)
+    if manifest is not None:
+        _check_writable(manifest, "the manifest")
+    started_at = datetime.now(timezone.utc)
     started = time.perf_counter()
     out = _Output(output)
     try:
@@ -104,11 +121,29 @@ def audit(
         except OSError as error:
             raise cannot_write(error, f"the report {report}") from None
         click.echo(f"report written to {report}", err=True)
+    if manifest is not None:
+        source = input_file.name if name != "<stdin>" else None  # type: ignore[union-attr]
+        written = run_manifest(
+            name, file_sha256(source) if source else None, tally.rows, tally.errors, tally.statuses,
+            [engine.provenance], started_at, datetime.now(timezone.utc),
+        )
+        try:
+            manifest.write_text(json.dumps(written, indent=2) + "\n", encoding="utf-8")
+        except OSError as error:
+            raise cannot_write(error, f"the manifest {manifest}") from None
     if tally.errors:
         raise click.ClickException(f"{tally.errors:,} of {tally.rows:,} rows could not be decided (see their error lines)")
 
 
-def _check_writable(path: Path) -> None:
+def _beside(output: TextIO) -> Path | None:
+    """``OUT.manifest.json`` beside an output file; None for standard output."""
+    name = getattr(output, "name", "-")
+    if not isinstance(name, str) or name in ("-", "<stdout>") or output is sys.stdout:
+        return None
+    return Path(name).with_name(Path(name).name + ".manifest.json")
+
+
+def _check_writable(path: Path, what: str = "the report") -> None:
     """Refuse, before any row is decided, a report path that could not be written at the end."""
     if path.is_dir():
         code = errno.EISDIR
@@ -118,7 +153,7 @@ def _check_writable(path: Path) -> None:
         code = errno.EACCES
     else:
         return
-    raise cannot_write(OSError(code, os.strerror(code)), f"the report {path}")
+    raise cannot_write(OSError(code, os.strerror(code)), f"{what} {path}")
 
 
 class _Output:
