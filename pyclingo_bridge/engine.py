@@ -187,7 +187,7 @@ class PolicyEngine:
         changes: dict[str, bool] = {}
         for key in closed_defaults(self.vocabulary, facts):
             changes[key] = False
-            for value in self._recorded_values(key):
+            for value in self.recorded_values(key):
                 given = PatientFacts({**facts.given, key: value}, facts.record_id, facts.at_least)
                 symbols = inputs.program.consequences(self.solve_assumptions(inputs, input_keys(given, self.vocabulary)), "cautious")
                 if symbols is None:
@@ -201,7 +201,8 @@ class PolicyEngine:
             del self._weighed[next(iter(self._weighed))]  # the oldest
         return changes
 
-    def _recorded_values(self, key: str) -> list[Value]:
+    def recorded_values(self, key: str) -> list[Value]:
+        """The values a closed-world fact can be recorded with, other than its default."""
         spec = self.vocabulary.specs[key]
         if spec.type == "boolean":
             return [True]

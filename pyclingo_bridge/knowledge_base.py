@@ -11,6 +11,11 @@ loads them:
   such as the author's invariants. They live in a subfolder because the query path loads
   every ``*.lp`` directly in ``core/`` and the policy folder, and nothing below.
 * ``cases.yaml`` and ``*.cases.yaml``: author cases, run by ``policykb test`` and pytest.
+
+What several policies share, and the core does not, is a *module*: a folder of ``modules/``
+with its own ``*.lp`` (and ``checks/``), part of the program of every policy that declares
+``uses_module(Name).`` (see kb/core/modules.lp). The policy's declaration is KB data: no Python
+names a module or a policy.
 """
 
 from __future__ import annotations
@@ -20,12 +25,14 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-from clingo import SymbolType, ast
+from clingo import Symbol, SymbolType, ast
 
 from .errors import KnowledgeBaseError, PolicyNotChosenError, UnknownPolicyError
 
 CORE_FOLDER = "core"
 POLICIES_FOLDER = "policies"
+MODULES_FOLDER = "modules"
+USES_MODULE = "uses_module"
 PROGRAM_SUFFIX = ".lp"
 CHECKS_FOLDER = "checks"
 CASES_FILE = "cases.yaml"
@@ -94,14 +101,36 @@ class KnowledgeBase:
         known = ", ".join(_reference(folder) for folder in folders.values()) or "none"
         raise PolicyNotChosenError(f"the knowledge base holds {len(folders)} policies, name one of: {known}")
 
+    def module_folders(self) -> dict[str, Path]:
+        """Module folders by their name (the folder name)."""
+        folder = self.root / MODULES_FOLDER
+        if not folder.is_dir():
+            return {}
+        return {child.name: child for child in sorted(folder.iterdir()) if child.is_dir() and _programs(child)}
+
+    def modules_of(self, policy_id: str) -> tuple[Path, ...]:
+        """The folders of the modules ``policy_id`` declares with ``uses_module(Name).``, in
+        the order declared; an undeclared module is a KB fault that names the known ones."""
+        known = self.module_folders()
+        used = _fact_arguments(_programs(self.policy_folder(policy_id)), USES_MODULE)
+        missing = [name for name in used if name not in known]
+        if missing:
+            raise KnowledgeBaseError(
+                f"policy {policy_id} uses module {missing[0]!r}, which {self.root / MODULES_FOLDER} does not hold; "
+                f"known modules: {', '.join(known) or 'none'}"
+            )
+        return tuple(known[name] for name in dict.fromkeys(used))
+
     def program_files(self, policy_id: str) -> tuple[Path, ...]:
-        """Every ASP file that makes up ``policy_id``: the core, then the policy's own."""
-        return self.core_files + _programs(self.policy_folder(policy_id))
+        """Every ASP file that makes up ``policy_id``: the core, the modules it uses, then its own."""
+        modules = tuple(path for module in self.modules_of(policy_id) for path in _programs(module))
+        return self.core_files + modules + _programs(self.policy_folder(policy_id))
 
     def check_files(self, policy_id: str) -> tuple[Path, ...]:
-        """The check-only programs of ``policy_id`` (``checks/*.lp`` of the core and the policy)."""
+        """The check-only programs of ``policy_id`` (``checks/*.lp`` of the core, its modules and the policy)."""
         folder = self.policy_folder(policy_id)
-        return _programs(self.root / CORE_FOLDER / CHECKS_FOLDER) + _programs(folder / CHECKS_FOLDER)
+        modules = tuple(path for module in self.modules_of(policy_id) for path in _programs(module / CHECKS_FOLDER))
+        return _programs(self.root / CORE_FOLDER / CHECKS_FOLDER) + modules + _programs(folder / CHECKS_FOLDER)
 
     def case_files(self, policy_id: str) -> tuple[Path, ...]:
         """The author case files beside ``policy_id``."""
@@ -122,25 +151,43 @@ def is_case_file(path: Path) -> bool:
 
 def _reference(folder: Path) -> str:
     """The policy's own id, ``metadata(reference, "...")`` in its programs; else the folder name."""
-    found: list[str] = []
+    found = [
+        arguments[1].string
+        for arguments in _facts(_programs(folder), "metadata")
+        if len(arguments) == 2 and str(arguments[0]) == "reference" and arguments[1].type == SymbolType.String
+    ]
+    return found[0] if found else folder.name
+
+
+def _fact_arguments(files: tuple[Path, ...], name: str) -> list[str]:
+    """The one constant argument of each fact ``name(c).`` in ``files``, in order."""
+    return [
+        arguments[0].name
+        for arguments in _facts(files, name)
+        if len(arguments) == 1 and arguments[0].type == SymbolType.Function and not arguments[0].arguments
+    ]
+
+
+def _facts(files: tuple[Path, ...], name: str) -> list[list[Symbol]]:
+    """The arguments of every fact ``name(...)`` in ``files`` whose arguments are all symbols
+    (read from the syntax tree: nothing is grounded or run)."""
+    found: list[list[Symbol]] = []
 
     def visit(statement: ast.AST) -> None:
-        if statement.ast_type == ast.ASTType.Rule and statement.head.ast_type == ast.ASTType.Literal:
+        if statement.ast_type == ast.ASTType.Rule and statement.head.ast_type == ast.ASTType.Literal and not statement.body:
             symbol = statement.head.atom.symbol
             if (
                 symbol.ast_type == ast.ASTType.Function
-                and symbol.name == "metadata"
-                and [str(argument) for argument in symbol.arguments][:1] == ["reference"]
-                and symbol.arguments[1].ast_type == ast.ASTType.SymbolicTerm
-                and symbol.arguments[1].symbol.type == SymbolType.String
+                and symbol.name == name
+                and all(argument.ast_type == ast.ASTType.SymbolicTerm for argument in symbol.arguments)
             ):
-                found.append(symbol.arguments[1].symbol.string)
+                found.append([argument.symbol for argument in symbol.arguments])
 
     try:
-        ast.parse_files([str(path) for path in _programs(folder)], visit)
+        ast.parse_files([str(path) for path in files], visit)
     except RuntimeError:  # a program that does not parse: the loader will say why
         pass
-    return found[0] if found else folder.name
+    return found
 
 
 def _programs(folder: Path) -> tuple[Path, ...]:

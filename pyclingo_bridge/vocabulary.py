@@ -109,6 +109,7 @@ class Vocabulary:
         problems: list[FieldProblem] = []
         given: dict[str, Value] = {}
         record_id: str | None = None
+        listed = False  # the allowed fields are in a problem already
         checkers = self._checkers
         for key, value in facts.items():
             check = checkers.get(key) if type(key) is str else None
@@ -122,7 +123,10 @@ class Vocabulary:
                     if value is not None and not is_iso_date(value):
                         problems.append(FieldProblem(REQUEST_DATE_FIELD, "expected a date as YYYY-MM-DD, such as 2026-04-01"))
                 else:
-                    problems.append(FieldProblem(str(key), self._unknown_key(str(key))))
+                    # The allowed fields are listed once, with the first unknown one: a message
+                    # about many unknown keys stays short.
+                    problems.append(FieldProblem(str(key), self._unknown_key(str(key), listed)))
+                    listed = True
             elif value is None:
                 if self.specs[key].world == "closed":
                     problems.append(FieldProblem(key, "null is not allowed for a closed-world fact; expected " + self.specs[key].allowed()))
@@ -156,10 +160,15 @@ class Vocabulary:
             if spec.world == "open" and (key not in facts.given or key in facts.at_least)
         )
 
-    def _unknown_key(self, key: str) -> str:
+    def _unknown_key(self, key: str, listed: bool = False) -> str:
         hint = difflib.get_close_matches(key, self.fields, n=1)
         suggestion = f" (did you mean {hint[0]!r}?)" if hint else ""
-        return f"unknown field{suggestion}; allowed fields: " + ", ".join(self.fields)
+        if listed:
+            return f"{UNKNOWN_FIELD}{suggestion}"
+        return f"{UNKNOWN_FIELD}{suggestion}; allowed fields: " + ", ".join(self.fields)
+
+
+UNKNOWN_FIELD = "unknown field"
 
 
 def is_iso_date(value: object) -> bool:

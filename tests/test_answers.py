@@ -131,7 +131,7 @@ def test_a_contradiction_is_exit_1_without_traceback() -> None:
 def test_a_contradictory_audit_row_is_an_error_row_and_the_rest_go_on() -> None:
     rows = [patient(), {"setting": "mcas", "mcas_in_place": False}, patient(setting="primary_care")]
     text = "".join(json.dumps(row) + "\n" for row in rows)
-    result = CliRunner().invoke(main, ["audit", "-", "--input-format", "jsonl"], input=text)
+    result = CliRunner().invoke(main, ["audit", "--policy", "CMICB_Clin086", "-", "--input-format", "jsonl"], input=text)
     lines = [json.loads(line) for line in result.stdout.splitlines()]
     assert [line.get("status") for line in lines] == ["commissioned", None, "not_commissioned"]
     assert lines[1]["fields"] == ["mcas_in_place", "setting"]

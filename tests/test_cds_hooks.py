@@ -71,7 +71,7 @@ def test_discovery(client: httpx.Client) -> None:
     services = {s["id"]: s for s in response.json()["services"]}
     assert {(i, s["hook"]) for i, s in services.items()} == {
         (f"{policy}-{hook}", hook)
-        for policy in ("cmicb_clin086", "draft_ebi_lumbarrfd", "draft_ebi_tonsillectomy")
+        for policy in ("cmicb_clin086", "draft_ebi_breastreduction", "draft_ebi_lumbarrfd", "draft_ebi_tonsillectomy")
         for hook in ("order-select", "order-sign")
     }
     for service in services.values():

@@ -107,7 +107,7 @@ ERRORS = [
      "Error: invalid input: setting: '" + "g" * 60 + "'... (500 characters) is not allowed; expected one of primary_care, "
      "mcas, secondary_care (or null / leave it out when unknown)\n"),
     ("unknown policy", "{}", ["--policy", "CMICB_Clin08"], 1,
-     "Error: unknown policy 'CMICB_Clin08' (did you mean CMICB_Clin086?); known policies: CMICB_Clin086, DRAFT_EBI_LumbarRFD, DRAFT_EBI_Tonsillectomy\n"),
+     "Error: unknown policy 'CMICB_Clin08' (did you mean CMICB_Clin086?); known policies: CMICB_Clin086, DRAFT_EBI_BreastReduction, DRAFT_EBI_LumbarRFD, DRAFT_EBI_Tonsillectomy\n"),
 ]
 
 
@@ -135,7 +135,7 @@ def test_policies_lists_metadata(runner: CliRunner) -> None:
     result = runner.invoke(main, ["policies", "--format", "json"])
     assert result.exit_code == 0
     by_reference = {policy["reference"]: policy for policy in json.loads(result.stdout)}
-    assert sorted(by_reference) == ["CMICB_Clin086", "DRAFT_EBI_LumbarRFD", "DRAFT_EBI_Tonsillectomy"]
+    assert sorted(by_reference) == ["CMICB_Clin086", "DRAFT_EBI_BreastReduction", "DRAFT_EBI_LumbarRFD", "DRAFT_EBI_Tonsillectomy"]
     policy = by_reference["CMICB_Clin086"]
     assert (policy["reference"], policy["title"], policy["version"], policy["ratified"], policy["review"]) == (
         "CMICB_Clin086", "Low back pain imaging", "1", "2024-03", "2029-03",

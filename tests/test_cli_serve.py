@@ -99,7 +99,7 @@ def test_no_auth_is_announced_and_serves() -> None:
     with serving("--no-auth") as (url, process):
         response = httpx.get(url + "/cds-services", timeout=5)
         assert response.status_code == 200
-        assert len(response.json()["services"]) == 6  # two hooks for each of three policies
+        assert len(response.json()["services"]) == 8  # two hooks for each of four policies
         example = json.loads((Path(__file__).resolve().parent.parent / "examples" / "fhir" / "cds-hooks-order-sign.json").read_text())
         assert httpx.post(url + SIGN, json=example, timeout=10).status_code == 200
     assert process.stderr is not None

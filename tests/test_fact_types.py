@@ -31,7 +31,8 @@ from .conftest import POLICY, patient
 
 AGE_ALLOWED = "expected an integer from 0 to 130 (or null / leave it out when unknown)"
 RED_FLAGS_ALLOWED = (
-    "expected a list of suspected_infection, suspected_malignancy, suspected_fracture, cauda_equina, "
+    "expected a list of suspected_infection, suspected_malignancy, suspected_fracture, suspected_inflammatory_disease, "
+    "suspected_cord_compression, cauda_equina, "
     "sphincter_disturbance, progressive_motor_weakness, perineal_anaesthesia, bilateral_nerve_root_involvement, "
     "serious_neurological_deficit (or null / leave it out when unknown)"
 )
@@ -104,6 +105,7 @@ BMI_PARAMETER = 'parameter(minimum_bmi, bmi, 270, "1.3").\n'
 BMI_RULE = """
 rule(bmi_at_least_minimum, "1.3", "Test only: the body mass index is at least {minimum_bmi}").
 bmi_at_least_minimum :- label(bmi_at_least_minimum), holds(bmi, Bmi), parameter(minimum_bmi, bmi, Minimum, _), Bmi >= Minimum.
+glossary(bmi_at_least_minimum, "the body mass index is at least {minimum_bmi}").
 """
 
 
@@ -175,11 +177,11 @@ def test_a_python_float_with_more_digits_than_the_scale_is_refused(bmi_engine: P
 def test_decimal_threshold_decides_26_9_and_27_0_apart(bmi_engine: PolicyEngine) -> None:
     def fired(text: str) -> list[tuple[str, ...]]:
         decision = bmi_engine.decide(loads_strict(json.dumps(patient()) [:-1] + ', "bmi": ' + text + "}"))
-        return [step.uses for step in decision.explanation.steps if step.rule == "bmi_at_least_minimum"]
+        return [step.because for step in decision.explanation.steps if step.rule == "bmi_at_least_minimum"]
 
     assert fired("26.9") == []
-    assert fired("27.0") == [("bmi = 27.0 kg/m2",)]
-    assert fired("27.1") == [("bmi = 27.1 kg/m2",)]
+    assert fired("27.0") == [("body mass index: 27.0 kg/m2",)]
+    assert fired("27.1") == [("body mass index: 27.1 kg/m2",)]
 
 
 def test_decimal_thresholds_come_from_the_parameter(bmi_engine: PolicyEngine) -> None:
@@ -224,8 +226,8 @@ def test_query_reads_a_decimal_exactly_from_its_text(bmi_engine: PolicyEngine) -
     assert (result.exit_code, json.loads(result.stdout)["error"]) == (1, f"invalid input: {message}")
     result = runner.invoke(main, arguments, input=base + ', "bmi": 27.0}')
     assert result.exit_code == 0
-    uses = [step["uses"] for step in json.loads(result.stdout)["explanation"]["fired"] if step["rule"] == "bmi_at_least_minimum"]
-    assert uses == [["bmi = 27.0 kg/m2"]]
+    fired = [step for step in json.loads(result.stdout)["explanation"]["fired"] if step["rule"] == "bmi_at_least_minimum"]
+    assert [(step["uses"], step["because"]) for step in fired] == [(["holds(bmi,270)"], ["body mass index: 27.0 kg/m2"])]
 
 
 @pytest.mark.parametrize("explain", [False, True], ids=["keyed by interval", "explained"])

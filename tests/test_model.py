@@ -22,7 +22,8 @@ def test_model_holds_what_the_kb_declares(engine: PolicyEngine) -> None:
     assert isinstance(model, PolicyModel) and model is model_for(POLICY)
     assert model.info.reference == "CMICB_Clin086" and model.info.version == "1"
     assert model.vocabulary.specs["age"].type == "integer"
-    assert model.urgent_clauses == frozenset({"2.1", "2.2"})
+    assert list(model.wording.urgencies) == ["emergency", "urgent", "routine"]
+    assert model.contradictions.fields["mcas_setting_without_mcas"] == ("mcas_in_place", "setting")
     assert model.not_read == {"sciatica": "1.2"}
     assert model.interval_starts["age"] == (0, 16, 17)
     assert model.parameters["minimum_age"] == Parameter("minimum_age", "age", 16, "1.5")
@@ -52,29 +53,23 @@ def test_no_module_but_the_model_reads_ground_facts(module: str) -> None:
     assert "engine.program" not in text, f"{module} reaches through engine.program"
 
 
-def test_sentences_quote_parameters_by_name(tmp_path: Path) -> None:
-    """A rule's sentence and an advice write {minimum_age}; the model quotes the parameter,
-    so the number lives in one place and the words stay as they were."""
-    root = tmp_path / "kb"
-    shutil.copytree(KnowledgeBase.installed().root, root, ignore=shutil.ignore_patterns("__pycache__"))
-    rules = root / "policies" / "cmicb_clin086" / "rules.lp"
-    text = rules.read_text()
-    assert text.count("minimum age of 16") == 1 and text.count("aged 16 or older") == 1
-    rules.write_text(text.replace("minimum age of 16", "minimum age of {minimum_age}").replace("aged 16 or older", "aged {minimum_age} or older"))
-    quoted = PolicyEngine(POLICY, KnowledgeBase(root))
-    original = model_for(POLICY)
-    assert quoted.policy.rules == original.info.rules
-    young = {"age": 12, "setting": "mcas"}
-    assert quoted.decide(young).advice == engine_for(POLICY).decide(young).advice
-    assert any("aged 16 or older" in advice.text for advice in quoted.decide(young).advice)
-    assert check_policy(KnowledgeBase(root), POLICY).findings == ()
+def test_sentences_quote_parameters_by_name() -> None:
+    """A rule's sentence and an advice write {minimum_age}; the model quotes the parameter, so
+    the number lives in one place."""
+    rules = (KnowledgeBase.installed().root / "policies" / "cmicb_clin086" / "rules.lp").read_text()
+    assert rules.count("minimum age of {minimum_age}") == 1 and rules.count("aged {minimum_age} or older") == 1
+    assert "16" not in "".join(line for line in rules.splitlines() if not line.startswith("%"))  # a comment may cite the clause
+    engine = engine_for(POLICY)
+    assert engine.policy.rules["under_minimum_age"].text == "The patient is younger than the policy's minimum age of 16"
+    young = engine.decide({"age": 12, "setting": "mcas"})
+    assert any("aged 16 or older" in advice.text for advice in young.advice)
 
 
 def test_a_sentence_quoting_no_parameter_is_a_finding(tmp_path: Path) -> None:
     root = tmp_path / "kb"
     shutil.copytree(KnowledgeBase.installed().root, root, ignore=shutil.ignore_patterns("__pycache__"))
     rules = root / "policies" / "cmicb_clin086" / "rules.lp"
-    rules.write_text(rules.read_text().replace("minimum age of 16", "minimum age of {minimum_agee}"))
+    rules.write_text(rules.read_text().replace("minimum age of {minimum_age}", "minimum age of {minimum_agee}"))
     [finding] = check_policy(KnowledgeBase(root), POLICY).findings
     assert (finding.kind, finding.message, finding.clauses) == (
         "parameter_without_fact",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -29,10 +30,11 @@ ADULT_IN_MCAS = {"age": 45, "setting": "mcas", "red_flags": [], "likely_to_chang
 
 
 def kb_with(tmp_path: Path, *policies: str) -> Path:
-    """A copy of the installed KB's core and of the named policy folders only."""
+    """A copy of the installed KB's core and modules, and of the named policy folders only."""
     source = KnowledgeBase.installed().root
     root = tmp_path / "kb"
     shutil.copytree(source / "core", root / "core", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(source / "modules", root / "modules")
     for policy in policies:
         shutil.copytree(source / "policies" / policy, root / "policies" / policy)
     return root
@@ -136,7 +138,7 @@ def test_fixture_takes_the_only_policy_unmarked(pytester: pytest.Pytester, tmp_p
 
 DIAGNOSTIC_CASE = 'diagnostic_case("1.4").'
 RFD_DIAGNOSTIC_RULE = """rule(rfd_imaging_is_diagnostic, "1.4",
-    "The imaging only serves to decide on radiofrequency denervation, a restricted procedure").
+    "The imaging only serves to decide on radiofrequency denervation, a restricted procedure of the suite (DRAFT_EBI_LumbarRFD)").
 diagnostic_for_restricted_procedure :- label(rfd_imaging_is_diagnostic),
     holds(facet_joint_rfd_prerequisite, true).
 """
@@ -182,6 +184,7 @@ def test_a_policy_with_a_diagnostic_case_still_finds_its_6_5_rule_dead(tmp_path:
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 TONSILLECTOMY = "DRAFT_EBI_Tonsillectomy"
 RFD = "DRAFT_EBI_LumbarRFD"
+BREAST = "DRAFT_EBI_BreastReduction"
 
 EXAMPLE_DECISIONS = [
     # policy, file, status, clauses, missing
@@ -194,6 +197,10 @@ EXAMPLE_DECISIONS = [
     (RFD, "block-result-unknown.json", "undetermined", [],
      ["medial_branch_block_improvement_percent", "months_since_medial_branch_block"]),
     (RFD, "suspected-cauda-equina.json", "outside_policy", ["2.2"], []),
+    (BREAST, "criteria-met-bmi-26.9.json", "commissioned", ["1.2", "1.3", "1.4", "1.5", "1.6", "1.7"], []),
+    (BREAST, "bmi-28.4.json", "not_commissioned", ["1.6"], []),
+    (BREAST, "reduction-unknown.json", "undetermined", [], ["planned_reduction_grams_per_breast"]),
+    (BREAST, "male-patient.json", "outside_policy", ["2.1"], []),
 ]
 
 
@@ -211,25 +218,103 @@ def test_examples_are_decided_by_query(policy: str, file: str, status: str, clau
 def test_policies_lists_the_drafts_as_drafts() -> None:
     result = CliRunner().invoke(main, ["policies", "--format", "json"])
     statuses = {policy["reference"]: policy["status"] for policy in json.loads(result.stdout)}
-    assert statuses == {"CMICB_Clin086": None, RFD: "draft", TONSILLECTOMY: "draft"}
+    assert statuses == {"CMICB_Clin086": None, RFD: "draft", TONSILLECTOMY: "draft", BREAST: "draft"}
     text = CliRunner().invoke(main, ["policies"]).stdout
     assert f"{TONSILLECTOMY}  version 1  Tonsillectomy for recurrent tonsillitis\n  status: draft\n" in text
 
 
-@pytest.mark.parametrize(("policy", "urgent"), [(TONSILLECTOMY, {"2.1", "2.3"}), (RFD, {"2.2"})], ids=[TONSILLECTOMY, RFD])
-def test_urgent_pathways(policy: str, urgent: set[str]) -> None:
-    from pyclingo_bridge.cds_hooks.cards import urgent_clauses
+URGENCY_CASES = [
+    # policy, facts, (clause, urgency) of every advice in order, card indicator
+    (TONSILLECTOMY, {"red_flags": ["suspected_malignancy"]}, [("2.1", "urgent")], "critical"),
+    (TONSILLECTOMY, {"red_flags": ["peritonsillar_abscess"]}, [("2.3", "urgent")], "critical"),
+    (TONSILLECTOMY, {"red_flags": ["sleep_disordered_breathing"]}, [("2.2", "routine")], "warning"),
+    (TONSILLECTOMY, {"red_flags": ["sleep_disordered_breathing", "suspected_malignancy"]},
+     [("2.1", "urgent"), ("2.2", "routine")], "critical"),
+    (RFD, {"red_flags": ["perineal_anaesthesia"]}, [("2.2", "emergency")], "critical"),
+    (RFD, {"red_flags": ["suspected_fracture"]}, [("2.2", "urgent")], "critical"),
+    (RFD, {"age": 15, "red_flags": ["cauda_equina"]}, [("2.2", "emergency"), ("2.1", "routine")], "critical"),
+    (RFD, {"radicular_pain_predominant": True}, [("2.3", "routine")], "warning"),
+]
 
-    assert urgent_clauses(engine_for(policy)) == urgent
+
+@pytest.mark.parametrize(
+    ("policy", "facts", "advice", "indicator"), URGENCY_CASES, ids=[f"{c[0]} {c[1]}" for c in URGENCY_CASES]
+)
+def test_advice_urgency_follows_the_source_and_sets_the_card(
+    policy: str, facts: dict[str, object], advice: list[tuple[str, str]], indicator: str
+) -> None:
+    """Tonsil malignancy (2.1) and acute quinsy (2.3) are urgent; cauda equina an emergency and
+    other serious spinal pathology urgent (RFD 2.2): the card is critical exactly then."""
+    from pyclingo_bridge.cds_hooks.cards import card
+    from pyclingo_bridge.fhir import FhirDecision, FhirFacts
+    from pyclingo_bridge.inputs import PatientFacts
+
+    engine = engine_for(policy)
+    decision = engine.decide(facts)
+    assert [(a.clause, a.urgency) for a in decision.advice] == advice
+    made = card(FhirDecision(decision, FhirFacts("ServiceRequest/x", PatientFacts({}))), engine)
+    assert made["indicator"] == indicator
 
 
-@pytest.mark.parametrize("flag", ["cauda_equina", "sphincter_disturbance", "suspected_infection", "serious_neurological_deficit"])
+SPINAL_RED_FLAGS = "modules/spinal_red_flags"
+
+
+@pytest.mark.parametrize(
+    "flag", ["cauda_equina", "sphincter_disturbance", "suspected_infection", "suspected_inflammatory_disease",
+             "suspected_cord_compression", "serious_neurological_deficit"],
+)
 def test_rfd_red_flags_are_clin086s_with_the_same_urgent_advice(flag: str) -> None:
+    """RFD 2.2: the same flags and the same advice as Clin086 2.1/2.2, each citing its own clause."""
     rfd = engine_for(RFD).decide({"red_flags": [flag]})
     clin086 = engine_for("CMICB_Clin086").decide({"age": 45, "red_flags": [flag]})
     assert rfd.status == clin086.status == "outside_policy"
-    assert {advice.text for advice in rfd.advice} == {advice.text for advice in clin086.advice}
+    assert [(a.urgency, a.text) for a in rfd.advice] == [(a.urgency, a.text) for a in clin086.advice]
+    assert {a.clause for a in rfd.advice} == {"2.2"}
+    assert {a.clause for a in clin086.advice} == ({"2.2"} if flag in {"cauda_equina", "sphincter_disturbance"} else {"2.1"})
     assert engine_for(RFD).vocabulary.specs["red_flags"].allowed() == engine_for("CMICB_Clin086").vocabulary.specs["red_flags"].allowed()
+
+
+def test_the_spinal_red_flags_are_one_module_read_by_both_policies() -> None:
+    """Shared, not copied: both programs load the module's files, and no policy declares the flags."""
+    kb = KnowledgeBase.installed()
+    module = tuple(sorted((kb.root / SPINAL_RED_FLAGS).glob("*.lp")))
+    assert module and all(path.parent.name == "spinal_red_flags" for path in module)
+    for policy in ("CMICB_Clin086", RFD):
+        files = kb.program_files(policy)
+        assert set(module) <= set(files)
+        own = [path for path in files if path.parent == kb.policy_folder(policy)]
+        for text in (path.read_text() for path in own):
+            assert "fact(red_flags," not in text and "serious_pathology_flag(suspected" not in text
+    assert not set(module) & set(kb.program_files(TONSILLECTOMY))
+
+
+def test_a_policy_without_the_module_does_not_know_the_flags(tmp_path: Path) -> None:
+    root = kb_with(tmp_path, "draft_ebi_lumbarrfd")
+    _edit(root / RFD_FOLDER / "policy.lp", "uses_module(spinal_red_flags).", "")
+    report = check_policy(KnowledgeBase(root), RFD)
+    assert "undeclared_fact" in {finding.kind for finding in report.findings}
+
+
+def test_an_unknown_module_is_a_kb_fault_that_names_the_known_ones(tmp_path: Path) -> None:
+    from pyclingo_bridge.errors import KnowledgeBaseError
+
+    root = kb_with(tmp_path, "draft_ebi_lumbarrfd")
+    _edit(root / RFD_FOLDER / "policy.lp", "uses_module(spinal_red_flags).", "uses_module(spinal_red_flag).")
+    with pytest.raises(KnowledgeBaseError) as raised:
+        KnowledgeBase(root).program_files(RFD)
+    assert str(raised.value) == (
+        f"policy {RFD} uses module 'spinal_red_flag', which {root / 'modules'} does not hold; known modules: spinal_red_flags"
+    )
+
+
+def test_check_locates_a_fault_in_the_module(tmp_path: Path) -> None:
+    root = kb_with(tmp_path, "draft_ebi_lumbarrfd")
+    with (root / SPINAL_RED_FLAGS / "red_flags.lp").open("a") as module:
+        module.write('advice(C, urgent, "x") :- spinal_red_flag_clause(serious_pathology, C), holds(no_such_fact, true).\n')
+    result = CliRunner().invoke(main, ["check", "--kb", str(root), "--policy", RFD])
+    assert result.exit_code == 1
+    assert result.output.startswith(f"{root.name}/{SPINAL_RED_FLAGS}/red_flags.lp:")
+    assert "undeclared fact: holds(no_such_fact, _)" in result.output.splitlines()[0]
 
 
 COMPLETE_TONSILLITIS = {"due_to_acute_tonsillitis": True, "episodes_disabling": True, "red_flags": []}
@@ -322,7 +407,7 @@ def _contract(policy: str) -> dict[str, str]:
     return {cells[0].strip().strip("`"): cells[2].strip() for cells in rows if "," not in cells[0]}
 
 
-@pytest.mark.parametrize("policy", [TONSILLECTOMY, RFD])
+@pytest.mark.parametrize("policy", [TONSILLECTOMY, RFD, BREAST])
 def test_readme_input_contract_is_the_vocabulary(policy: str) -> None:
     specs = engine_for(policy).vocabulary.specs
     contract = _contract(policy)
@@ -331,6 +416,9 @@ def test_readme_input_contract_is_the_vocabulary(policy: str) -> None:
     for key, spec in specs.items():
         if spec.type == "integer":
             assert f"| `{key}` | integer {spec.low}–{spec.high} |" in README.read_text()
+        if spec.type == "decimal":
+            low, high = (spec.fact_type.quote(spec, bound) for bound in (spec.low, spec.high))
+            assert f"| `{key}` | decimal {low}–{high} {spec.unit}, one digit after the point |" in README.read_text()
 
 
 def test_show_marks_a_rule_not_applicable_to_the_policy() -> None:
@@ -340,3 +428,75 @@ def test_show_marks_a_rule_not_applicable_to_the_policy() -> None:
     assert line.endswith("without approval  (not applicable in this policy)")
     clin086 = CliRunner().invoke(main, ["show", "CMICB_Clin086"]).output
     assert "not applicable" not in clin086
+
+
+# -- breast reduction, version 1 -------------------------------------------------------------
+
+BREAST_MET = {
+    "sex": "female", "gp_supportive_care": True, "thoracic_or_shoulder_pain": True, "physiotherapy_assessed": True,
+    "functional_symptoms": True, "planned_reduction_grams_per_breast": 600, "planned_reduction_cup_sizes": 4,
+    "bmi": Decimal("25.0"), "bmi_stable_months": 24, "written_information_given": True,
+}
+
+
+@settings(max_examples=60, deadline=None)
+@given(tenths=st.integers(100, 900))
+def test_bmi_below_27_is_strict_and_exact(tenths: int) -> None:
+    """1.6 (version 1): every BMI below 27.0 qualifies and every BMI of 27.0 or more does not."""
+    bmi = Decimal(tenths).scaleb(-1)
+    status = engine_for(BREAST).decide({**BREAST_MET, "bmi": bmi}).status
+    assert status == ("commissioned" if bmi < Decimal("27.0") else "not_commissioned")
+
+
+MEASURES = st.one_of(st.none(), st.integers(0, 5000)), st.one_of(st.none(), st.integers(0, 12))
+
+
+@settings(max_examples=80, deadline=None)
+@given(grams=MEASURES[0], cups=MEASURES[1])
+def test_either_measure_of_the_reduction_is_enough(grams: int | None, cups: int | None) -> None:
+    """1.5: one measure given and met commissions; both given and short does not; otherwise
+    (one short or unknown, the other unknown) the answer waits for the unknown ones."""
+    facts = {**BREAST_MET, "planned_reduction_grams_per_breast": grams, "planned_reduction_cup_sizes": cups}
+    decision = engine_for(BREAST).decide(facts)
+    met = (grams is not None and grams >= 500) or (cups is not None and cups >= 4)
+    short = grams is not None and grams < 500 and cups is not None and cups < 4
+    if met:
+        assert decision.status == "commissioned"
+    elif short:
+        assert (decision.status, list(decision.clauses)) == ("not_commissioned", ["1.5"])
+    else:
+        unknown = [key for key, value in (("planned_reduction_cup_sizes", cups), ("planned_reduction_grams_per_breast", grams)) if value is None]
+        assert (decision.status, sorted(m.fact for m in decision.missing)) == ("undetermined", unknown)
+
+
+BREAST_CONTRADICTIONS = [
+    ("cosmetic with functional symptoms", {"cosmetic_only": True}, ["cosmetic_only", "functional_symptoms"]),
+    ("cosmetic with cancer reconstruction", {"cosmetic_only": True, "functional_symptoms": False,
+                                              "cancer_treatment_or_reconstruction": True},
+     ["cancer_treatment_or_reconstruction", "cosmetic_only"]),
+]
+
+
+@pytest.mark.parametrize(("extra", "fields"), [c[1:] for c in BREAST_CONTRADICTIONS], ids=[c[0] for c in BREAST_CONTRADICTIONS])
+def test_cosmetic_reasons_alone_contradict_another_reason(extra: dict[str, object], fields: list[str]) -> None:
+    from pyclingo_bridge.errors import InputError
+
+    with pytest.raises(InputError) as raised:
+        engine_for(BREAST).decide({**BREAST_MET, **extra})
+    assert sorted(set(raised.value.fields)) == fields
+
+
+def test_the_bmi_limit_is_one_parameter(tmp_path: Path) -> None:
+    """Version 2 raises the limit to below 30 by one line: 28.4 is then commissioned, 30.0 is not."""
+    root = kb_with(tmp_path, "draft_ebi_breastreduction")
+    _edit(root / "policies/draft_ebi_breastreduction/policy.lp", "parameter(maximum_bmi, bmi, 270,", "parameter(maximum_bmi, bmi, 300,")
+    from pyclingo_bridge.engine import PolicyEngine
+
+    engine = PolicyEngine(BREAST, KnowledgeBase(root))
+    assert engine.decide({**BREAST_MET, "bmi": Decimal("28.4")}).status == "commissioned"
+    refused = engine.decide({**BREAST_MET, "bmi": Decimal("30.0")})
+    assert refused.status == "not_commissioned"
+    assert [a.text for a in refused.advice if a.clause == "1.6"] == [
+        "Support the patient to reach a body mass index below 30.0 kg/m2, kept stable for 12 months, before referral."
+    ]
+    assert check_policy(KnowledgeBase(root), BREAST).ok

@@ -53,6 +53,6 @@ def test_policy_engine_fixture_and_marker(pytester: pytest.Pytester) -> None:
     result = pytester.runpytest("--strict-markers")
     result.assert_outcomes(passed=1, errors=1)
     result.stdout.fnmatch_lines([
-        "*policy_engine needs @pytest.mark.policy(ID): the knowledge base holds 3 policies, name one of: "
-        + "CMICB_Clin086, DRAFT_EBI_LumbarRFD, DRAFT_EBI_Tonsillectomy*"
+        "*policy_engine needs @pytest.mark.policy(ID): the knowledge base holds 4 policies, name one of: "
+        + "CMICB_Clin086, DRAFT_EBI_BreastReduction, DRAFT_EBI_LumbarRFD, DRAFT_EBI_Tonsillectomy*"
     ])

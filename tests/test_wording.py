@@ -50,7 +50,7 @@ def test_sentences_quote_the_parameter_not_a_literal(engine: PolicyEngine) -> No
 
 
 def test_a_changed_parameter_changes_every_sentence_that_quotes_it(tmp_path: Path) -> None:
-    kb = edited_kb(tmp_path, POLICY_LP, "parameter(minimum_age, 16,", "parameter(minimum_age, 18,")
+    kb = edited_kb(tmp_path, POLICY_LP, "parameter(minimum_age, age, 16,", "parameter(minimum_age, age, 18,")
     decision = PolicyEngine(POLICY, kb).decide(patient(age=17))
     assert next(s for s in decision.explanation.steps if s.rule == "under_minimum_age").text == "The patient is younger than the policy's minimum age of 18"
     assert "aged 18 or older" in decision.advice[0].text
@@ -66,7 +66,10 @@ def test_a_changed_parameter_changes_every_sentence_that_quotes_it(tmp_path: Pat
                                                           "the patient has not been seen in MCAS"), "",
          "undescribed_atom", "holds(seen_by_mcas,false)"),
         (RULES, "minimum age of {minimum_age}", "minimum age of {minimum_years}",
-         "unknown_placeholder", "{minimum_years} in the sentence of rule under_minimum_age"),
+         "parameter_without_fact", "{minimum_years} quotes no declared parameter"),
+        (GLOSSARY, 'glossary(specialist_request, "imaging is requested in a specialist setting")',
+         'glossary(specialist_request, "imaging is requested in a specialist setting ({minimum_years})")',
+         "unknown_placeholder", "{minimum_years} in the glossary entry of specialist_request"),
         (RULES, 'advice("1.1", routine, ', 'advice("1.1", ',
          "advice_without_urgency", 'advice("1.1", ...) has no urgency'),
         (RULES, 'advice("1.1", routine, ', 'advice("1.1", soon, ',
@@ -78,7 +81,8 @@ def test_a_changed_parameter_changes_every_sentence_that_quotes_it(tmp_path: Pat
          "holds(seen_by_mcas, true), holds(mcas_in_place, false), holds(mcas_in_place, true).",
          "dead_contradiction", "contradiction seen_in_mcas_without_mcas is met by no input"),
     ],
-    ids=["derived atom without words", "input value without words", "unknown placeholder",
+    ids=["derived atom without words", "input value without words", "unknown placeholder in a rule",
+         "unknown placeholder in the glossary",
          "advice without urgency", "undeclared urgency", "contradiction reads an undeclared field",
          "contradiction no input meets"],
 )

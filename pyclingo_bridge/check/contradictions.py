@@ -1,11 +1,12 @@
 """Contradictions exclude only what they say: each ``contradiction(Name, Message)`` rule reads
 nothing but ``holds/2`` of the fields its ``contradiction_field/2`` declares (so no other fact
 can make a patient contradictory), and some input meets it (a completion of the open facts,
-with the closed ones at their defaults).
+with the closed ones at their defaults or, for a contradiction of a closed fact, recorded).
 """
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
@@ -51,10 +52,28 @@ def contradiction_findings(engine: PolicyEngine, files: Sequence[Path], kb_root:
     if not shown:
         return findings  # no model at all: the check reports that, not each contradiction
     possible = {str(atom.arguments[0]) for atom in shown.get(HEAD[0], ())}
+    for name in sorted((set(read) | set(declared)) - possible):
+        # A contradiction of a closed fact is met only where that fact is recorded.
+        if _met_with_closed_fields_recorded(engine, name, declared.get(name, ())):
+            possible.add(name)
     for name in sorted(set(read) | set(declared)):
         if name not in possible:
             findings.append(Finding("dead_contradiction", f"contradiction {name} is met by no input"))
     return findings
+
+
+def _met_with_closed_fields_recorded(engine: PolicyEngine, name: str, fields: Sequence[str]) -> bool:
+    """Whether some completion meets ``name`` once its closed-world fields are recorded (a
+    boolean true, a list with one member: each combination of their recorded values)."""
+    specs = engine.vocabulary.specs
+    closed = [key for key in fields if key in specs and specs[key].world == "closed"]
+    if not closed:
+        return False
+    for values in itertools.product(*(engine.recorded_values(key) for key in closed)):
+        shown = engine.reachable(PatientFacts(dict(zip(closed, values))))
+        if name in {str(atom.arguments[0]) for atom in shown.get(HEAD[0], ())}:
+            return True
+    return False
 
 
 def _contradiction_rules(files: Sequence[Path]) -> Iterator[tuple[AST, str | None]]:

@@ -71,14 +71,10 @@ def _undescribed(engine: PolicyEngine) -> Iterator[Finding]:
 
 
 def _texts(engine: PolicyEngine) -> Iterable[tuple[str, str]]:
-    """Every KB sentence a clinician can read, with what it is."""
-    program = engine.model
-    for info in engine.policy.rules.values():
-        yield info.text, f"the sentence of rule {info.label}"
+    """The KB sentences a clinician can read that are not rule sentences or advice (the lint
+    checks those with their file and line: check/lint.py)."""
     for atom_text, sentence in engine.wording.glossary.items():
         yield sentence, f"the glossary entry of {atom_text}"
-    for atom in program.ground_atoms(*ADVICE):
-        yield atom.arguments[2].string, f"the advice of clause {atom.arguments[0].string}"
     for spec in engine.vocabulary.specs.values():
         yield spec.meaning, f"the meaning of {spec.key}"
         if spec.question:
