@@ -61,8 +61,8 @@ class Case:
     line: int = 0
     policy: str = ""
     version: str | None = None
-    """The policy version the case is pinned to (its own ``version:`` or its file's); else its
-    facts' ``request_date``, else the version in force on the run's date, chooses."""
+    """The policy version the case is pinned to: its own ``version:``; else its facts'
+    ``request_date`` chooses, else its file's ``version:``, else the run's date."""
 
 
 @dataclass(frozen=True)
@@ -225,7 +225,10 @@ def _case(path: Path, policy: str, base: Mapping[str, Any], entry: object, versi
         file=path,
         line=line,
         policy=policy,
-        version=str(entry["version"]) if entry.get("version") is not None else version,
+        # A case's own version comes first, then its request_date, then its file's version.
+        version=str(entry["version"]) if entry.get("version") is not None else (
+            version if {**base, **facts}.get(REQUEST_DATE_FIELD) is None else None
+        ),
     )
 
 
