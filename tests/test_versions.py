@@ -162,3 +162,14 @@ def test_an_author_case_may_pin_a_version(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["test", "--kb", str(root), "--as-of", "2026-06-01", str(cases)])
     assert result.exit_code == 0, result.stdout
     assert "3 passed" in result.stdout
+
+
+@pytest.mark.parametrize(("day", "status"), [("2025-06-01", "commissioned"), ("2026-06-01", "outside_policy")], ids=["2025", "2026"])
+def test_audit_applies_the_version_in_force_on_as_of(kb_root: Path, tmp_path: Path, day: str, status: str) -> None:
+    extract = tmp_path / "rows.jsonl"
+    extract.write_text(json.dumps({"id": "a", **COMPLETE_ADULT, "age": 17}) + "\n")
+    result = CliRunner().invoke(main, ["audit", str(extract), "--kb", str(kb_root), "--policy", POLICY, "--as-of", day])
+    assert result.exit_code == 0
+    line = json.loads(result.stdout)
+    assert (line["status"], line["provenance"]["version"]) == (status, "1" if status == "commissioned" else "2")
+    assert f"under CMICB_Clin086 version {line['provenance']['version']}" in result.stderr

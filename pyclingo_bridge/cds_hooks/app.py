@@ -23,6 +23,7 @@ import asyncio
 import logging
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from datetime import date
 from pathlib import Path
 from typing import Any, Literal
 
@@ -69,6 +70,7 @@ def create_app(
     read_timeout: float = READ_TIMEOUT_SECONDS,
     decide_in: DecideIn = "thread",
     cache_size: int = DEFAULT_CACHE_SIZE,
+    as_of: date | None = None,
 ) -> FastAPI:
     """The application for every policy of the knowledge base at ``kb_root`` (or installed).
 
@@ -86,7 +88,8 @@ def create_app(
     """
     executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="cds-hooks-decide") if decide_in == "thread" else None
     kb = knowledge_base(kb_root)
-    engines = {policy_id: engine_for(policy_id, kb_root) for policy_id in kb.policy_folders()}
+    # Each policy's version in force on ``as_of`` (default: the day the server starts).
+    engines = {policy_id: engine_for(policy_id, kb_root, as_of=as_of) for policy_id in kb.policy_folders()}
     services = services_for(engines)
     caches = {id(engine): DecisionCache(engine, cache_size) for engine in engines.values()}
     app = FastAPI(

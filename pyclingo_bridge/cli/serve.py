@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import ipaddress
+from datetime import date
 from pathlib import Path
 
 import click
 
-from .options import kb_option, library_errors
+from .options import as_of_option, kb_option, library_errors
 
 NO_AUTH_NOTICE = (
     "policykb serve: authentication is OFF (--no-auth): any process on this machine can post "
@@ -40,10 +41,11 @@ def is_loopback(host: str) -> bool:
 # that --help does not import the web stack.
 @click.option("--read-timeout", default=10.0, show_default=True, type=click.FloatRange(0.1, 300), metavar="SECONDS",
               help="Seconds to wait for each part of a request before giving up (408 or close).")
+@as_of_option
 @kb_option
 @library_errors
 def serve(host: str, port: int, trusted_clients: Path | None, no_auth: bool, public_url: str | None,
-          cors_origins: tuple[str, ...], read_timeout: float, kb_root: Path | None) -> None:
+          cors_origins: tuple[str, ...], read_timeout: float, as_of: date | None, kb_root: Path | None) -> None:
     """Serve CDS Hooks 2.0 (order-select, order-sign) for every policy.
 
     Discovery at GET /cds-services, the OpenAPI document at /openapi.json; both are open.
@@ -73,5 +75,5 @@ def serve(host: str, port: int, trusted_clients: Path | None, no_auth: bool, pub
             raise click.ClickException(str(error)) from None
     else:
         click.echo(NO_AUTH_NOTICE, err=True)
-    app = create_app(kb_root, auth=auth, public_url=public_url, cors_origins=cors_origins, read_timeout=read_timeout)
+    app = create_app(kb_root, auth=auth, public_url=public_url, cors_origins=cors_origins, read_timeout=read_timeout, as_of=as_of)
     uvicorn.Server(uvicorn_config(app, host=host, port=port, read_timeout=read_timeout, log_level="info")).run()
