@@ -47,7 +47,7 @@ def test_rows_out_in_order_equal_query(tmp_path: Path, engine: PolicyEngine) -> 
     ]
     assert [m["fact"] for m in lines[2]["missing"]] == ["setting"]
     for line, row in zip(lines, (COMMISSIONED, PRIMARY_CARE, UNKNOWN_SETTING, NO_ID)):
-        assert {k: line[k] for k in ("status", "clauses", "missing")} == answer_fields(engine.decide(row), False)
+        assert {k: line[k] for k in ("status", "clauses", "missing", "provenance")} == answer_fields(engine.decide(row), False)
     assert "explanation" not in lines[0]
 
 
@@ -147,7 +147,9 @@ def test_csv_with_a_byte_order_mark(tmp_path: Path) -> None:
     source.write_bytes("id,age,setting\nx,15,mcas\n".encode("utf-8-sig"))
     result = _run([str(source)])
     assert result.exit_code == 0, result.stderr
-    assert _lines(result.stdout) == [{"row": 1, "id": "x", "status": "outside_policy", "clauses": ["1.5"], "missing": []}]
+    [line] = _lines(result.stdout)
+    assert line == {"row": 1, "id": "x", "status": "outside_policy", "clauses": ["1.5"], "missing": [], "provenance": line["provenance"]}
+    assert line["provenance"]["policy"] == "CMICB_Clin086"
 
 
 def test_report_that_cannot_be_written_is_a_clear_error(tmp_path: Path) -> None:
