@@ -33,10 +33,10 @@ import yaml
 
 from .decision import STATUSES, Decision, clause_order
 from .engine import PolicyEngine, engine_for
-from .versions import decision_date
-from .vocabulary import REQUEST_DATE_FIELD
 from .errors import InputError, PolicyKBError
 from .knowledge_base import CORE_FOLDER, POLICIES_FOLDER, KnowledgeBase, is_case_file
+from .versions import decision_date
+from .vocabulary import REQUEST_DATE_FIELD
 
 FILE_KEYS = ("policy", "version", "base_facts", "cases")
 CASE_KEYS = ("name", "description", "version", "facts", "status", "clauses", "missing", "possible")

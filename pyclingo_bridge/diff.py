@@ -22,12 +22,12 @@ from typing import Any
 import clingo
 from clingo import ast
 
+from .check.verify import complete_inputs_file, patient_facts
 from .decision import clause_order
 from .engine import PolicyEngine
 from .program_cache import ProgramSource
 from .solver import GroundProgram
 from .vocabulary import FactSpec
-from .check.verify import complete_inputs_file, patient_facts
 
 SHARED = frozenset({"given", "known"})
 """The predicates both versions read as one: the patient's input."""
@@ -228,7 +228,7 @@ class _Renamer(ast.Transformer):
         self.prefix = prefix
 
     def __call__(self, statement: ast.AST) -> ast.AST:
-        return self.visit(statement)  # type: ignore[no-any-return]
+        return self.visit(statement)
 
     def _name(self, term: ast.AST) -> ast.AST:
         if term.ast_type == ast.ASTType.Function and term.name not in SHARED and term.name:

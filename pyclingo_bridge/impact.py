@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime
 import json
-from collections import Counter
 from dataclasses import dataclass, field
 from html import escape
 from pathlib import Path
@@ -17,7 +16,7 @@ from typing import Any
 
 from .audit import AuditSettings
 from .audit import audit as run_audit
-from .audit.report import STATUS_COLOURS, _STYLE, bar_chart
+from .audit.report import _STYLE, STATUS_COLOURS, bar_chart
 from .engine import PolicyEngine
 from .errors import PolicyKBError
 
@@ -118,10 +117,10 @@ def _decided(path: Path, engine: PolicyEngine, input_format: str, jobs: int | No
 
 
 def render_impact_text(result: Impact) -> str:
+    changed = sum(t.count for t in result.transitions)
     lines = [
         f"{result.policy}: version {result.before['version']} -> version {result.after['version']} on {result.extract}",
-        f"{result.rows:,} rows: {sum(t.count for t in result.transitions):,} change status, "
-        f"{result.unchanged:,} unchanged, {result.errors:,} could not be decided",
+        f"{result.rows:,} rows: {changed:,} change status, {result.unchanged:,} unchanged, {result.errors:,} could not be decided",
     ]
     if not result.transitions:
         lines.append("no decision changes")
@@ -150,14 +149,18 @@ def render_impact_html(result: Impact, generated: datetime.datetime | None = Non
         f"<title>Impact: {escape(result.policy)} version {escape(before['version'])} to {escape(after['version'])}</title>",
         f"<style>{_STYLE}</style></head><body>",
         f"<h1>Impact of {escape(result.policy)} version {escape(after['version'])} on {result.rows:,} rows</h1>",
-        f'<p class="meta">From version {escape(before["version"])} (KB sha256 {escape(before["kb_sha256"][:12])}) to version '
-        f'{escape(after["version"])} (KB sha256 {escape(after["kb_sha256"][:12])}); extract {escape(result.extract)}. '
-        f"Report generated {when}.</p>",
-        f"<p>{sum(t.count for t in result.transitions):,} rows change status, {result.unchanged:,} are unchanged, "
-        f"{result.errors:,} could not be decided.</p>",
+        (
+            f'<p class="meta">From version {escape(before["version"])} (KB sha256 {escape(before["kb_sha256"][:12])}) '
+            f'to version {escape(after["version"])} (KB sha256 {escape(after["kb_sha256"][:12])}); '
+            f"extract {escape(result.extract)}. Report generated {when}.</p>"
+        ),
+        (
+            f"<p>{sum(t.count for t in result.transitions):,} rows change status, {result.unchanged:,} are unchanged, "
+            f"{result.errors:,} could not be decided.</p>"
+        ),
         '<h2 id="transitions">Rows by change of status</h2>',
         bar_chart(counts, "Rows by change of status", lambda name: colours[name]) if counts else "<p>No decision changes.</p>",
-        "<table><tr><th>From</th><th>To</th><th>Rows</th><th>First ids</th></tr>" + rows + "</table>" if rows else "",
+        ("<table><tr><th>From</th><th>To</th><th>Rows</th><th>First ids</th></tr>" + rows + "</table>") if rows else "",
         "</body></html>",
     ]
     return "\n".join(parts) + "\n"

@@ -12,7 +12,7 @@ import hashlib
 import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -80,8 +80,8 @@ def run_manifest(
         "rows": {"total": rows, "decided": rows - errors, "errors": errors, "by_status": dict(sorted(statuses.items()))},
         "versions": [version.to_dict() for version in versions],
         "policykb_version": __version__,
-        "started": started.astimezone(timezone.utc).isoformat(timespec="seconds"),
-        "ended": ended.astimezone(timezone.utc).isoformat(timespec="seconds"),
+        "started": started.astimezone(UTC).isoformat(timespec="seconds"),
+        "ended": ended.astimezone(UTC).isoformat(timespec="seconds"),
     }
 
 

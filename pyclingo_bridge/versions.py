@@ -13,6 +13,7 @@ every date its metadata does not exclude.
 from __future__ import annotations
 
 import functools
+import itertools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -133,7 +134,7 @@ def date_problems(versions: Sequence[PolicyVersion]) -> list[str]:
         if version.effective_from and version.effective_to and version.effective_to < version.effective_from:
             problems.append(f"version {version.number} ends ({version.effective_to}) before it starts ({version.effective_from})")
     dated = sorted(versions, key=lambda v: v.effective_from or date.min)
-    for earlier, later in zip(dated, dated[1:]):
+    for earlier, later in itertools.pairwise(dated):
         if earlier.effective_to is None:
             problems.append(
                 f"version {earlier.number} has no effective_to but version {later.number} starts on {_iso(later.effective_from)}: "

@@ -12,7 +12,13 @@ from click.testing import CliRunner
 from pyclingo_bridge.check import check_versions
 from pyclingo_bridge.cli import main
 from pyclingo_bridge.knowledge_base import KnowledgeBase
-from pyclingo_bridge.versions import PolicyVersion, VersionError, date_problems, policy_versions, version_in_force
+from pyclingo_bridge.versions import (
+    PolicyVersion,
+    VersionError,
+    date_problems,
+    policy_versions,
+    version_in_force,
+)
 
 from .conftest import COMPLETE_ADULT
 from .versioned_kb import POLICY, VERSION_1, VERSION_2, versioned_kb
@@ -44,8 +50,10 @@ def _version(number: str, start: str | None, end: str | None) -> PolicyVersion:
         (
             [_version("1", "2024-04-01", None), _version("2", "2026-04-01", None)],
             [
-                "version 1 has no effective_to but version 2 starts on 2026-04-01: the ranges overlap "
-                "(give version 1 an effective_to)"
+                (
+                    "version 1 has no effective_to but version 2 starts on 2026-04-01: the ranges overlap "
+                    "(give version 1 an effective_to)"
+                )
             ],
         ),
         (
@@ -135,8 +143,10 @@ def test_check_checks_each_version_and_their_dates(tmp_path: Path) -> None:
     assert [(f.kind, f.message) for f in reports[0].findings] == [
         (
             "version_dates",
-            "no version is in force from 2026-04-01 to 2026-04-02, between version 1 (2024-04-01 to 2026-03-31) "
-            "and version 2 (from 2026-04-03)",
+            (
+                "no version is in force from 2026-04-01 to 2026-04-02, between version 1 (2024-04-01 to 2026-03-31) "
+                "and version 2 (from 2026-04-03)"
+            ),
         )
     ]
     assert reports[1].ok and reports[1].inputs_verified

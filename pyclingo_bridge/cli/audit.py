@@ -8,7 +8,7 @@ import os
 import sys
 import time
 from collections.abc import Callable
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -98,7 +98,7 @@ def audit(
     manifest = manifest or _beside(output)
     if manifest is not None:
         _check_writable(manifest, "the manifest")
-    started_at = datetime.now(timezone.utc)
+    started_at = datetime.now(UTC)
     started = time.perf_counter()
     out = _Output(output)
     try:
@@ -122,10 +122,10 @@ def audit(
             raise cannot_write(error, f"the report {report}") from None
         click.echo(f"report written to {report}", err=True)
     if manifest is not None:
-        source = input_file.name if name != "<stdin>" else None  # type: ignore[union-attr]
+        source = input_file.name if name != "<stdin>" else None
         written = run_manifest(
             name, file_sha256(source) if source else None, tally.rows, tally.errors, tally.statuses,
-            [engine.provenance], started_at, datetime.now(timezone.utc),
+            [engine.provenance], started_at, datetime.now(UTC),
         )
         try:
             manifest.write_text(json.dumps(written, indent=2) + "\n", encoding="utf-8")
