@@ -183,3 +183,15 @@ def test_audit_applies_the_version_in_force_on_as_of(kb_root: Path, tmp_path: Pa
     line = json.loads(result.stdout)
     assert (line["status"], line["provenance"]["version"]) == (status, "1" if status == "commissioned" else "2")
     assert f"under CMICB_Clin086 version {line['provenance']['version']}" in result.stderr
+
+
+def test_policies_lists_each_version_and_its_dates() -> None:
+    result = CliRunner().invoke(main, ["policies"])
+    assert result.exit_code == 0
+    assert "  versions: 1 (2024-04-01 to 2026-03-31), 2 (from 2026-04-01)\n" in result.stdout
+    listed = {p["reference"]: p["versions"] for p in json.loads(CliRunner().invoke(main, ["policies", "--format", "json"]).stdout)}
+    assert [(v["version"], v["effective_from"], v["effective_to"]) for v in listed["DRAFT_EBI_BreastReduction"]] == [
+        ("1", "2024-04-01", "2026-03-31"),
+        ("2", "2026-04-01", None),
+    ]
+    assert [v["version"] for v in listed["CMICB_Clin086"]] == ["1"]

@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from ..engine import engine_for
+from ..versions import describe, policy_versions
 from .options import format_option, kb_option, knowledge_base, library_errors, print_json
 
 
@@ -17,12 +18,16 @@ from .options import format_option, kb_option, knowledge_base, library_errors, p
 @library_errors
 def policies(output_format: str, kb_root: Path | None) -> None:
     """List the policies in the knowledge base with their metadata."""
-    infos = [engine_for(policy_id, kb_root).policy for policy_id in knowledge_base(kb_root).policy_folders()]
+    kb = knowledge_base(kb_root)
+    infos = [engine_for(policy_id, kb_root).policy for policy_id in kb.policy_folders()]
+    versions = {info.reference: policy_versions(kb, info.id) for info in infos}
     if output_format == "json":
-        print_json([info.to_dict() for info in infos])
+        print_json([{**info.to_dict(), "versions": [v.to_dict() for v in versions[info.reference]]} for info in infos])
         return
     for info in infos:
         click.echo(f"{info.reference}  version {info.version}  {info.title}")
+        if len(versions[info.reference]) > 1:  # the one in force today is shown above
+            click.echo(f"  {describe(versions[info.reference])}")
         for key in ("status", "category", "commissioner", "ratified", "review", "source"):
             if key in info.metadata:
                 overdue = key == "review" and _overdue(info.metadata[key])
