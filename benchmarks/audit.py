@@ -4,6 +4,7 @@ Usage (from the repository root, in the venv):
 
     python benchmarks/audit.py                       # 100,000 rows
     python benchmarks/audit.py --rows 100000 1000000 # peak memory at both sizes too
+    python benchmarks/audit.py --routed              # rows routed by a procedure column instead of --policy
 
 For each size it writes a synthetic JSONL extract (benchmarks/synthetic.py, with a few
 malformed rows), runs `policykb audit FILE -o /dev/null` as a child process and reports
@@ -65,9 +66,22 @@ def _tree_rss_kb(pid: int) -> int:
     return total
 
 
-def run_audit(path: Path, jobs: int | None) -> tuple[float, float, int, list[str]]:
+ROUTED_CODE = ("procedure_code", "snomed", "433141005")
+"""--routed: the column, system and code (an MRI of the lumbar and sacral spine) every row names."""
+
+
+def routed_line(line: str) -> str:
+    """A JSONL line of the extract with its procedure code first (a malformed line as it was)."""
+    member = f'"{ROUTED_CODE[0]}": "{ROUTED_CODE[2]}"'
+    if line.strip() == "{}":
+        return "{" + member + "}\n"
+    return "{" + member + ", " + line[1:] if line.startswith("{") else line
+
+
+def run_audit(path: Path, jobs: int | None, routed: bool = False) -> tuple[float, float, int, list[str]]:
     """Wall seconds, CPU seconds (process tree), peak tree RSS (kB) and the summary of one audit run."""
-    command = [sys.executable, "-m", "pyclingo_bridge", "audit", "--policy", POLICY, str(path), "-o", os.devnull]
+    how = ["--procedure-column", ROUTED_CODE[0], "--procedure-system", ROUTED_CODE[1]] if routed else ["--policy", POLICY]
+    command = [sys.executable, "-m", "pyclingo_bridge", "audit", *how, str(path), "-o", os.devnull]
     if jobs:
         command += ["--jobs", str(jobs)]
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -134,6 +148,7 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=None)
     parser.add_argument("--query-sample", type=int, default=10, help="rows timed as one `policykb query` process each")
     parser.add_argument("--control-sample", type=int, default=50, help="rows timed as one fresh Control each")
+    parser.add_argument("--routed", action="store_true", help="each row names its procedure; audit --procedure-column")
     arguments = parser.parse_args()
     vocabulary = engine_for(POLICY).vocabulary
     print(f"policy {POLICY}; synthetic rows: unknown={arguments.unknown} rare={arguments.rare}; cores {os.cpu_count()}")
@@ -149,18 +164,19 @@ def main() -> None:
         for rows in arguments.rows:
             path = Path(folder) / f"extract-{rows}.jsonl"
             with path.open("w") as out:
-                out.writelines(jsonl_lines(vocabulary, rows, unknown=arguments.unknown, rare=arguments.rare, malformed=arguments.malformed))
+                lines = jsonl_lines(vocabulary, rows, unknown=arguments.unknown, rare=arguments.rare, malformed=arguments.malformed)
+                out.writelines(map(routed_line, lines) if arguments.routed else lines)
             print(f"\n{rows:,} rows ({path.stat().st_size / 1e6:.0f} MB JSONL)")
             if rows <= 200_000:
                 print(f"  distinct inputs: {distinct_inputs(rows, arguments.unknown, arguments.rare):,}")
             warm_up = Path(folder) / "warm-up.jsonl"
             with path.open() as lines:
                 warm_up.write_text("".join(itertools.islice(lines, 5_000)))
-            run_audit(warm_up, arguments.jobs)
+            run_audit(warm_up, arguments.jobs, arguments.routed)
             walls = []
             for _ in range(arguments.repeat):
                 baselines.append(per_row(arguments.rows[0], arguments.sample, arguments.unknown, arguments.rare))
-                seconds, cpu, peak, summary = run_audit(path, arguments.jobs)
+                seconds, cpu, peak, summary = run_audit(path, arguments.jobs, arguments.routed)
                 walls.append(seconds)
                 decided = summary[0].rsplit(" in ", 1)[-1]  # "2.01 s, 49,751 rows/s"
                 solves = summary[1].split(" (")[0] if len(summary) > 1 else ""

@@ -8,9 +8,9 @@ recorded coding against these facts, exactly or by ICD-10-style prefix as the KB
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, TypeVar
 
 import clingo
 
@@ -18,6 +18,7 @@ from .errors import KnowledgeBaseError
 from .vocabulary import Vocabulary
 
 Matching = Literal["exact", "prefix"]
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,15 @@ class CodeMeaning:
 
 
 @dataclass(frozen=True)
+class GovernedCode:
+    """A procedure code the policy governs (``governs/3``), with the listing it was checked against."""
+
+    system: str
+    code: str
+    source: str
+
+
+@dataclass(frozen=True)
 class OrderCategory:
     system: str
     code: str
@@ -65,6 +75,7 @@ class CodeMaps:
         categories: Iterable[OrderCategory],
         policy_categories: Iterable[str],
         age_fact: str | None = None,
+        governed: Iterable[GovernedCode] = (),
     ) -> None:
         self.systems = {system.uri: system for system in systems}
         self._by_name = {system.name: system for system in self.systems.values()}
@@ -78,29 +89,61 @@ class CodeMaps:
         self.policy_categories = frozenset(policy_categories)
         self.age_fact = age_fact
         """The integer fact that receives the age on the order's date (``age_on_order_date/1``)."""
+        self.governed: tuple[GovernedCode, ...] = tuple(governed)
+        """The procedure codes the policy governs, as declared (``governs/3``)."""
+        self._governed: dict[tuple[str, str], list[GovernedCode]] = {}
+        for entry in self.governed:
+            system = self._by_name.get(entry.system)
+            if system is None:
+                raise KnowledgeBaseError(f"governs({entry.system}, {entry.code!r}, ...) names undeclared code system {entry.system!r}")
+            self._governed.setdefault((system.name, system.key(entry.code)), []).append(entry)
+
+    @property
+    def indications(self) -> frozenset[str]:
+        """The conditions the policy is about, as its ``code_indication/4`` facts name them."""
+        return frozenset(m.indication for found in self._meanings.values() for m in found if m.indication)
+
+    def indication_codes(self) -> list[tuple[CodeMeaning, CodeSystem]]:
+        """Each code that records a condition the policy is about, with its code system."""
+        return [(m, self._by_name[m.system]) for found in self._meanings.values() for m in found if m.indication]
 
     def system(self, uri: str | None) -> CodeSystem | None:
         return self.systems.get(uri) if uri else None
 
+    def named_system(self, name_or_uri: str | None) -> CodeSystem | None:
+        """A code system by the KB's name for it (``opcs4``) or by its FHIR URI."""
+        if not name_or_uri:
+            return None
+        return self._by_name.get(name_or_uri) or self.systems.get(name_or_uri)
+
     def meanings(self, uri: str | None, code: str | None) -> list[CodeMeaning]:
         """What a recorded coding means; [] when its system or code is not mapped."""
-        system = self.system(uri)
-        if system is None or not code:
-            return []
-        key = system.key(code)
-        if system.matching == "exact":
-            return list(self._meanings.get((system.name, key), ()))
-        # A longer ICD-10 code is a subdivision of each of its prefixes.
-        found: list[CodeMeaning] = []
-        for length in range(1, len(key) + 1):
-            found += self._meanings.get((system.name, key[:length]), ())
-        return found
+        return _matches(self._meanings, self.system(uri), code)
+
+    def governs(self, system: str | None, code: str | None) -> list[GovernedCode]:
+        """The declarations by which the policy governs this procedure code ([] when none);
+        ``system`` is the KB's name for the code system or its FHIR URI."""
+        return _matches(self._governed, self.named_system(system), code)
 
     def order_category(self, uri: str | None, code: str | None) -> OrderCategory | None:
         system = self.system(uri)
         if system is None or not code:
             return None
         return self._categories.get((system.name, code.strip()))
+
+
+def _matches(table: Mapping[tuple[str, str], list[T]], system: CodeSystem | None, code: str | None) -> list[T]:
+    """The entries of ``table`` that a recorded code matches, as its system says."""
+    if system is None or not code:
+        return []
+    key = system.key(code)
+    if system.matching == "exact":
+        return list(table.get((system.name, key), ()))
+    # A longer ICD-10 or OPCS-4 code is a subdivision of each of its prefixes.
+    found: list[T] = []
+    for length in range(1, len(key) + 1):
+        found += table.get((system.name, key[:length]), ())
+    return found
 
 
 def fact_meaning(atom: clingo.Symbol, vocabulary: Vocabulary) -> CodeMeaning:

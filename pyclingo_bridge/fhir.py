@@ -1,4 +1,4 @@
-"""FHIR R4 input: from a Patient, Conditions and the imaging ServiceRequest to patient facts.
+"""FHIR R4 input: from a Patient, Conditions and the ServiceRequest ordered to patient facts.
 
 Resources are parsed and validated by ``fhir.resources`` (its R4B models: FHIR 4.3, which
 keeps R4's Patient, Condition, ServiceRequest and Bundle as they were in 4.0.1). What a code
@@ -37,6 +37,7 @@ from .engine import PolicyEngine
 from .errors import FieldProblem, InputError
 from .fact_types import json_value
 from .fhir_errors import unknown_resource_type, validation_problems
+from .routing import Procedure, governs
 from .vocabulary import PatientFacts
 
 FHIR_VERSION = "4.0.1"
@@ -166,9 +167,21 @@ def code_maps(engine: PolicyEngine) -> CodeMaps:
     return engine.model.codes
 
 
+def order_procedures(order: ServiceRequest) -> list[Procedure]:
+    """The procedure codes an order names (``ServiceRequest.code.coding``, system and code both given)."""
+    codings = (order.code.coding or ()) if order.code else ()
+    return [Procedure(coding.system, coding.code) for coding in codings if coding.system and coding.code]
+
+
+def governs_order(engine: PolicyEngine, order: ServiceRequest) -> bool:
+    """Whether ``engine``'s policy governs this order's procedure code (routing.py)."""
+    return governs(engine.model, order_procedures(order))
+
+
 def is_policy_order(engine: PolicyEngine, order: ServiceRequest) -> bool:
-    """Whether the policy decides this order: its category is one the policy decides, or it
-    records no category we can read (then it is decided, and the output says so)."""
+    """Whether the policy decides an order that names no procedure code, asked for by name
+    (``--policy``): its category is one the policy decides, or it records no category we can
+    read (then it is decided, and the output says so)."""
     maps = code_maps(engine)
     categories = [
         maps.order_category(coding.system, coding.code)
@@ -199,8 +212,10 @@ def facts_from_resources(
         mapping[maps.age_fact] = age
     if age_note:
         notes.append(age_note)
-    if not order.category:
-        notes.append(f"{order_ref}: no category recorded; decided as an imaging order")
+    if not order_procedures(order):  # decided only because the policy was named (query --policy)
+        noun = engine.policy.metadata.get("order_noun")
+        as_what = f" as an order for {noun}" if noun else ""
+        notes.append(f"{order_ref}: no procedure code recorded; decided{as_what} under {engine.policy.reference}, as named")
 
     mapped: list[MappedCoding] = []
     unmapped: list[Coding] = []
@@ -238,8 +253,10 @@ def facts_from_resources(
             at_least.add(key)
             coded = "; ".join(engine.wording.value_sentence(key, value) for value in sorted(found))
             notes.append(f"coded as present: {coded}; the others are unknown (no screen recorded)")
-    if "low_back_pain" not in {m.indication for m in mapped if m.indication}:
-        notes.append("no Condition codes low back pain, the condition this policy is about")
+    if maps.indications and not maps.indications & {m.indication for m in mapped if m.indication}:
+        indication = engine.policy.metadata.get("indication")
+        notes.append(f"no Condition codes {indication}, the condition this policy is about" if indication
+                     else "no Condition codes the condition this policy is about")
 
     try:
         facts = engine.vocabulary.validate(mapping)
@@ -270,14 +287,28 @@ def decide_order(
     return FhirDecision((decide or engine.decide_facts)(fhir.facts), fhir)
 
 
-def decide_bundle(engine: PolicyEngine, data: object) -> FhirDecision:
-    """Decide a FHIR R4 Bundle (JSON-like) holding the Patient, Conditions and one ServiceRequest."""
+def read_bundle(data: object) -> tuple[Resources, ServiceRequest]:
+    """A FHIR R4 Bundle (JSON-like) parsed, with its one ServiceRequest: the order to decide."""
     resources = split_bundle(parse_resource(Bundle, data, "Bundle"))
     if len(resources.orders) != 1:
         found = "no ServiceRequest" if not resources.orders else f"{len(resources.orders)} ServiceRequests"
-        raise InputError([FieldProblem("Bundle.entry", f"{found}; expected exactly one: the imaging order to decide")])
-    order = resources.orders[0]
-    if not is_policy_order(engine, order):
+        raise InputError([FieldProblem("Bundle.entry", f"{found}; expected exactly one: the order to decide")])
+    return resources, resources.orders[0]
+
+
+def decide_bundle(engine: PolicyEngine, data: object) -> FhirDecision:
+    """Decide a FHIR R4 Bundle (JSON-like) holding the Patient, Conditions and one ServiceRequest.
+
+    The order is decided when the policy governs its procedure code; an order that names no
+    procedure code is decided when its category is one the policy decides (the caller named
+    the policy). A coded order of a procedure the policy does not govern is refused.
+    """
+    resources, order = read_bundle(data)
+    procedures = order_procedures(order)
+    if procedures and not governs(engine.model, procedures):
+        named = ", ".join(str(p) for p in procedures)
+        raise InputError([FieldProblem("ServiceRequest.code", f"{named}: not a procedure that {engine.policy.reference} governs")])
+    if not procedures and not is_policy_order(engine, order):
         raise InputError([FieldProblem("ServiceRequest.category", f"not an order category that {engine.policy.reference} decides")])
     return decide_order(engine, resources.patient, resources.conditions, order, resources.other)
 

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 
 import clingo
 
+from .codes import CodeMaps, CodeMeaning, CodeSystem, GovernedCode, OrderCategory, fact_meaning
 from .contradictions import Contradictions
-from .codes import CodeMaps, CodeMeaning, CodeSystem, OrderCategory, fact_meaning
 from .decision import clause_order
 from .errors import KnowledgeBaseError
 from .fact_types import check_types
@@ -92,6 +92,18 @@ class PolicyModel:
             a.arguments[0].name: Invariant(a.arguments[0].name, _text(a.arguments[1]), _text(a.arguments[2]))
             for a in program.facts("invariant", 3)
         }
+        self.fact_order = tuple(dict.fromkeys(a.arguments[0].name for a in program.facts("fact", 4)))
+        """Fact keys in the KB's declaration order (the policy's own, then the core's): the order
+        questions are asked in."""
+        self.relevant_when = tuple(
+            tuple(str(argument) for argument in a.arguments) for a in program.facts("fact_relevant_when", 3)
+        )
+        """``fact_relevant_when(Key, OtherKey, Value)`` as written (questionnaire.py checks them)."""
+        self.code_measures = tuple(
+            (str(a.arguments[0]), _text(a.arguments[1]), str(a.arguments[2]), _text(a.arguments[3]))
+            for a in program.facts("code_measures", 4)
+        )
+        """``code_measures(System, Code, Key, Unit)``: coded Observations that give a number fact."""
         self.interval_starts = interval_starts(self.vocabulary.specs, self.thresholds)
         """Each number fact's first value of each interval between its thresholds."""
 
@@ -139,7 +151,8 @@ class PolicyModel:
             spec = self.vocabulary.specs.get(key)
             if spec is None or not spec.fact_type.ranged:  # whole years: an integer, or a decimal
                 raise KnowledgeBaseError(f"age_on_order_date({key}) names no integer fact of the vocabulary")
-        return CodeMaps(systems, meanings, categories, policy_categories, age_facts[0] if age_facts else None)
+        governed = [GovernedCode(a.arguments[0].name, a.arguments[1].string, a.arguments[2].string) for a in program.facts("governs", 3)]
+        return CodeMaps(systems, meanings, categories, policy_categories, age_facts[0] if age_facts else None, governed)
 
     @property
     def fact_types(self) -> dict[str, str]:

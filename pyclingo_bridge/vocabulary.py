@@ -28,11 +28,15 @@ from .fact_types import (
     Value,
     fact_type,
 )
+from .routing import PROCEDURE_FIELD, procedure_of
 
 ID_FIELD = "id"
 REQUEST_DATE_FIELD = "request_date"
 """Reserved beside ``id``: the date of the request, which chooses the policy version in
 force (pyclingo_bridge/versions.py); never a fact the rules read."""
+RESERVED_FIELDS = (ID_FIELD, REQUEST_DATE_FIELD, PROCEDURE_FIELD)
+"""Keys of an input that are no patient fact: the record's id, the date of the request (which
+chooses the version), the procedure asked for (routing.py)."""
 
 FactTypeName = str
 """A type's name as ``fact/4`` declares it (a key of :data:`.fact_types.FACT_TYPES`)."""
@@ -122,6 +126,11 @@ class Vocabulary:
                 elif key == REQUEST_DATE_FIELD:
                     if value is not None and not is_iso_date(value):
                         problems.append(FieldProblem(REQUEST_DATE_FIELD, "expected a date as YYYY-MM-DD, such as 2026-04-01"))
+                elif key == PROCEDURE_FIELD:  # routes the input to a policy; decides nothing
+                    try:
+                        procedure_of({PROCEDURE_FIELD: value})
+                    except InputError as error:
+                        problems.extend(error.problems)
                 else:
                     # The allowed fields are listed once, with the first unknown one: a message
                     # about many unknown keys stays short.

@@ -289,3 +289,20 @@ def test_a_token_of_any_claims_is_accepted_only_when_every_check_holds(changes: 
 
 
 _PROPERTY_KEY = ec.generate_private_key(ec.SECP384R1())
+
+
+QUESTIONNAIRE = "/Questionnaire/cmicb_clin086"
+NEXT_QUESTION = QUESTIONNAIRE + "/$next-question"
+EMPTY_RESPONSE = {"resourceType": "QuestionnaireResponse", "status": "in-progress"}
+
+
+@pytest.mark.parametrize(("method", "path"), [("GET", QUESTIONNAIRE), ("POST", NEXT_QUESTION)], ids=["questionnaire", "next-question"])
+def test_the_questionnaire_endpoints_are_authenticated(client: httpx.Client, base_url: str, keys: dict[str, Any],
+                                                        method: str, path: str) -> None:
+    def send(authorization: str | None) -> httpx.Response:
+        headers = {"Authorization": authorization} if authorization else {}
+        return client.request(method, path, headers=headers, json=EMPTY_RESPONSE if method == "POST" else None)
+
+    assert send(None).status_code == 401
+    assert send("Bearer " + token(keys, claims(base_url))).status_code == 401  # a token for the hook service
+    assert send("Bearer " + token(keys, claims(base_url, aud=base_url + path))).status_code == 200

@@ -76,7 +76,8 @@ def test_discovery(client: httpx.Client) -> None:
     }
     for service in services.values():
         assert service["prefetch"] == {"patient": "Patient/{{context.patientId}}",
-                                       "conditions": "Condition?patient={{context.patientId}}"}
+                                       "conditions": "Condition?patient={{context.patientId}}",
+                                       "coverage": "Coverage?patient={{context.patientId}}&status=active"}
 
 
 CARD_CASES = [
@@ -126,7 +127,9 @@ def test_order_select_decides_only_the_selection(client: httpx.Client) -> None:
 
 def test_a_laboratory_order_gets_no_card(client: httpx.Client) -> None:
     body = request()
-    body["context"]["draftOrders"]["entry"][0]["resource"]["category"][0]["coding"][0]["code"] = "108252007"
+    order = body["context"]["draftOrders"]["entry"][0]["resource"]
+    order["category"][0]["coding"][0]["code"] = "108252007"
+    order["code"] = {"text": "Full blood count"}  # no procedure code a policy governs
     assert client.post(SIGN, json=body).json() == {"cards": []}
 
 
@@ -150,8 +153,9 @@ ERROR_CASES = [
     ("another patient", request(prefetch__patient={"resourceType": "Patient", "id": "someone-else"}), 400, "prefetch.patient: Patient/someone-else"),
     ("order-select without selections", (SELECT, request(hook="order-select")), 400, "context.selections"),
     ("no prefetch", request(prefetch=...), 412, "prefetch patient, conditions not sent"),
-    ("prefetch conditions missing", request(prefetch__conditions=..., fhirServer="https://ehr.example/fhir"), 412,
-     "prefetch conditions not sent: this service never queries the FHIR server"),
+    ("prefetch conditions missing, no token to read them", request(prefetch__conditions=..., fhirServer="https://ehr.example/fhir"),
+     412, ("prefetch conditions not sent: send the prefetch this service declares in its discovery document, or a "
+          "fhirServer and fhirAuthorization to read it from; the request gives no fhirServer with a bearer fhirAuthorization")),
 ]
 
 
@@ -178,7 +182,7 @@ LIMIT_CASES = [
     ("draft orders at the cap", orders(MAX_DRAFT_ORDERS), 200, None),
     ("one draft order over the cap", orders(MAX_DRAFT_ORDERS + 1), 413,
      f"context.draftOrders: {MAX_DRAFT_ORDERS + 1} draft orders; this service reads at most {MAX_DRAFT_ORDERS} per call"),
-    ("3,000 draft orders", orders(3000), 413, "context.draftOrders: 3000 draft orders;"),
+    ("2,000 draft orders", orders(2000), 413, "context.draftOrders: 2000 draft orders;"),  # under the body limit
     ("prefetched conditions over the cap", request(prefetch__conditions=conditions(*["M54.5"] * (MAX_PREFETCH_ENTRIES + 1))),
      413, f"prefetch.conditions: {MAX_PREFETCH_ENTRIES + 1} entries; this service reads at most {MAX_PREFETCH_ENTRIES}"),
 ]
@@ -369,7 +373,8 @@ def test_a_governed_order_still_needs_the_prefetch(client: httpx.Client) -> None
 
 def test_openapi_document_is_served(client: httpx.Client) -> None:
     document = client.get("/openapi.json").json()
-    assert set(document["paths"]) == {"/cds-services", "/cds-services/{service_id}"}
+    assert set(document["paths"]) == {"/cds-services", "/cds-services/{service_id}", "/Questionnaire/{policy_id}",
+                                      "/Questionnaire/{policy_id}/$next-question"}
     responses = document["paths"]["/cds-services/{service_id}"]["post"]["responses"]
     assert set(responses) == {"200", "400", "401", "404", "408", "412", "413", "415"}
     for status, response in responses.items():

@@ -17,7 +17,9 @@ from schemathesis.checks import not_a_server_error
 
 from pyclingo_bridge.cds_hooks import create_app, running_server
 
-APP = create_app(auth=None)
+# Fetching off: a generated fhirServer must never make a test reach the network
+# (tests/test_cds_fhir_fetch.py covers fetching against a local server).
+APP = create_app(auth=None, fhir_fetch=False)
 schema = schemathesis.openapi.from_dict(APP.openapi())
 
 

@@ -165,7 +165,7 @@ def test_every_command_has_help(runner: CliRunner, name: str) -> None:
 
 def test_every_command_is_listed_in_help(runner: CliRunner) -> None:
     listing = runner.invoke(main, ["--help"]).stdout
-    assert COMMAND_NAMES == ["audit", "check", "diff", "policies", "query", "serve", "show", "test"]
+    assert COMMAND_NAMES == ["ask", "audit", "check", "diff", "policies", "query", "serve", "show", "test"]
     assert all(f"  {name}  " in listing for name in COMMAND_NAMES)
 
 

@@ -106,6 +106,23 @@ def test_no_auth_is_announced_and_serves() -> None:
     assert NO_AUTH_NOTICE in process.stderr.read().decode()
 
 
+def _without_prefetch() -> dict[str, object]:
+    example = json.loads((Path(__file__).resolve().parent.parent / "examples" / "fhir" / "cds-hooks-order-sign.json").read_text())
+    # A loopback FHIR server on a port nobody listens on: fetching fails at once, offline.
+    return {**example, "prefetch": {}, "fhirServer": f"http://127.0.0.1:{_free_port()}/fhir",
+            "fhirAuthorization": {"access_token": "t", "token_type": "Bearer"}}
+
+
+@pytest.mark.parametrize(("arguments", "ending"), [
+    ((), "could not read the Patient: fhirServer could not be reached (ConnectError)"),
+    (("--fhir-fetch", "off"), "; this service does not read fhirServer itself (--fhir-fetch off)"),
+], ids=["fetching-on-by-default", "fetching-off"])
+def test_fhir_fetch_flag(arguments: tuple[str, ...], ending: str) -> None:
+    with serving("--no-auth", *arguments) as (url, _):
+        response = httpx.post(url + SIGN, json=_without_prefetch(), timeout=10)
+    assert response.status_code == 412 and response.json()["detail"].endswith(ending)
+
+
 def test_trusted_clients_only(tmp_path: Path) -> None:
     key = ec.generate_private_key(ec.SECP384R1())
     public = {**jwt.algorithms.ECAlgorithm.to_jwk(key.public_key(), as_dict=True), "kid": "k1"}

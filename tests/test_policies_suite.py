@@ -73,8 +73,10 @@ def test_cli_needs_policy_with_several_and_lists_them(tmp_path: Path, command: s
         result = CliRunner().invoke(main, [command, "--kb", str(root)])
     assert result.exit_code == 2
     assert result.stdout == ""
+    # query can also route by the procedure its input names (routing.py)
+    hint = ", or name the procedure in the input (procedure)" if command == "query" else ""
     assert result.stderr.endswith(
-        "Error: give --policy: the knowledge base holds 2 policies, name one of: CMICB_Clin086, Second_Copy\n"
+        f"Error: give --policy{hint}: the knowledge base holds 2 policies, name one of: CMICB_Clin086, Second_Copy\n"
     )
 
 
@@ -505,3 +507,16 @@ def test_the_bmi_limit_is_one_parameter(tmp_path: Path) -> None:
         "Support the patient to reach a body mass index below 30.0 kg/m2, kept stable for 12 months, before referral."
     ]
     assert check_policy(KnowledgeBase(root), BREAST, "1").ok
+
+
+def test_a_contradiction_of_a_closed_fact_is_met_once_recorded_and_a_dead_one_still_reported(tmp_path: Path) -> None:
+    """The check meets cosmetic_only's contradictions only with cosmetic_only recorded; one
+    that no recording can meet is still dead."""
+    root = kb_with(tmp_path, "draft_ebi_breastreduction")
+    with (root / "policies/draft_ebi_breastreduction/vocabulary.lp").open("a") as vocabulary:
+        vocabulary.write('\ncontradiction(never_met, "x") :- holds(cosmetic_only, true), holds(cosmetic_only, false).\n'
+                         "contradiction_field(never_met, cosmetic_only).\n")
+    report = check_policy(KnowledgeBase(root), BREAST)
+    assert [(f.kind, f.message) for f in report.findings] == [
+        ("dead_contradiction", "contradiction never_met is met by no input")
+    ]

@@ -20,6 +20,7 @@ the connection sees it (never the client's ``Host`` header).
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import logging
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -40,20 +41,30 @@ from ..engine import PolicyEngine, engine_for
 from ..errors import InputError
 from ..fhir import decide_order
 from ..knowledge_base import knowledge_base
+from ..questionnaire import next_question, questionnaire, relevant_when
 from .auth import Authenticator, AuthError
 from .body import READ_TIMEOUT_SECONDS, ReadableRefusals, read_body
 from .cards import card
+from .coverage_information import coverage_answer
 from .decisions import DEFAULT_SIZE as DEFAULT_CACHE_SIZE
 from .decisions import DecisionCache
+from .fhir_fetch import (
+    DEFAULT_LIMITS,
+    FetchError,
+    FetchLimits,
+    fetch_prefetch,
+    fetch_target,
+    observation_codes,
+)
 from .openapi import (
     DISCOVERY_SCHEMA,
     ERROR_RESPONSES,
-    EXAMPLE_REQUEST,
     HOOK_REQUEST_SCHEMA,
     HOOK_RESPONSE_SCHEMA,
     SECURITY_SCHEMES,
+    example_request,
 )
-from .request import HookError, parse_body, read_request
+from .request import HookError, PrefetchMissing, parse_body, read_request
 from .services import Service, governs, services_for
 
 DecideIn = Literal["thread", "pool", "loop"]
@@ -71,6 +82,8 @@ def create_app(
     decide_in: DecideIn = "thread",
     cache_size: int = DEFAULT_CACHE_SIZE,
     as_of: date | None = None,
+    fhir_fetch: bool = True,
+    fetch_limits: FetchLimits = DEFAULT_LIMITS,
 ) -> FastAPI:
     """The application for every policy of the knowledge base at ``kb_root`` (or installed).
 
@@ -84,13 +97,17 @@ def create_app(
     ``auth`` verifies each hook call's bearer token; ``None`` (no authentication) is a choice
     the caller makes explicitly (``policykb serve --no-auth``, tests). ``cors_origins`` are
     the web origins allowed to call from a browser (none by default). ``read_timeout``
-    bounds each wait for body data (408 after it).
+    bounds each wait for body data (408 after it). ``fhir_fetch`` lets a hook call that
+    sends no prefetch for a governed order be answered from its ``fhirServer`` (fhir_fetch.py,
+    within ``fetch_limits``); off, such a call is a 412.
     """
     executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="cds-hooks-decide") if decide_in == "thread" else None
     kb = knowledge_base(kb_root)
     # Each policy's version in force on ``as_of`` (default: the day the server starts).
     engines = {policy_id: engine_for(policy_id, kb_root, as_of=as_of) for policy_id in kb.policy_folders()}
     services = services_for(engines)
+    for engine in engines.values():
+        relevant_when(engine)  # a Questionnaire's enableWhen: a faulty declaration stops the start
     caches = {id(engine): DecisionCache(engine, cache_size) for engine in engines.values()}
     app = FastAPI(
         title="policykb CDS Hooks service",
@@ -130,7 +147,7 @@ def create_app(
     @app.post(
         "/cds-services/{service_id}",
         openapi_extra={"requestBody": {"required": True, "content": {"application/json": {
-            "schema": HOOK_REQUEST_SCHEMA, "example": EXAMPLE_REQUEST}}},
+            "schema": HOOK_REQUEST_SCHEMA, "example": example_request(engine.model for engine in engines.values())}}},
             **({"security": [{name: []} for name in SECURITY_SCHEMES]} if auth else {})},
         responses={200: {"content": {"application/json": {"schema": HOOK_RESPONSE_SCHEMA}}}, **ERROR_RESPONSES},
     )
@@ -139,7 +156,7 @@ def create_app(
         # The enum only documents the ids (and steers the fuzz test to them); any other id is a 404.
         service_id: str = PathParameter(json_schema_extra={"enum": list(services)}),
     ) -> dict[str, Any]:
-        """Decide the draft imaging orders of a hook call; one card per decided order."""
+        """Decide the draft orders of a hook call that the service's policy governs; one card per decided order."""
         service = services.get(service_id)
         if service is None:
             raise HTTPException(404, f"no service {service_id!r}; see GET /cds-services")
@@ -147,17 +164,79 @@ def create_app(
             _authenticate(auth, request, f"{base_url or _bound_url(request)}/cds-services/{service_id}")
         body = await read_body(request)
         cache = caches[id(service.engine)]
-        if executor is not None:
-            answer = await asyncio.get_running_loop().run_in_executor(executor, _answer, service, cache, body)
-        elif decide_in == "pool":
-            answer = await run_in_threadpool(_answer, service, cache, body)
-        else:
-            answer = _answer(service, cache, body)
+        base = base_url or _bound_url(request)
+
+        async def answer_to(sent: bytes | dict[str, Any]) -> dict[str, Any]:
+            if executor is not None:
+                return await asyncio.get_running_loop().run_in_executor(executor, _answer, service, cache, sent, base)
+            if decide_in == "pool":
+                return await run_in_threadpool(_answer, service, cache, sent, base)
+            return _answer(service, cache, sent, base)
+
+        try:
+            answer = await answer_to(body)
+        except PrefetchMissing as needed:
+            # Read on the event loop, so the decision thread never waits on the network.
+            answer = await answer_to(await _fetched(needed, service.engine, fhir_fetch, fetch_limits))
         # Already plain JSON data: skip FastAPI's jsonable_encoder walk.
         return JSONResponse(answer)  # type: ignore[return-value]
 
+    def policy_engine(policy_id: str) -> PolicyEngine:
+        engine = next((e for key, e in engines.items() if key.lower() == policy_id.lower()), None)
+        if engine is None:
+            raise HTTPException(404, f"no policy {policy_id!r}; the policies are " + ", ".join(sorted(engines)))
+        return engine
+
+    security: dict[str, Any] = {"security": [{name: []} for name in SECURITY_SCHEMES]} if auth else {}
+
+    @app.get("/Questionnaire/{policy_id}", openapi_extra=security,
+             responses={200: {"content": {FHIR_JSON: {"schema": FHIR_RESOURCE_SCHEMA}}}, **ERROR_RESPONSES})
+    async def get_questionnaire(request: Request, policy_id: str = PathParameter(
+            json_schema_extra={"enum": [engine.policy.id for engine in engines.values()]})) -> JSONResponse:
+        """The policy's questions as a FHIR R4 Questionnaire (items from its vocabulary)."""
+        engine = policy_engine(policy_id)
+        url = f"{base_url or _bound_url(request)}/Questionnaire/{engine.policy.id}"
+        if auth is not None:
+            _authenticate(auth, request, f"{base_url or _bound_url(request)}{request.url.path}")
+        return JSONResponse(questionnaire(engine, url), media_type=FHIR_JSON)
+
+    @app.post(
+        "/Questionnaire/{policy_id}/$next-question",
+        openapi_extra={"requestBody": {"required": True, "content": {media: {"schema": FHIR_RESOURCE_SCHEMA}
+                                                                     for media in (FHIR_JSON, "application/json")}},
+                       **security},
+        responses={200: {"content": {FHIR_JSON: {"schema": FHIR_RESOURCE_SCHEMA}}}, **ERROR_RESPONSES},
+    )
+    async def next_question_of(request: Request, policy_id: str = PathParameter(
+            json_schema_extra={"enum": [engine.policy.id for engine in engines.values()]})) -> JSONResponse:
+        """SDC $next-question: a QuestionnaireResponse (or Parameters holding it) with the next
+        question that can still change the outcome, or completed with the decision."""
+        engine = policy_engine(policy_id)
+        base = base_url or _bound_url(request)
+        if auth is not None:
+            _authenticate(auth, request, f"{base}{request.url.path}")
+        body = await read_body(request, (FHIR_JSON, "application/json"))
+        url = f"{base}/Questionnaire/{engine.policy.id}"
+        if executor is not None:
+            answer = await asyncio.get_running_loop().run_in_executor(executor, _next_question, engine, body, url)
+        else:
+            answer = await run_in_threadpool(_next_question, engine, body, url)
+        return JSONResponse(answer, media_type=FHIR_JSON)
+
     _finish_openapi(app, secured=auth is not None)
     return app
+
+
+FHIR_JSON = "application/fhir+json"
+FHIR_RESOURCE_SCHEMA: dict[str, Any] = {"type": "object", "description": "A FHIR R4 resource (JSON)"}
+
+
+def _next_question(engine: PolicyEngine, body: bytes, url: str) -> dict[str, Any]:
+    try:
+        response, _ = next_question(engine, parse_body(body), url)
+    except InputError as error:
+        raise HookError(400, str(error)) from None
+    return response
 
 
 def _authenticate(auth: Authenticator, request: Request, audience: str) -> None:
@@ -168,6 +247,23 @@ def _authenticate(auth: Authenticator, request: Request, audience: str) -> None:
         client = f"{request.client.host}:{request.client.port}" if request.client else "unknown client"
         log.warning("hook call to %s from %s refused: %s", request.url.path, client, error.reason)
         raise HTTPException(401, error.reason, headers={"WWW-Authenticate": 'Bearer error="invalid_token"'}) from None
+
+
+async def _fetched(needed: PrefetchMissing, engine: PolicyEngine, enabled: bool, limits: FetchLimits) -> dict[str, Any]:
+    """The hook call with its missing prefetch read from its FHIR server, or the 412 saying why not."""
+    target = fetch_target(needed.data)
+    if not enabled:
+        raise HookError(412, f"{needed.message}; this service does not read fhirServer itself (--fhir-fetch off)")
+    if target is None:
+        raise HookError(412, f"{needed.message}; the request gives no fhirServer with a bearer fhirAuthorization")
+    sent = needed.data.get("prefetch") or {}
+    wanted = [*needed.missing, *(["coverage"] if "coverage" not in sent else [])]
+    try:
+        found = await fetch_prefetch(*target, needed.patient_id, wanted, observation_codes(engine), limits)
+    except FetchError as error:
+        log.warning("prefetch not read from fhirServer: %s", error)  # never the token
+        raise HookError(412, f"could not read {error}") from None
+    return {**needed.data, "prefetch": {**sent, **found}}
 
 
 def _bound_url(request: Request) -> str:
@@ -209,16 +305,26 @@ def _finish_openapi(app: FastAPI, secured: bool) -> None:
     app.openapi = openapi  # type: ignore[method-assign]
 
 
-def _answer(service: Service, cache: DecisionCache, body: bytes) -> dict[str, Any]:
-    """Parse, decide and render one hook call (CPU work: runs off the event loop)."""
+def _answer(service: Service, cache: DecisionCache, body: bytes | dict[str, Any], base_url: str) -> dict[str, Any]:
+    """Parse, decide and render one hook call (CPU work: runs off the event loop): a card per
+    decided order and, beside it, CRD coverage information as an ``update`` system action."""
     engine: PolicyEngine = service.engine
     # Orders no policy governs (laboratory, diet, medicine, ...) are left out: nothing to say.
-    hook = read_request(parse_body(body), service.hook, lambda order: governs(engine, order))
-    cards = []
-    for order in hook.orders:
+    data = parse_body(body) if isinstance(body, bytes) else body
+    hook = read_request(data, service.hook, lambda order: governs(engine, order))
+    cards, actions = [], []
+    today = dt.datetime.now(dt.UTC).date()
+    questionnaire = f"{base_url}/Questionnaire/{engine.policy.id}"
+    for order, sent in zip(hook.orders, hook.drafts):
         try:
             result = decide_order(engine, hook.patient, hook.conditions, order, hook.other, cache.decide)
         except InputError as error:
             raise HookError(400, str(error)) from None
-        cards.append(card(result, engine))
-    return {"cards": cards}
+        shown = card(result, engine)
+        coverage = coverage_answer(engine, result, sent, hook.coverages, questionnaire, today)
+        if coverage.action is not None:
+            actions.append(coverage.action)
+        if coverage.note:
+            shown["detail"] = shown["detail"].rstrip("\n") + "\n\n" + coverage.note + "\n"
+        cards.append(shown)
+    return {"cards": cards, "systemActions": actions} if actions else {"cards": cards}

@@ -89,13 +89,14 @@ class _BodyState:
         return self.complete
 
 
-async def read_body(request: Request) -> bytes:
-    """The body of a hook call: JSON (415 otherwise), at most MAX_BODY_BYTES (413 otherwise)."""
+async def read_body(request: Request, media_types: tuple[str, ...] = ("application/json",)) -> bytes:
+    """The body of a hook call: JSON (415 otherwise), at most MAX_BODY_BYTES (413 otherwise).
+    ``media_types``: those accepted (a FHIR operation also takes ``application/fhir+json``)."""
     content_type = request.headers.get("content-type", "")
     media_type, _, parameters = content_type.partition(";")
-    if media_type.strip().lower() != "application/json":
+    if media_type.strip().lower() not in media_types:
         shown = f"{media_type.strip()!r}" if media_type.strip() else "none"
-        raise HookError(415, f"Content-Type: expected application/json, got {shown}")
+        raise HookError(415, f"Content-Type: expected {' or '.join(media_types)}, got {shown}")
     charset = _parameter(parameters, "charset")
     if charset is not None and charset.lower() not in ("utf-8", "utf8"):
         raise HookError(415, f"Content-Type: charset {charset!r}; a CDS Hooks request is UTF-8 JSON")

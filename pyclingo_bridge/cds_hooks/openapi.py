@@ -7,8 +7,10 @@ are validated by fhir.resources.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
+from ..model import PolicyModel
 from .body import MAX_BODY_BYTES
 from .request import MAX_DRAFT_ORDERS, MAX_PREFETCH_ENTRIES
 
@@ -20,7 +22,19 @@ HOOK_REQUEST_SCHEMA: dict[str, Any] = {
     "properties": {
         "hook": {"type": "string", "enum": ["order-select", "order-sign"]},
         "hookInstance": {"type": "string"},
-        "fhirServer": {"type": "string"},
+        "fhirServer": {"type": "string", "description": "Base URL the service reads a missing prefetch from"},
+        "fhirAuthorization": {
+            "type": "object",
+            "description": "The bearer token for fhirServer (CDS Hooks 2.0); sent there only, never logged",
+            "required": ["access_token", "token_type"],
+            "properties": {
+                "access_token": {"type": "string"},
+                "token_type": {"type": "string", "enum": ["Bearer"]},
+                "expires_in": {"type": "integer"},
+                "scope": {"type": "string"},
+                "subject": {"type": "string"},
+            },
+        },
         "context": {
             "type": "object",
             "required": ["patientId", "draftOrders"],
@@ -37,6 +51,7 @@ HOOK_REQUEST_SCHEMA: dict[str, Any] = {
             "properties": {
                 "patient": {**_FHIR_RESOURCE, "nullable": True},
                 "conditions": {**_FHIR_RESOURCE, "nullable": True, "description": "A FHIR Bundle of Conditions"},
+                "coverage": {**_FHIR_RESOURCE, "nullable": True, "description": "A FHIR Bundle of active Coverages"},
             },
         },
     },
@@ -58,7 +73,18 @@ CARD_SCHEMA: dict[str, Any] = {
 HOOK_RESPONSE_SCHEMA: dict[str, Any] = {
     "type": "object",
     "required": ["cards"],
-    "properties": {"cards": {"type": "array", "items": CARD_SCHEMA}},
+    "properties": {
+        "cards": {"type": "array", "items": CARD_SCHEMA},
+        "systemActions": {"type": "array", "items": {
+            "type": "object",
+            "required": ["type", "description", "resource"],
+            "properties": {
+                "type": {"type": "string", "enum": ["update"]},
+                "description": {"type": "string"},
+                "resource": {**_FHIR_RESOURCE, "description": "The draft order with Da Vinci CRD coverage information"},
+            },
+        }},
+    },
 }
 
 DISCOVERY_SCHEMA: dict[str, Any] = {
@@ -114,24 +140,33 @@ SECURITY_SCHEMES: dict[str, Any] = {
     }
 }
 
-_CODING_SYSTEMS = {"icd10": "http://hl7.org/fhir/sid/icd-10", "snomed": "http://snomed.info/sct"}
-
-EXAMPLE_REQUEST: dict[str, Any] = {
-    "hook": "order-sign",
-    "hookInstance": "d1577c69-dfbe-44ad-ba6d-3e05e953b2ea",
-    "context": {
-        "patientId": "pat-1",
-        "draftOrders": {"resourceType": "Bundle", "type": "collection", "entry": [{"resource": {
-            "resourceType": "ServiceRequest", "id": "order-1", "status": "draft", "intent": "order",
-            "category": [{"coding": [{"system": _CODING_SYSTEMS["snomed"], "code": "363679005"}]}],
-            "code": {"text": "MRI lumbar spine"}, "subject": {"reference": "Patient/pat-1"},
-            "authoredOn": "2026-03-10"}}]},
-    },
-    "prefetch": {
-        "patient": {"resourceType": "Patient", "id": "pat-1", "birthDate": "1970-04-01"},
-        "conditions": {"resourceType": "Bundle", "type": "searchset", "entry": [{"resource": {
-            "resourceType": "Condition", "subject": {"reference": "Patient/pat-1"},
-            "code": {"coding": [{"system": _CODING_SYSTEMS["icd10"], "code": "M54.4"}]}}}]},
-    },
-}
-"""A complete order-sign request: the OpenAPI example, and a seed for the fuzz test."""
+def example_request(models: Iterable[PolicyModel]) -> dict[str, Any]:
+    """A complete order-sign request, from the KB: an order of the first procedure code a
+    policy governs, for a patient with a condition its codes record (the OpenAPI example, and
+    a seed for the fuzz test). The codes are the KB's: none is written here."""
+    order: dict[str, Any] = {"resourceType": "ServiceRequest", "id": "order-1", "status": "draft", "intent": "order",
+                             "subject": {"reference": "Patient/pat-1"}, "authoredOn": "2026-03-10"}
+    conditions: list[dict[str, Any]] = []
+    for model in models:
+        maps = model.codes
+        if not maps.governed:
+            continue
+        governed = maps.governed[0]
+        system = maps.named_system(governed.system)
+        order["code"] = {"coding": [{"system": system.uri if system else governed.system, "code": governed.code}]}
+        conditions = [
+            {"resource": {"resourceType": "Condition", "subject": {"reference": "Patient/pat-1"},
+                          "code": {"coding": [{"system": system.uri, "code": meaning.code}]}}}
+            for meaning, system in maps.indication_codes()[:1]
+        ]
+        break
+    return {
+        "hook": "order-sign",
+        "hookInstance": "d1577c69-dfbe-44ad-ba6d-3e05e953b2ea",
+        "context": {"patientId": "pat-1",
+                    "draftOrders": {"resourceType": "Bundle", "type": "collection", "entry": [{"resource": order}]}},
+        "prefetch": {
+            "patient": {"resourceType": "Patient", "id": "pat-1", "birthDate": "1970-04-01"},
+            "conditions": {"resourceType": "Bundle", "type": "searchset", "entry": conditions},
+        },
+    }

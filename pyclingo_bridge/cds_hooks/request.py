@@ -2,9 +2,10 @@
 
 Every fault of the client is a :class:`HookError` with its HTTP status: 400 for a malformed
 body, 412 for a prefetch that was not sent, 413 for more orders or prefetched entries than one
-call may carry. This service never queries the client's FHIR server (``fhirServer``): it has
-no network access by design, so the prefetch is required, but only when an order is one a
-policy governs: a call about other orders (a diet, a medicine) is answered without it.
+call may carry. The prefetch is needed only when an order is one a policy governs: a call
+about other orders (a diet, a medicine) is answered without it. A governed order without it
+is a :class:`PrefetchMissing`, which the service answers by reading the client's FHIR server
+(fhir_fetch.py) when it may, and with the 412 otherwise.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from ..errors import InputError
 from ..fhir import parse_resource, split_bundle
 from ..json_input import loads_strict
 from ..text_input import decode_utf8
-from .services import PREFETCH
+from .services import REQUIRED_PREFETCH
 
 MAX_DRAFT_ORDERS = 50
 """Most draft orders decided in one hook call (a clinician signs a handful at a time)."""
@@ -49,6 +50,21 @@ class HookRequest:
     conditions: tuple[Condition, ...]
     orders: tuple[ServiceRequest, ...]
     other: tuple[str, ...]
+    drafts: tuple[dict[str, Any], ...] = ()
+    """Each order of ``orders`` as the client sent it (a CRD ``update`` action returns it)."""
+    coverages: tuple[str, ...] = ()
+    """References of the active Coverages prefetched (``coverage``), for CRD coverage information."""
+
+
+class PrefetchMissing(HookError):
+    """412: a governed order, and the prefetch ``missing`` (its keys) was not sent."""
+
+    def __init__(self, missing: list[str], data: dict[str, Any], patient_id: str) -> None:
+        super().__init__(412, f"prefetch {', '.join(missing)} not sent: send the prefetch this service declares "
+                              "in its discovery document, or a fhirServer and fhirAuthorization to read it from")
+        self.missing = tuple(missing)
+        self.data = data
+        self.patient_id = patient_id
 
 
 def parse_body(body: bytes) -> dict[str, Any]:
@@ -88,16 +104,14 @@ def read_request(data: dict[str, Any], hook: str, governs: Callable[[ServiceRequ
         drafts, other = _draft_orders(context.get("draftOrders"))
     except InputError as error:
         raise HookError(400, str(error)) from None
-    selected = [order for order in _selected(context, drafts, hook) if governs(order)]
+    sent = {id(order): resource for order, resource in drafts}
+    chosen = _selected(context, [order for order, _ in drafts], hook)
+    selected = [order for order in chosen if governs(order)]
     if not selected:  # nothing a policy decides: no card, and no need for the prefetch
         return HookRequest(hook, patient_id, None, (), (), tuple(other))
-    missing = [key for key in PREFETCH if not prefetch or key not in prefetch]
+    missing = [key for key in REQUIRED_PREFETCH if not prefetch or key not in prefetch]
     if missing:
-        raise HookError(
-            412,
-            f"prefetch {', '.join(missing)} not sent: this service never queries the FHIR server "
-            "(fhirServer) itself; send the prefetch it declares in its discovery document",
-        )
+        raise PrefetchMissing(missing, data, patient_id)
     assert prefetch is not None
     _check_count(prefetch["conditions"], MAX_PREFETCH_ENTRIES, "prefetch.conditions", "entries")
     try:
@@ -109,11 +123,13 @@ def read_request(data: dict[str, Any], hook: str, governs: Callable[[ServiceRequ
         _check_subject(order, patient_id, "context.draftOrders")
     for condition in conditions:
         _check_subject(condition, patient_id, "prefetch.conditions")
-    return HookRequest(hook, patient_id, patient, tuple(conditions), tuple(selected), tuple(other))
+    coverages = _coverages(prefetch.get("coverage"), patient_id)
+    return HookRequest(hook, patient_id, patient, tuple(conditions), tuple(selected), tuple(other),
+                       tuple(sent[id(order)] for order in selected), coverages)
 
 
-def _draft_orders(data: object) -> tuple[list[ServiceRequest], list[str]]:
-    """The draft ServiceRequests, validated, and a reference to every other draft order.
+def _draft_orders(data: object) -> tuple[list[tuple[ServiceRequest, dict[str, Any]]], list[str]]:
+    """The draft ServiceRequests, validated (each with its JSON), and a reference to every other draft order.
 
     Only ServiceRequests can be decided, so only they are validated: a record system's diet
     or medication order (NutritionOrder, MedicationRequest, ...) is named, not read, and a
@@ -125,14 +141,15 @@ def _draft_orders(data: object) -> tuple[list[ServiceRequest], list[str]]:
     entries = data.get("entry", [])
     if not isinstance(entries, list):
         raise HookError(400, f"{where}.entry: expected a list of entries")
-    orders, other = [], []
+    orders: list[tuple[ServiceRequest, dict[str, Any]]] = []
+    other: list[str] = []
     for index, entry in enumerate(entries):
         resource = entry.get("resource") if isinstance(entry, dict) else None
         if not isinstance(resource, dict):
             raise HookError(400, f"{where}.entry.{index}.resource: expected a FHIR resource (a JSON object)")
         kind = resource.get("resourceType")
         if kind == "ServiceRequest":
-            orders.append(parse_resource(ServiceRequest, resource, f"{where}.entry.{index}.resource"))
+            orders.append((parse_resource(ServiceRequest, resource, f"{where}.entry.{index}.resource"), resource))
         else:
             name = kind if isinstance(kind, str) and kind else "resource"
             known = resource.get("id")
@@ -160,6 +177,26 @@ def _conditions(data: object) -> list[Condition]:
     if data is None:
         return []
     return split_bundle(parse_resource(Bundle, data, "prefetch.conditions"), "prefetch.conditions").conditions
+
+
+def _coverages(data: object, patient_id: str) -> tuple[str, ...]:
+    """The active Coverages of a ``coverage`` prefetch, by reference; anything else is not read.
+
+    Only the reference is used (the assertion points at the client's Coverage), so the
+    Coverage is not validated as a whole: a malformed one is left out, never refused.
+    """
+    entries = data.get("entry") if isinstance(data, dict) else None
+    found = []
+    for entry in entries[:MAX_PREFETCH_ENTRIES] if isinstance(entries, list) else ():
+        resource = entry.get("resource") if isinstance(entry, dict) else None
+        if not isinstance(resource, dict) or resource.get("resourceType") != "Coverage":
+            continue
+        coverage_id, status = resource.get("id"), resource.get("status")
+        beneficiary = resource.get("beneficiary")
+        about = beneficiary.get("reference") if isinstance(beneficiary, dict) else None
+        if isinstance(coverage_id, str) and coverage_id and status == "active" and about in (None, f"Patient/{patient_id}"):
+            found.append(f"Coverage/{coverage_id}")
+    return tuple(found)
 
 
 def _selected(context: dict[str, Any], orders: list[ServiceRequest], hook: str) -> list[ServiceRequest]:

@@ -8,7 +8,7 @@ from typing import Any
 from fhir.resources.R4B.servicerequest import ServiceRequest
 
 from ..engine import PolicyEngine
-from ..fhir import is_policy_order
+from ..fhir import governs_order
 
 HOOKS = ("order-select", "order-sign")
 
@@ -16,7 +16,11 @@ HOOKS = ("order-select", "order-sign")
 PREFETCH = {
     "patient": "Patient/{{context.patientId}}",
     "conditions": "Condition?patient={{context.patientId}}",
+    # CRD's own key and query: the Coverage a coverage-information assertion references.
+    "coverage": "Coverage?patient={{context.patientId}}&status=active",
 }
+REQUIRED_PREFETCH = ("patient", "conditions")
+"""What a decision needs; ``coverage`` only lets the answer carry CRD coverage information."""
 
 
 @dataclass(frozen=True)
@@ -38,7 +42,8 @@ class Service:
             "id": self.id,
             "title": self.title,
             "description": (
-                f"Decides a draft imaging ServiceRequest under {policy.reference} version {policy.version} "
+                f"Decides each draft ServiceRequest{_for(policy.metadata.get('order_noun'))} whose procedure code "
+                f"{policy.reference} governs, under {policy.reference} version {policy.version} "
                 f"({policy.title}, {policy.metadata.get('commissioner', 'commissioner not recorded')}): "
                 "commissioned, not commissioned, outside the policy or undetermined, with the clauses "
                 "that decided it and the information still missing."
@@ -47,13 +52,18 @@ class Service:
         }
 
 
+def _for(noun: str | None) -> str:
+    return f" for {noun}" if noun else ""
+
+
 def governs(engine: PolicyEngine, order: ServiceRequest) -> bool:
     """Whether ``engine``'s policy decides this draft order: the one place the service asks.
 
-    Today by the order's category, as the KB maps it (fhir.is_policy_order); routing orders
-    to policies by procedure code replaces this function alone.
+    By the order's procedure code (``ServiceRequest.code``), as the policy declares it governs
+    (``governs/3``, routing.py): an order of a procedure no policy governs (a medication, a
+    diet, an unlisted procedure, an order with no code) gets no card from this service.
     """
-    return is_policy_order(engine, order)
+    return governs_order(engine, order)
 
 
 def services_for(engines: dict[str, PolicyEngine]) -> dict[str, Service]:

@@ -29,6 +29,7 @@ COMMANDS = {
     "show": "show:show",
     "serve": "serve:serve",
     "diff": "diff:diff",
+    "ask": "ask:ask",
 }
 
 

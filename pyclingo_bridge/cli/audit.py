@@ -17,6 +17,7 @@ import click
 from ..audit import INPUT_FORMATS, AuditInterrupted, AuditSettings, format_of, stop_on_signals, summary_text
 from ..audit import audit as run_audit
 from ..audit.report import write_report
+from ..audit.routed import DEFAULT_SYSTEM, audit_routed, routed_summary
 from ..engine import engine_for
 from ..provenance import file_sha256, run_manifest
 from .options import (
@@ -60,6 +61,19 @@ from .options import (
     help="Write the run manifest (input hash, row counts, versions, times) here; by default beside -o FILE.",
 )
 @as_of_option
+@click.option(
+    "--procedure-column",
+    metavar="NAME",
+    default=None,
+    help="Route each row to the policy that governs the procedure code in this column (instead of --policy).",
+)
+@click.option(
+    "--procedure-system",
+    metavar="SYSTEM",
+    default=DEFAULT_SYSTEM,
+    show_default=True,
+    help="The code system of --procedure-column, as the KB names it (opcs4, snomed) or its FHIR URI.",
+)
 @kb_option
 @library_errors
 def audit(
@@ -72,6 +86,8 @@ def audit(
     jobs: int | None,
     manifest: Path | None,
     as_of: date | None,
+    procedure_column: str | None,
+    procedure_system: str,
     kb_root: Path | None,
 ) -> None:
     """Decide every row of an extract (JSONL, or CSV with the fact names as header).
@@ -93,6 +109,13 @@ def audit(
         raise click.UsageError(f"cannot tell the format of {name!r} from its name; use --input-format jsonl|csv")
     if report is not None:
         _check_writable(report)
+    if procedure_column is not None:
+        if policy is not None:
+            raise click.UsageError("give --policy or --procedure-column, not both")
+        if report is not None:
+            raise click.UsageError("--report reports one policy: audit its rows with --policy")
+        _routed(input_file, output, name, chosen, explain, jobs, procedure_column, procedure_system, kb_root)
+        return
     engine = engine_for(chosen_policy(kb_root, policy), kb_root, as_of=as_of)
     settings = AuditSettings(engine.policy.id, kb_root, explain, chosen, version=engine.version.number)  # type: ignore[arg-type]
     manifest = manifest or _beside(output)
@@ -141,6 +164,32 @@ def _beside(output: TextIO) -> Path | None:
     if not isinstance(name, str) or name in ("-", "<stdout>") or output is sys.stdout:
         return None
     return Path(name).with_name(Path(name).name + ".manifest.json")
+
+
+def _routed(
+    input_file: TextIO, output: TextIO, name: str, input_format: str, explain: bool, jobs: int | None,
+    column: str, system: str, kb_root: Path | None,
+) -> None:
+    """``audit --procedure-column``: each row under the policy that governs its code."""
+    settings = AuditSettings("", kb_root, explain, input_format)  # type: ignore[arg-type]
+    started = time.perf_counter()
+    out = _Output(output)
+    try:
+        with stop_on_signals():
+            result = audit_routed(input_file, settings, out.write, column, system, jobs=jobs)
+            out.flush()
+    except AuditInterrupted as stop:
+        out.flush_after_stop()
+        click.echo(
+            f"interrupted ({stop.signal_name}): {stop.rows:,} rows written to {out.name}, whole lines in input"
+            " order; the rest of the extract was not decided",
+            err=True,
+        )
+        raise click.exceptions.Exit(stop.exit_code) from None
+    click.echo(routed_summary(result, column, time.perf_counter() - started), err=True, nl=False)
+    tally = result.total
+    if tally.errors:
+        raise click.ClickException(f"{tally.errors:,} of {tally.rows:,} rows could not be decided (see their error lines)")
 
 
 def _check_writable(path: Path, what: str = "the report") -> None:

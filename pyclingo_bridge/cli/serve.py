@@ -41,17 +41,20 @@ def is_loopback(host: str) -> bool:
 # that --help does not import the web stack.
 @click.option("--read-timeout", default=10.0, show_default=True, type=click.FloatRange(0.1, 300), metavar="SECONDS",
               help="Seconds to wait for each part of a request before giving up (408 or close).")
+@click.option("--fhir-fetch", type=click.Choice(["on", "off"]), default="on", show_default=True,
+              help="Read a missing prefetch from the call's fhirServer with its fhirAuthorization token.")
 @as_of_option
 @kb_option
 @library_errors
 def serve(host: str, port: int, trusted_clients: Path | None, no_auth: bool, public_url: str | None,
-          cors_origins: tuple[str, ...], read_timeout: float, as_of: date | None, kb_root: Path | None) -> None:
+          cors_origins: tuple[str, ...], read_timeout: float, fhir_fetch: str, as_of: date | None,
+          kb_root: Path | None) -> None:
     """Serve CDS Hooks 2.0 (order-select, order-sign) for every policy.
 
     Discovery at GET /cds-services, the OpenAPI document at /openapi.json; both are open.
     Each hook call must carry a bearer JWT of a client in --trusted-clients (CDS Hooks 2.0
-    security). The service never queries a FHIR server: clients send the prefetch it
-    declares, for orders a policy governs.
+    security). For orders a policy governs, clients send the prefetch it declares, or a
+    fhirServer and fhirAuthorization it reads them from (unless --fhir-fetch off).
     """
     if trusted_clients is not None and no_auth:
         raise click.UsageError("--trusted-clients and --no-auth: choose one.")
@@ -75,5 +78,6 @@ def serve(host: str, port: int, trusted_clients: Path | None, no_auth: bool, pub
             raise click.ClickException(str(error)) from None
     else:
         click.echo(NO_AUTH_NOTICE, err=True)
-    app = create_app(kb_root, auth=auth, public_url=public_url, cors_origins=cors_origins, read_timeout=read_timeout, as_of=as_of)
+    app = create_app(kb_root, auth=auth, public_url=public_url, cors_origins=cors_origins, read_timeout=read_timeout,
+                     fhir_fetch=fhir_fetch == "on", as_of=as_of)
     uvicorn.Server(uvicorn_config(app, host=host, port=port, read_timeout=read_timeout, log_level="info")).run()

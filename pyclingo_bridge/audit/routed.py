@@ -1,0 +1,260 @@
+"""An audit whose rows name their procedure: each row decided under the policy that governs it.
+
+``policykb audit --procedure-column NAME`` reads the code in that column (OPCS-4 by default,
+as routine hospital data records it) and routes the row to the one policy that governs it
+(:mod:`..routing`). Rows are grouped by policy, so each policy's rows go through the ordinary
+audit (:func:`.run.audit`: its chunks, workers and memory of equal inputs) in one run.
+
+Each policy's rows are written to a file of its own *at their line numbers*, the other lines
+left blank (blank lines are no rows, in JSONL as in CSV): the row numbers, the default ids,
+the error messages and the follow-up rows of every policy's audit are then those of the
+extract itself, and the outputs are merged by row number into input order. A row no policy
+governs, or one that names no code, is an error row that says so; the rest go on.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import heapq
+import io
+import itertools
+import json
+import re
+import tempfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import IO, TextIO
+
+from .. import routing
+from ..errors import FieldProblem, InputError
+from ..json_input import loads_strict
+from ..model import PolicyModel
+from ..text_input import utf16_hint
+from ..vocabulary import ID_FIELD, is_text
+from .reader import CSV_FIELD_LIMIT, HeaderError, _OneLine, _QuoteOpen
+from .run import CHUNK_SIZE, AuditInterrupted, AuditSettings, _signals_held, audit
+from .summary import Tally, summary_text
+
+DEFAULT_SYSTEM = "opcs4"
+"""The code system of a procedure column unless told: routine hospital data codes procedures in OPCS-4."""
+_ROW = re.compile(r'\{"row": (\d+),')
+
+
+@dataclass
+class RoutedTally:
+    """The whole run's tally, and each policy's (by reference) with its version."""
+
+    total: Tally
+    by_policy: dict[str, tuple[str, Tally]] = field(default_factory=dict)
+
+
+@dataclass
+class _Group:
+    """One policy's rows, written at their line numbers to a file of their own."""
+
+    model: PolicyModel
+    file: IO[str]
+    header: tuple[str, ...] | None = None
+    lines: int = 0
+
+    def put(self, line: int, text: str) -> None:
+        """Write ``text`` as line ``line`` of the file (the lines before it left blank)."""
+        self.file.write("\n" * (line - 1 - self.lines) + text + "\n")
+        self.lines = line
+
+
+def audit_routed(
+    stream: TextIO,
+    settings: AuditSettings,
+    write: Callable[[str], object],
+    procedure_column: str,
+    system: str = DEFAULT_SYSTEM,
+    jobs: int | None = None,
+) -> RoutedTally:
+    """Audit an extract whose column ``procedure_column`` holds each row's procedure code in
+    ``system``; ``write`` receives the JSONL output in input order (``settings`` gives the
+    format, the KB and whether to explain; its policy is ignored)."""
+    models = routing.models(settings.kb_root)
+    if not routing.known_system(models, system):
+        raise InputError([FieldProblem("--procedure-system", f"no code system {system!r} in the knowledge base; "
+                                       f"known: {', '.join(routing.system_names(models))}")])
+    errors: list[tuple[int, str]] = []
+    routed = Tally(limit=settings.follow_up_limit)
+    tallies: dict[str, tuple[str, Tally]] = {}
+    written = 0  # lines handed to ``write``: none before the merge, so a stop before it leaves no line
+    try:
+        with tempfile.TemporaryDirectory(prefix="policykb-audit-") as folder, contextlib.ExitStack() as files:
+            groups = _split(stream, settings, models, procedure_column, system, Path(folder), files, errors, routed)
+            outputs: list[Iterator[tuple[int, str]]] = [iter(errors)]
+            for group in groups.values():
+                group.file.seek(0)
+                output = files.enter_context(tempfile.TemporaryFile("w+", encoding="utf-8", dir=folder))
+                policy_settings = replace(settings, policy_id=group.model.id, header=None)
+                tally = audit(group.file, policy_settings, output.write, jobs=jobs)  # type: ignore[arg-type]
+                tallies[group.model.info.reference] = (group.model.info.version, tally)
+                output.seek(0)
+                outputs.append(_numbered(output))
+            merged = (line for _, line in heapq.merge(*outputs))
+            while batch := list(itertools.islice(merged, CHUNK_SIZE)):
+                with _signals_held():  # a stop waits for the batch: the output is whole lines
+                    write("".join(batch))
+                    written += len(batch)
+    except AuditInterrupted as stop:
+        stop.rows = written
+        raise
+    total = Tally(limit=settings.follow_up_limit)
+    for _, tally in tallies.values():
+        total.merge(tally)
+    total.merge(routed)
+    for kept in total.follow_up.values():
+        kept.sort(key=lambda follow_up: follow_up.row)
+    return RoutedTally(total, tallies)
+
+
+def routed_summary(result: RoutedTally, column: str, seconds: float) -> str:
+    """The summary of a routed audit: the rows of each policy, then the counts of the whole run."""
+    whole = summary_text(result.total, "the policy its procedure names", "", seconds).splitlines(keepends=True)
+    rows = f"{result.total.rows:,} row" + ("" if result.total.rows == 1 else "s")
+    rate = f", {result.total.rows / seconds:,.0f} rows/s" if seconds > 0 else ""
+    lines = [f"audited {rows}, each under the policy that governs its {column} code, in {seconds:.2f} s{rate}\n"]
+    lines += [f"  {reference} version {version}: {tally.rows:,} rows\n" for reference, (version, tally) in result.by_policy.items()]
+    routed = sum(tally.rows for _, tally in result.by_policy.values())
+    if result.total.rows > routed:
+        lines.append(f"  refused before any policy read them: {result.total.rows - routed:,} rows (error rows)\n")
+    return "".join(lines + whole[1:])
+
+
+def _numbered(output: IO[str]) -> Iterator[tuple[int, str]]:
+    for line in output:
+        match = _ROW.match(line)
+        yield (int(match.group(1)) if match else 0), line
+
+
+def _split(
+    stream: TextIO,
+    settings: AuditSettings,
+    models: dict[str, PolicyModel],
+    column: str,
+    system: str,
+    folder: Path,
+    files: contextlib.ExitStack,
+    errors: list[tuple[int, str]],
+    tally: Tally,
+) -> dict[str, _Group]:
+    """Route every row to its policy's group; the rows that cannot be routed become error lines."""
+    groups: dict[str, _Group] = {}
+    first = stream.readline().removeprefix("\ufeff")
+    hint = utf16_hint(first)
+    if hint is not None:
+        raise InputError([FieldProblem("encoding", hint)])
+    lines = itertools.chain((first,), stream) if first else iter(())
+
+    def error(number: int, record_id: str | int, message: str, fields: list[str]) -> None:
+        text = f"row {number}: {message}"
+        tally.add_error(number, record_id, text)
+        line = json.dumps({"row": number, "id": record_id, "error": text, "fields": fields}, ensure_ascii=False)
+        errors.append((number, _writable(line) + "\n"))
+
+    routes: dict[str, str] = {}  # code → its policy's id, or why it has none (an extract repeats few codes)
+
+    def group_of(number: int, record_id: str | int, code: object) -> _Group | None:
+        if not isinstance(code, str) or not code.strip():
+            error(number, record_id, f"{column}: no procedure code, so no policy to decide it under", [column])
+            return None
+        route = routes.get(code)
+        if route is None:
+            procedure = routing.Procedure(system, code.strip())
+            found = routing.governing(models, [procedure])
+            named = ", ".join(r.reference for r in found)
+            why = f"governed by several policies ({named}): audit them with --policy" if found else "no policy governs it"
+            route = routes[code] = found[0].policy_id if len(found) == 1 else f"{column}: {procedure}: {why}"
+        if route not in models:
+            error(number, record_id, route, [column])
+            return None
+        if route not in groups:
+            file = files.enter_context(
+                tempfile.TemporaryFile("w+", encoding="utf-8", errors="surrogateescape", dir=folder)  # noqa: SIM115
+            )
+            groups[route] = _Group(models[route], file)
+        return groups[route]
+
+    if settings.input_format == "jsonl":
+        for number, line in enumerate(lines, start=1):
+            if not line.strip():
+                continue
+            try:
+                row = loads_strict(line)
+            except ValueError as problem:  # JSONDecodeError, a key given twice: cannot be routed unread
+                error(number, number, f"not valid JSON ({problem}), so its procedure cannot be read", ["input"])
+                continue
+            if not isinstance(row, dict):
+                error(number, number, f"not a JSON object naming its procedure in {column!r}", ["input"])
+                continue
+            given_id = row.get(ID_FIELD)
+            group = group_of(number, given_id if isinstance(given_id, str) else number, row.pop(column, None))
+            if group is not None:
+                group.put(number, json.dumps(row, ensure_ascii=False))
+        return groups
+    csv.field_size_limit(CSV_FIELD_LIMIT)
+    source = _OneLine(lines)  # one record per line: an open quote does not swallow the lines after it
+    records = csv.reader(source, strict=True)
+    try:
+        header = tuple(cell.strip() for cell in next(records, []))
+    except (csv.Error, _QuoteOpen) as problem:
+        raise HeaderError([FieldProblem("header", f"the CSV header (line 1) cannot be read: {problem}")]) from None
+    if column not in header:
+        raise HeaderError([FieldProblem(column, f"no such column in the CSV header (--procedure-column); columns: {', '.join(header)}")])
+    known = {ID_FIELD} | {key for model in models.values() for key in model.vocabulary.specs}
+    unknown = [name for name in header if name not in known and name != column]
+    if unknown:
+        raise HeaderError([FieldProblem(name, "unknown CSV column: no policy of the knowledge base has this fact") for name in unknown])
+    at = header.index(column)
+    number = 0
+    while True:
+        number += 1
+        source.asked = False
+        try:
+            cells = next(records)
+        except StopIteration:
+            break
+        except (csv.Error, _QuoteOpen):
+            error(number, number, f"not a readable CSV record (line {number + 1}: a quote is not closed, or text follows one)", ["input"])
+            continue
+        if not cells:
+            continue
+        record_id: str | int = number
+        if ID_FIELD in header and len(cells) == len(header) and cells[header.index(ID_FIELD)].strip():
+            record_id = cells[header.index(ID_FIELD)].strip()
+        if len(cells) != len(header):
+            error(number, record_id, f"{len(cells)} cells where the header has {len(header)} columns", ["input"])
+            continue
+        group = group_of(number, record_id, cells[at])
+        if group is None:
+            continue
+        columns = (ID_FIELD, *group.model.vocabulary.specs)
+        if group.header is None:  # its first row: the header, of the columns this policy reads
+            group.header = tuple(name for name in header if name in columns) or (ID_FIELD,)
+            group.put(1, _csv_line(group.header))
+        stray = [name for name, cell in zip(header, cells) if name not in columns and name != column and cell.strip()]
+        if stray:
+            error(number, record_id, f"{', '.join(stray)}: not a fact of {group.model.info.reference}, "
+                  f"the policy its procedure is routed to", stray)
+            continue
+        kept = dict(zip(header, cells))
+        group.put(number + 1, _csv_line(tuple(kept.get(name, "") for name in group.header)))  # row n: line n + 1
+    return groups
+
+
+def _csv_line(cells: tuple[str, ...]) -> str:
+    out = io.StringIO()
+    csv.writer(out, lineterminator="").writerow(cells)
+    return out.getvalue()
+
+
+def _writable(text: str) -> str:
+    return text if is_text(text) else text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+__all__ = ["DEFAULT_SYSTEM", "RoutedTally", "audit_routed", "routed_summary"]
