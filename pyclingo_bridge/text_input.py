@@ -68,6 +68,17 @@ def utf16_hint(text: str) -> str | None:
     for bom, spelt in _UTF16_BOMS.items():
         if text.startswith(bom.decode("utf-8", "surrogateescape")):
             return f"UTF-16 text (it starts with the byte-order mark {spelt}), not UTF-8: save it as UTF-8"
-    if text and text.count("\x00") * 3 >= len(text):
-        return "UTF-16 text or binary data (its first line is full of NUL bytes), not UTF-8: save it as UTF-8"
+    if _half_nul(text.rstrip("\r\n")):
+        return "UTF-16 text (every other byte of its first line is NUL), not UTF-8: save it as UTF-8"
     return None
+
+
+def _half_nul(line: str) -> bool:
+    """Whether every other character of ``line`` is NUL and the others are not: ASCII text in
+    UTF-16 (LE or BE). A line of other bytes, NULs included, is left to the row's own error."""
+    if len(line) < 2:
+        return False
+    return any(
+        nuls.count("\x00") == len(nuls) and "\x00" not in others
+        for nuls, others in ((line[1::2], line[0::2]), (line[0::2], line[1::2]))
+    )

@@ -157,7 +157,7 @@ STARTS = [
     ("UTF-16 CSV with a byte-order mark (BE)", codecs.BOM_UTF16_BE + "id,age\n".encode("utf-16-be"), "csv",
      "encoding: UTF-16 text (it starts with the byte-order mark FE FF), not UTF-8: save it as UTF-8"),
     ("UTF-16 JSONL without a byte-order mark", '{"age": 40}\n'.encode("utf-16-le"), "jsonl",
-     "encoding: UTF-16 text or binary data (its first line is full of NUL bytes), not UTF-8: save it as UTF-8"),
+     "encoding: UTF-16 text (every other byte of its first line is NUL), not UTF-8: save it as UTF-8"),
     ("CSV without a header", b"r1,40,mcas\n", "csv",
      ("header: the first line names no column of the vocabulary, so it is not a header: the first line of a CSV "
      "extract names its columns; allowed columns: ")),

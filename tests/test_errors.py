@@ -40,7 +40,7 @@ def test_query_with_100000_unknown_keys_is_a_short_message() -> None:
     assert result.exit_code == 1
     assert result.stderr.startswith("Error: invalid input: k0: unknown field; allowed fields: ")
     assert result.stderr.endswith("; and 99,980 more\n")
-    assert result.stderr.count("unknown field") == 20 and len(result.stderr) < 6_000  # 20 problems, each listing the allowed fields
+    assert result.stderr.count("unknown field") == 20 and len(result.stderr) < 5_000
 
 
 def test_an_audit_error_row_with_100000_problems_is_short() -> None:
@@ -49,4 +49,4 @@ def test_an_audit_error_row_with_100000_problems_is_short() -> None:
     (line,) = out.getvalue().splitlines()
     row = json.loads(line)
     assert row["error"].startswith("row 1: k0: unknown field") and row["error"].endswith("; and 99,980 more")
-    assert row["fields"] == [f"k{number}" for number in range(20)] and len(line) < 6_000
+    assert row["fields"] == [f"k{number}" for number in range(20)] and len(line) < 5_000

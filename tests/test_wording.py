@@ -126,6 +126,7 @@ def test_check_words_any_policy_not_only_clin086(tmp_path: Path) -> None:
     policy.write_text(policy.read_text().replace('metadata(reference, "CMICB_Clin086")', 'metadata(reference, "DEMO_Copy")'))
     kb = KnowledgeBase(root)
     words = {f.message.split(" ")[0] for f in check_policy(kb, "demo_copy").findings if f.kind == "undescribed_atom"}
-    assert {"specialist_request", "holds(setting,mcas)", "cauda_equina_feature(perineal_anaesthesia)"} <= words
+    assert {"specialist_request", "holds(setting,mcas)", "mcas_not_seen_first"} <= words
+    assert "cauda_equina_feature(perineal_anaesthesia)" not in words  # worded by the shared red-flags module
     assert "conclusion(policy_statement,commissioned)" not in words  # the core's own words still apply
     assert check_policy(kb, POLICY).ok
