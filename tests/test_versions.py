@@ -195,3 +195,14 @@ def test_policies_lists_each_version_and_its_dates() -> None:
         ("2", "2026-04-01", None),
     ]
     assert [v["version"] for v in listed["CMICB_Clin086"]] == ["1"]
+
+
+@pytest.mark.parametrize(("day", "version"), [("2025-06-01", "1"), ("2026-06-01", "2")], ids=["2025", "2026"])
+def test_a_routed_audit_applies_the_version_in_force_on_as_of(kb_root: Path, tmp_path: Path, day: str, version: str) -> None:
+    extract = tmp_path / "rows.jsonl"
+    extract.write_text(json.dumps({"id": "a", **COMPLETE_ADULT, "age": 17, "code": "41333006"}) + "\n")
+    arguments = ["audit", str(extract), "--kb", str(kb_root), "--procedure-column", "code", "--procedure-system", "snomed"]
+    result = CliRunner().invoke(main, [*arguments, "--as-of", day])
+    assert result.exit_code == 0, result.stderr
+    line = json.loads(result.stdout)
+    assert (line["status"], line["provenance"]["version"]) == ("commissioned" if version == "1" else "outside_policy", version)

@@ -25,6 +25,7 @@ import time
 from collections.abc import Callable, Generator, Iterator, Mapping
 from contextlib import closing, contextmanager
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any, Self, TextIO
 
@@ -92,10 +93,12 @@ class AuditSettings:
     cache_size: int = CACHE_SIZE
     follow_up_limit: int = FOLLOW_UP_LIMIT
     version: str | None = None
-    """The policy version every row is decided under (default: the one in force today)."""
+    """The policy version every row is decided under (default: the one in force on ``as_of``)."""
+    as_of: date | None = None
+    """The date whose version in force decides when no version is named (default: today)."""
 
     def auditor(self) -> Auditor:
-        engine = engine_for(self.policy_id, self.kb_root, self.version)
+        engine = engine_for(self.policy_id, self.kb_root, self.version, as_of=self.as_of)
         parser = RowParser(engine.vocabulary, self.input_format, self.header)
         return Auditor(engine, parser, self.explain, self.cache_size, self.follow_up_limit)
 
@@ -121,7 +124,7 @@ def audit(
     Returns the tally of the whole run. A CSV header naming an unknown column raises
     HeaderError before any row is read; every other bad row becomes an error line.
     """
-    engine = engine_for(settings.policy_id, settings.kb_root, settings.version)
+    engine = engine_for(settings.policy_id, settings.kb_root, settings.version, as_of=settings.as_of)
     source = open_source(stream, settings.input_format, engine.vocabulary, chunk_size)
     settings = dataclasses.replace(settings, input_format=source.format, header=source.header)
     total = Tally(limit=settings.follow_up_limit)

@@ -114,7 +114,7 @@ def audit(
             raise click.UsageError("give --policy or --procedure-column, not both")
         if report is not None:
             raise click.UsageError("--report reports one policy: audit its rows with --policy")
-        _routed(input_file, output, name, chosen, explain, jobs, procedure_column, procedure_system, kb_root)
+        _routed(input_file, output, name, chosen, explain, jobs, procedure_column, procedure_system, kb_root, as_of)
         return
     engine = engine_for(chosen_policy(kb_root, policy), kb_root, as_of=as_of)
     settings = AuditSettings(engine.policy.id, kb_root, explain, chosen, version=engine.version.number)  # type: ignore[arg-type]
@@ -168,10 +168,11 @@ def _beside(output: TextIO) -> Path | None:
 
 def _routed(
     input_file: TextIO, output: TextIO, name: str, input_format: str, explain: bool, jobs: int | None,
-    column: str, system: str, kb_root: Path | None,
+    column: str, system: str, kb_root: Path | None, as_of: date | None,
 ) -> None:
-    """``audit --procedure-column``: each row under the policy that governs its code."""
-    settings = AuditSettings("", kb_root, explain, input_format)  # type: ignore[arg-type]
+    """``audit --procedure-column``: each row under the policy that governs its code (its
+    version in force on ``as_of``, default today)."""
+    settings = AuditSettings("", kb_root, explain, input_format, as_of=as_of)  # type: ignore[arg-type]
     started = time.perf_counter()
     out = _Output(output)
     try:
