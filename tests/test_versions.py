@@ -206,3 +206,47 @@ def test_a_routed_audit_applies_the_version_in_force_on_as_of(kb_root: Path, tmp
     assert result.exit_code == 0, result.stderr
     line = json.loads(result.stdout)
     assert (line["status"], line["provenance"]["version"]) == ("commissioned" if version == "1" else "outside_policy", version)
+
+
+def test_a_routed_audit_decides_each_row_under_the_version_of_its_request_date(kb_root: Path, tmp_path: Path) -> None:
+    rows = [
+        {"id": "old", "request_date": "2025-06-01"},
+        {"id": "new", "request_date": "2026-06-01"},
+        {"id": "undated"},
+        {"id": "before", "request_date": "2020-01-01"},
+        {"id": "bad", "request_date": "2025-02-30"},
+        {"id": "list", "request_date": ["2025-06-01"]},
+    ]
+    extract = tmp_path / "rows.jsonl"
+    extract.write_text("".join(json.dumps({**COMPLETE_ADULT, "age": 17, "code": "41333006", **row}) + "\n" for row in rows))
+    arguments = ["audit", str(extract), "--kb", str(kb_root), "--procedure-column", "code", "--procedure-system", "snomed"]
+    result = CliRunner().invoke(main, [*arguments, "--as-of", "2025-01-01"])
+    assert result.exit_code == 1
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [(line["id"], line.get("status"), line.get("provenance", {}).get("version")) for line in lines[:3]] == [
+        ("old", "commissioned", "1"),
+        ("new", "outside_policy", "2"),
+        ("undated", "commissioned", "1"),
+    ]
+    assert [(line["id"], line["fields"]) for line in lines[3:]] == [
+        ("before", ["request_date"]), ("bad", ["request_date"]), ("list", ["request_date"])
+    ]
+    assert lines[3]["error"] == (
+        "row 4: request_date: no version of CMICB_Clin086 is in force on 2020-01-01; "
+        "versions: 1 (2024-04-01 to 2026-03-31), 2 (from 2026-04-01)"
+    )
+    assert lines[4]["error"] == "row 5: request_date: expected a date as YYYY-MM-DD, such as 2026-04-01"
+    assert "  CMICB_Clin086 version 1: 2 rows\n  CMICB_Clin086 version 2: 1 rows\n" in result.stderr
+
+
+def test_a_routed_csv_audit_reads_the_request_date_column(kb_root: Path, tmp_path: Path) -> None:
+    extract = tmp_path / "rows.csv"
+    extract.write_text(
+        "id,code,request_date,age,setting,sciatica,red_flags,likely_to_change_management,mcas_in_place,seen_by_mcas\n"
+        "a,41333006,2025-06-01,17,mcas,false,[],true,true,true\n"
+        "b,41333006,2026-06-01,17,mcas,false,[],true,true,true\n"
+    )
+    arguments = ["audit", str(extract), "--kb", str(kb_root), "--procedure-column", "code", "--procedure-system", "snomed"]
+    result = CliRunner().invoke(main, arguments)
+    assert result.exit_code == 0, result.stdout + result.stderr
+    assert [json.loads(line)["status"] for line in result.stdout.splitlines()] == ["commissioned", "outside_policy"]
