@@ -30,9 +30,9 @@ from typing import IO, TextIO
 from .. import routing
 from ..errors import FieldProblem, InputError
 from ..json_input import loads_strict
+from ..knowledge_base import knowledge_base
 from ..model import PolicyModel
 from ..text_input import utf16_hint
-from ..knowledge_base import knowledge_base
 from ..versions import VersionError, decision_date, version_in_force
 from ..vocabulary import ID_FIELD, REQUEST_DATE_FIELD, is_text
 from .reader import CSV_FIELD_LIMIT, HeaderError, _OneLine, _QuoteOpen
