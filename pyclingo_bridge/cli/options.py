@@ -61,7 +61,8 @@ as_of_option = click.option(
     metavar="YYYY-MM-DD",
     callback=_as_of,
     default=None,
-    help="Decide under the policy version in force on this date (a record's own request_date comes first; default: today).",
+    help="Decide under the policy version in force on this date (default: today); an input's own "
+    "request_date comes first in query and in a routed audit.",
 )
 
 
