@@ -58,6 +58,17 @@ class GovernedCode:
 
 
 @dataclass(frozen=True)
+class CodeMeasure:
+    """A coded Observation that gives a number fact, in one UCUM unit (``code_measures/5``)."""
+
+    system: str
+    code: str
+    key: str
+    unit: str
+    source: str
+
+
+@dataclass(frozen=True)
 class OrderCategory:
     system: str
     code: str
@@ -76,6 +87,7 @@ class CodeMaps:
         policy_categories: Iterable[str],
         age_fact: str | None = None,
         governed: Iterable[GovernedCode] = (),
+        measures: Iterable[CodeMeasure] = (),
     ) -> None:
         self.systems = {system.uri: system for system in systems}
         self._by_name = {system.name: system for system in self.systems.values()}
@@ -89,6 +101,12 @@ class CodeMaps:
         self.policy_categories = frozenset(policy_categories)
         self.age_fact = age_fact
         """The integer fact that receives the age on the order's date (``age_on_order_date/1``)."""
+        self._measures: dict[tuple[str, str], list[CodeMeasure]] = {}
+        for measure in measures:
+            system = self._by_name.get(measure.system)
+            if system is None:
+                raise KnowledgeBaseError(f"code_measures {measure.code!r} names undeclared code system {measure.system!r}")
+            self._measures.setdefault((system.name, system.key(measure.code)), []).append(measure)
         self.governed: tuple[GovernedCode, ...] = tuple(governed)
         """The procedure codes the policy governs, as declared (``governs/3``)."""
         self._governed: dict[tuple[str, str], list[GovernedCode]] = {}
@@ -124,6 +142,14 @@ class CodeMaps:
         """The declarations by which the policy governs this procedure code ([] when none);
         ``system`` is the KB's name for the code system or its FHIR URI."""
         return _matches(self._governed, self.named_system(system), code)
+
+    def measures(self, uri: str | None, code: str | None) -> list[CodeMeasure]:
+        """The number facts a recorded Observation coding gives (each in its one unit); [] when
+        the coding is not mapped. Observation codes match exactly, whatever the system."""
+        system = self.system(uri)
+        if system is None or not code:
+            return []
+        return list(self._measures.get((system.name, system.key(code)), ()))
 
     def order_category(self, uri: str | None, code: str | None) -> OrderCategory | None:
         system = self.system(uri)

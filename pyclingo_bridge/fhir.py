@@ -11,13 +11,14 @@ means is read from the knowledge base (:mod:`.codes`); this module only walks th
   coding is looked up; a code that means nothing to the policy is reported as ``unmapped``.
 * red flags found in codes are known present, the others stay unknown: no red-flag code is
   not a negative screen, so ``red_flags`` is never given as a complete list from FHIR.
+* Observations the KB maps (``code_measures/5``) give number facts: the most recent on or
+  before the order's date, in the KB's unit (:mod:`.observations`); each is accounted for.
 
 Everything the bundle does not establish stays unknown, and the one engine decides.
 """
 
 from __future__ import annotations
 
-import calendar
 import datetime as dt
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -27,6 +28,7 @@ from typing import Any
 from fhir.resources.R4B.bundle import Bundle
 from fhir.resources.R4B.codeableconcept import CodeableConcept
 from fhir.resources.R4B.condition import Condition
+from fhir.resources.R4B.observation import Observation
 from fhir.resources.R4B.patient import Patient
 from fhir.resources.R4B.servicerequest import ServiceRequest
 from pydantic import BaseModel, ValidationError
@@ -36,7 +38,9 @@ from .decision import Decision
 from .engine import PolicyEngine
 from .errors import FieldProblem, InputError
 from .fact_types import json_value
+from .fhir_dates import date_span
 from .fhir_errors import unknown_resource_type, validation_problems
+from .observations import Measurement, read_observations
 from .routing import Procedure, governs
 from .vocabulary import PatientFacts
 
@@ -84,6 +88,8 @@ class FhirFacts:
     unmapped: tuple[Coding, ...] = ()
     ignored: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
+    observations: tuple[Measurement, ...] = ()
+    """Each Observation read for a number fact, whether it was used, and why."""
 
     def to_dict(self) -> dict[str, Any]:
         given = {key: json_value(value) for key, value in self.facts.given.items()}
@@ -94,6 +100,7 @@ class FhirFacts:
             "at_least": sorted(self.facts.at_least),
             "mapped": [mapped.to_dict() for mapped in self.mapped],
             "unmapped": [coding.to_dict() for coding in self.unmapped],
+            "observations": [measurement.to_dict() for measurement in self.observations],
             "ignored": list(self.ignored),
             "notes": list(self.notes),
         }
@@ -112,10 +119,12 @@ class FhirDecision:
 
 @dataclass
 class Resources:
-    """The resources of one request: at most one Patient, its Conditions, the orders."""
+    """The resources of one request: at most one Patient, its Conditions and Observations, the orders."""
 
     patient: Patient | None = None
     conditions: list[Condition] = field(default_factory=list)
+    observations: list[tuple[str, Observation]] = field(default_factory=list)
+    """Each Observation with its reference (``Observation/<id>``, or by entry when it has none)."""
     orders: list[ServiceRequest] = field(default_factory=list)
     other: list[str] = field(default_factory=list)
 
@@ -138,7 +147,7 @@ def parse_resource(model: type[BaseModel], data: object, where: str) -> Any:
 
 
 def split_bundle(bundle: Bundle, where: str = "Bundle") -> Resources:
-    """Sort a Bundle's entries into Patient, Conditions and ServiceRequests."""
+    """Sort a Bundle's entries into Patient, Conditions, Observations and ServiceRequests."""
     found = Resources()
     for index, entry in enumerate(bundle.entry or ()):
         resource = entry.resource
@@ -153,6 +162,8 @@ def split_bundle(bundle: Bundle, where: str = "Bundle") -> Resources:
             found.conditions.append(resource)
         elif isinstance(resource, ServiceRequest):
             found.orders.append(resource)
+        elif isinstance(resource, Observation):
+            found.observations.append((_reference(resource, index), resource))
         elif name != "OperationOutcome":  # search bundles may carry one; it is not a fact
             found.other.append(_reference(resource, index))
     return found
@@ -198,8 +209,10 @@ def facts_from_resources(
     conditions: Sequence[Condition],
     order: ServiceRequest,
     other: Iterable[str] = (),
+    observations: Sequence[tuple[str, Observation]] = (),
 ) -> FhirFacts:
-    """The patient facts that these resources establish, under ``engine``'s vocabulary."""
+    """The patient facts that these resources establish, under ``engine``'s vocabulary
+    (``observations``: each Observation with its reference)."""
     maps = code_maps(engine)
     order_ref = _reference(order)
     notes: list[str] = []
@@ -253,6 +266,13 @@ def facts_from_resources(
             at_least.add(key)
             coded = "; ".join(engine.wording.value_sentence(key, value) for value in sorted(found))
             notes.append(f"coded as present: {coded}; the others are unknown (no screen recorded)")
+    for ref, observation in observations:
+        _check_subject(patient, observation, f"{ref}.subject")
+    measured = read_observations(maps, engine.vocabulary, observations, order.authoredOn)
+    mapping.update(measured.values)
+    unmapped += [Coding(*coding) for coding in measured.unmapped]
+    ignored += measured.ignored
+    notes += measured.notes
     if maps.indications and not maps.indications & {m.indication for m in mapped if m.indication}:
         indication = engine.policy.metadata.get("indication")
         notes.append(f"no Condition codes {indication}, the condition this policy is about" if indication
@@ -271,6 +291,7 @@ def facts_from_resources(
         unmapped=tuple(unmapped),
         ignored=tuple(ignored),
         notes=tuple(notes),
+        observations=tuple(measured.measurements),
     )
 
 
@@ -281,9 +302,10 @@ def decide_order(
     order: ServiceRequest,
     other: Iterable[str] = (),
     decide: Callable[[PatientFacts], Decision] | None = None,
+    observations: Sequence[tuple[str, Observation]] = (),
 ) -> FhirDecision:
     """Decide one order through the one engine (``decide``: its decide_facts, or a memory of it)."""
-    fhir = facts_from_resources(engine, patient, conditions, order, other)
+    fhir = facts_from_resources(engine, patient, conditions, order, other, observations)
     return FhirDecision((decide or engine.decide_facts)(fhir.facts), fhir)
 
 
@@ -310,7 +332,8 @@ def decide_bundle(engine: PolicyEngine, data: object) -> FhirDecision:
         raise InputError([FieldProblem("ServiceRequest.code", f"{named}: not a procedure that {engine.policy.reference} governs")])
     if not procedures and not is_policy_order(engine, order):
         raise InputError([FieldProblem("ServiceRequest.category", f"not an order category that {engine.policy.reference} decides")])
-    return decide_order(engine, resources.patient, resources.conditions, order, resources.other)
+    return decide_order(engine, resources.patient, resources.conditions, order, resources.other,
+                        observations=resources.observations)
 
 
 # --- helpers -----------------------------------------------------------------------------
@@ -357,28 +380,14 @@ def _age(patient: Patient | None, order: ServiceRequest) -> tuple[int | None, st
         return None, "age unknown: Patient.birthDate not recorded"
     if order.authoredOn is None:
         return None, "age unknown: ServiceRequest.authoredOn not recorded (age is taken on the order's date)"
-    born_first, born_last = _date_span(patient.birthDate)
-    order_first, order_last = _date_span(order.authoredOn)
+    born_first, born_last = date_span(patient.birthDate)
+    order_first, order_last = date_span(order.authoredOn)
     if born_first > order_last:
         raise InputError([FieldProblem("Patient.birthDate", "is after ServiceRequest.authoredOn")])
     youngest, oldest = _years(born_last, order_first), _years(born_first, order_last)
     if youngest != oldest:
         return None, f"age unknown: partial dates allow {max(youngest, 0)} to {oldest} years"
     return oldest, None
-
-
-def _date_span(value: dt.date | str) -> tuple[dt.date, dt.date]:
-    """The first and last day a FHIR date, dateTime or partial date (YYYY, YYYY-MM) may mean."""
-    if isinstance(value, dt.datetime):
-        return value.date(), value.date()  # the date where the order was written
-    if isinstance(value, dt.date):
-        return value, value
-    parts = [int(part) for part in str(value)[:7].split("-")]
-    year = parts[0]
-    if len(parts) == 1:
-        return dt.date(year, 1, 1), dt.date(year, 12, 31)
-    month = parts[1]
-    return dt.date(year, month, 1), dt.date(year, month, calendar.monthrange(year, month)[1])
 
 
 def _years(born: dt.date, on: dt.date) -> int:

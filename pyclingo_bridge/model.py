@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import clingo
 
-from .codes import CodeMaps, CodeMeaning, CodeSystem, GovernedCode, OrderCategory, fact_meaning
+from .codes import CodeMaps, CodeMeaning, CodeMeasure, CodeSystem, GovernedCode, OrderCategory, fact_meaning
 from .contradictions import Contradictions
 from .decision import clause_order
 from .errors import KnowledgeBaseError
@@ -100,10 +100,12 @@ class PolicyModel:
         )
         """``fact_relevant_when(Key, OtherKey, Value)`` as written (questionnaire.py checks them)."""
         self.code_measures = tuple(
-            (str(a.arguments[0]), _text(a.arguments[1]), str(a.arguments[2]), _text(a.arguments[3]))
-            for a in program.facts("code_measures", 4)
+            CodeMeasure(str(a.arguments[0]), _text(a.arguments[1]), str(a.arguments[2]), _text(a.arguments[3]),
+                        _text(a.arguments[4]))
+            for a in program.facts("code_measures", 5)
         )
-        """``code_measures(System, Code, Key, Unit)``: coded Observations that give a number fact."""
+        """``code_measures(System, Code, Key, Unit, Source)``: coded Observations that give a
+        number fact in one UCUM unit (checked against the vocabulary with the other codes)."""
         self.interval_starts = interval_starts(self.vocabulary.specs, self.thresholds)
         """Each number fact's first value of each interval between its thresholds."""
 
@@ -151,8 +153,14 @@ class PolicyModel:
             spec = self.vocabulary.specs.get(key)
             if spec is None or not spec.fact_type.ranged:  # whole years: an integer, or a decimal
                 raise KnowledgeBaseError(f"age_on_order_date({key}) names no integer fact of the vocabulary")
+        for measure in self.code_measures:
+            spec = self.vocabulary.specs.get(measure.key)
+            if spec is None or not spec.fact_type.ranged:
+                raise KnowledgeBaseError(f"code_measures({measure.system}, {measure.code!r}, {measure.key}, ...) "
+                                         "names no integer or decimal fact of the vocabulary")
         governed = [GovernedCode(a.arguments[0].name, a.arguments[1].string, a.arguments[2].string) for a in program.facts("governs", 3)]
-        return CodeMaps(systems, meanings, categories, policy_categories, age_facts[0] if age_facts else None, governed)
+        return CodeMaps(systems, meanings, categories, policy_categories, age_facts[0] if age_facts else None,
+                        governed, self.code_measures)
 
     @property
     def fact_types(self) -> dict[str, str]:

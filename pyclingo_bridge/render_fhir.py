@@ -19,6 +19,17 @@ def render_fhir_text(fhir: FhirFacts, wording: Wording | None = None) -> str:
         else:
             meaning = "the condition this policy is about"
         lines.append(f"  + {coding.code} {coding.display or ''} ({coding.resource}): {meaning}  [{mapped.source}]")
+    for measured in fhir.observations:
+        recorded = " ".join(part for part in (measured.value, measured.unit) if part) or "no value"
+        where = f"{measured.resource}, {measured.effective or 'undated'}"
+        value = fhir.facts.given.get(measured.key)
+        if measured.used and value is not None and wording is not None:
+            spec = wording.vocabulary.specs[measured.key]
+            meaning = wording.value_sentence(measured.key, str(spec.fact_type.encode(spec)(value)[0]))
+        else:
+            meaning = recorded
+        mark = "+" if measured.used else "?"
+        lines.append(f"  {mark} {measured.code} {measured.display or ''} ({where}): {meaning}; {measured.reason}  [{measured.source}]")
     for coding in fhir.unmapped:
         code = coding.code or "(no code)"
         lines.append(f"  ? {code} {coding.display or ''} ({coding.resource}, {coding.system or 'no system'}): not mapped")

@@ -6,6 +6,7 @@ import atexit
 import os
 import shutil
 import tempfile
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -70,3 +71,20 @@ cases:
     status: commissioned
     clauses: [1.3]
 """
+
+
+RFD_TEST_CODING = {"system": "http://snomed.info/sct", "code": "9990000001", "display": "test only"}
+"""A made-up procedure code that :func:`kb_governing_rfd` routes to DRAFT_EBI_LumbarRFD."""
+
+
+def kb_governing_rfd(root: Path) -> Path:
+    """A copy of the installed KB at ``root`` in which DRAFT_EBI_LumbarRFD governs
+    :data:`RFD_TEST_CODING`: its own procedure codes are not verified yet, so the shipped KB
+    routes no order to it (the CDS service decides an order only under a policy that governs
+    its code)."""
+    from pyclingo_bridge.knowledge_base import KnowledgeBase
+
+    shutil.copytree(KnowledgeBase.installed().root, root, ignore=shutil.ignore_patterns("__pycache__"))
+    with (root / "policies" / "draft_ebi_lumbarrfd" / "codes.lp").open("a") as codes:
+        codes.write(f'\ngoverns(snomed, "{RFD_TEST_CODING["code"]}", "test only: not a SNOMED CT concept").\n')
+    return root

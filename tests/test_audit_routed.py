@@ -59,7 +59,7 @@ def test_csv_rows_are_routed_and_a_stray_fact_is_an_error_row() -> None:
         (["--input-format", "csv"], "id,age\n", ("Error: invalid input: opcs: no such column in the CSV header "
                                                  "(--procedure-column); columns: id, age\n")),
         (["--procedure-system", "read2"], "{}\n", ("Error: invalid input: --procedure-system: no code system 'read2' in the "
-                                                   "knowledge base; known: icd10, opcs4, snomed\n")),
+                                                   "knowledge base; known: icd10, loinc, opcs4, snomed\n")),
     ],
     ids=["with-policy", "with-report", "no-such-column", "unknown-system"],
 )

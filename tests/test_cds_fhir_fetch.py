@@ -24,9 +24,11 @@ import httpx
 import pytest
 
 from pyclingo_bridge.cds_hooks import create_app, running_server
-from pyclingo_bridge.cds_hooks.fhir_fetch import FetchError, FetchLimits, fetch_prefetch, observation_codes
+from pyclingo_bridge.cds_hooks.fhir_fetch import FetchError, FetchLimits, fetch_prefetch
+from pyclingo_bridge.cds_hooks.services import observation_codes
 from pyclingo_bridge.engine import PolicyEngine
-from pyclingo_bridge.knowledge_base import KnowledgeBase
+
+from .conftest import RFD_TEST_CODING, kb_governing_rfd
 
 EXAMPLE = json.loads((Path(__file__).resolve().parent.parent / "examples" / "fhir" / "cds-hooks-order-sign.json").read_text())
 SIGN = "/cds-services/cmicb_clin086-order-sign"
@@ -172,20 +174,46 @@ def test_observations_are_not_read_when_the_kb_maps_none(fhir: FhirServer) -> No
     assert observation_codes(PolicyEngine("cmicb_clin086")) == ()
 
 
-def test_observations_are_read_by_the_codes_the_kb_maps(fhir: FhirServer, tmp_path: Path) -> None:
-    import shutil
-
-    kb = tmp_path / "kb"
-    shutil.copytree(KnowledgeBase.installed().root, kb)
-    with (kb / "policies" / "cmicb_clin086" / "codes.lp").open("a") as codes:
-        codes.write('\ncode_system(loinc, "http://loinc.org", "LOINC", exact).\n'
-                    'code_measures(loinc, "39156-5", bmi, "kg/m2").\ncode_measures(loinc, "72514-3", pain_score, "{score}").\n')
-    codes = observation_codes(PolicyEngine("cmicb_clin086", KnowledgeBase(kb)))
-    assert codes == (("http://loinc.org", "39156-5"), ("http://loinc.org", "72514-3"))
+def test_observations_are_read_by_the_codes_the_kb_maps(fhir: FhirServer) -> None:
+    codes = observation_codes(PolicyEngine("draft_ebi_lumbarrfd"))
+    assert codes == (("http://loinc.org", "72514-3"),)
     found = asyncio.run(fetch_prefetch(fhir.url, TOKEN, "pat-ces", ["conditions"], codes, LIMITS))
     assert set(found) == {"conditions", "observations"}
     query = parse_qs(urlsplit(fhir.seen[-1][0]).query)
-    assert query == {"patient": ["pat-ces"], "code": ["http://loinc.org|39156-5,http://loinc.org|72514-3"]}
+    assert query == {"patient": ["pat-ces"], "code": ["http://loinc.org|72514-3"]}
+
+
+def pain_score(score: int, date: str, unit: str = "{score}") -> dict[str, Any]:
+    return {"resourceType": "Observation", "id": f"pain-{date}", "status": "final",
+            "subject": {"reference": "Patient/pat-ces"},
+            "code": {"coding": [{"system": "http://loinc.org", "code": "72514-3"}]},
+            "effectiveDateTime": date,
+            "valueQuantity": {"value": score, "system": "http://unitsofmeasure.org", "code": unit}}
+
+
+@pytest.fixture(scope="module")
+def rfd_client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[httpx.Client]:
+    kb_root = kb_governing_rfd(tmp_path_factory.mktemp("kb") / "kb")
+    app = create_app(kb_root, auth=None, fetch_limits=LIMITS)
+    with running_server(app) as url, httpx.Client(base_url=url, timeout=10) as http:
+        yield http
+
+
+def test_a_fetched_observation_gives_its_fact(rfd_client: httpx.Client, fhir: FhirServer) -> None:
+    """The RFD service reads the pain score from the server's Observations: the most recent
+    on or before the order's date counts, and the card's decision says which was used."""
+    fhir.resources["/fhir/Observation"] = searchset([pain_score(3, "2025-01-05"), pain_score(7, "2025-01-10")])
+    body = hook(fhir.url)
+    order = body["context"]["draftOrders"]["entry"][0]["resource"]
+    order["authoredOn"] = "2025-01-12"
+    order["code"] = {"coding": [RFD_TEST_CODING]}  # an order the RFD policy governs
+    answer = rfd_client.post("/cds-services/draft_ebi_lumbarrfd-order-sign", json=body)
+    assert answer.status_code == 200, answer.text
+    assert "/fhir/Observation" in paths(fhir)
+    decision = answer.json()["cards"][0]["extension"]["policykb"]["decision"]
+    used = [o for o in decision["fhir"]["observations"] if o["used"]]
+    assert decision["fhir"]["facts"]["pain_score"] == 7
+    assert [o["resource"] for o in used] == ["Observation/pain-2025-01-10"]
 
 
 @pytest.mark.parametrize(("setup", "detail"), [

@@ -86,7 +86,7 @@ TONSIL_SOURCE = "OPCS-4 F34.1 Bilateral dissection tonsillectomy (NHS Scarboroug
         (["opcs4", "F341"], 0, f"DRAFT_EBI_Tonsillectomy  governs opcs4 F34.1: {TONSIL_SOURCE}\n"),
         (["snomed", "241645008"], 0, "no policy governs snomed 241645008\n"),
         (["xx", "1"], 2, ("Usage: policykb policies [OPTIONS]\nTry 'policykb policies --help' for help.\n\n"
-                          "Error: --code: no code system 'xx' in the knowledge base; known: icd10, opcs4, snomed\n")),
+                          "Error: --code: no code system 'xx' in the knowledge base; known: icd10, loinc, opcs4, snomed\n")),
     ],
     ids=["governed", "governed-by-none", "unknown-system"],
 )

@@ -54,7 +54,6 @@ from .fhir_fetch import (
     FetchLimits,
     fetch_prefetch,
     fetch_target,
-    observation_codes,
 )
 from .openapi import (
     DISCOVERY_SCHEMA,
@@ -65,7 +64,7 @@ from .openapi import (
     example_request,
 )
 from .request import HookError, PrefetchMissing, parse_body, read_request
-from .services import Service, governs, services_for
+from .services import Service, governs, observation_codes, services_for
 
 DecideIn = Literal["thread", "pool", "loop"]
 
@@ -317,7 +316,8 @@ def _answer(service: Service, cache: DecisionCache, body: bytes | dict[str, Any]
     questionnaire = f"{base_url}/Questionnaire/{engine.policy.id}"
     for order, sent in zip(hook.orders, hook.drafts):
         try:
-            result = decide_order(engine, hook.patient, hook.conditions, order, hook.other, cache.decide)
+            result = decide_order(engine, hook.patient, hook.conditions, order, hook.other, cache.decide,
+                                  hook.observations)
         except InputError as error:
             raise HookError(400, str(error)) from None
         shown = card(result, engine)

@@ -3,7 +3,7 @@
 CDS Hooks lets a service query ``fhirServer`` itself with the access token the client gives in
 ``fhirAuthorization``. This module does so, for a governed order only, and only for what the
 decision reads: the Patient, its Conditions, the active Coverages (CRD coverage information;
-its failure is not fatal), and the Observations of the codes the KB maps (``code_measures/4``;
+its failure is not fatal), and the Observations of the codes the KB maps (``code_measures/5``;
 none is read when the KB declares none). Every read is bounded:
 
 * only URLs under the ``fhirServer`` given: no redirect is followed and a search's ``next``
@@ -23,13 +23,11 @@ import ipaddress
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import cache
 from typing import Any, Self
 from urllib.parse import quote, urlsplit
 
 import httpx
 
-from ..engine import PolicyEngine
 from ..json_input import reject_duplicates
 from .request import MAX_PREFETCH_ENTRIES
 
@@ -55,14 +53,6 @@ class FetchLimits:
 
 
 DEFAULT_LIMITS = FetchLimits()
-
-
-@cache
-def observation_codes(engine: PolicyEngine) -> tuple[tuple[str, str], ...]:
-    """The (system URI, code) of every Observation the policy maps to a fact (``code_measures/4``)."""
-    systems = {system.name: system.uri for system in engine.model.codes.systems.values()}
-    codes = [(systems[system], code) for system, code, _, _ in engine.model.code_measures if system in systems]
-    return tuple(sorted(set(codes)))
 
 
 def fetch_target(data: dict[str, Any]) -> tuple[str, str] | None:

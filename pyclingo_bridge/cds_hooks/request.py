@@ -16,6 +16,7 @@ from typing import Any
 
 from fhir.resources.R4B.bundle import Bundle
 from fhir.resources.R4B.condition import Condition
+from fhir.resources.R4B.observation import Observation
 from fhir.resources.R4B.patient import Patient
 from fhir.resources.R4B.servicerequest import ServiceRequest
 
@@ -54,6 +55,8 @@ class HookRequest:
     """Each order of ``orders`` as the client sent it (a CRD ``update`` action returns it)."""
     coverages: tuple[str, ...] = ()
     """References of the active Coverages prefetched (``coverage``), for CRD coverage information."""
+    observations: tuple[tuple[str, Observation], ...] = ()
+    """The Observations prefetched (``observations``, optional), each with its reference."""
 
 
 class PrefetchMissing(HookError):
@@ -114,18 +117,22 @@ def read_request(data: dict[str, Any], hook: str, governs: Callable[[ServiceRequ
         raise PrefetchMissing(missing, data, patient_id)
     assert prefetch is not None
     _check_count(prefetch["conditions"], MAX_PREFETCH_ENTRIES, "prefetch.conditions", "entries")
+    _check_count(prefetch.get("observations"), MAX_PREFETCH_ENTRIES, "prefetch.observations", "entries")
     try:
         patient = _patient(prefetch["patient"], patient_id)
         conditions = _conditions(prefetch["conditions"])
+        observations = _observations(prefetch.get("observations"))
     except InputError as error:
         raise HookError(400, str(error)) from None
     for order in selected:
         _check_subject(order, patient_id, "context.draftOrders")
     for condition in conditions:
         _check_subject(condition, patient_id, "prefetch.conditions")
+    for _, observation in observations:
+        _check_subject(observation, patient_id, "prefetch.observations")
     coverages = _coverages(prefetch.get("coverage"), patient_id)
     return HookRequest(hook, patient_id, patient, tuple(conditions), tuple(selected), tuple(other),
-                       tuple(sent[id(order)] for order in selected), coverages)
+                       tuple(sent[id(order)] for order in selected), coverages, tuple(observations))
 
 
 def _draft_orders(data: object) -> tuple[list[tuple[ServiceRequest, dict[str, Any]]], list[str]]:
@@ -177,6 +184,13 @@ def _conditions(data: object) -> list[Condition]:
     if data is None:
         return []
     return split_bundle(parse_resource(Bundle, data, "prefetch.conditions"), "prefetch.conditions").conditions
+
+
+def _observations(data: object) -> list[tuple[str, Observation]]:
+    """The Observations of an ``observations`` prefetch (absent or null: none were sent)."""
+    if data is None:
+        return []
+    return split_bundle(parse_resource(Bundle, data, "prefetch.observations"), "prefetch.observations").observations
 
 
 def _coverages(data: object, patient_id: str) -> tuple[str, ...]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 from fhir.resources.R4B.servicerequest import ServiceRequest
@@ -48,12 +49,27 @@ class Service:
                 "commissioned, not commissioned, outside the policy or undetermined, with the clauses "
                 "that decided it and the information still missing."
             ),
-            "prefetch": dict(PREFETCH),
+            "prefetch": {**PREFETCH, **observations_prefetch(self.engine)},
         }
 
 
 def _for(noun: str | None) -> str:
     return f" for {noun}" if noun else ""
+
+
+@cache
+def observation_codes(engine: PolicyEngine) -> tuple[tuple[str, str], ...]:
+    """The (system URI, code) of every Observation the policy maps to a fact (``code_measures/5``)."""
+    systems = {system.name: system.uri for system in engine.model.codes.systems.values()}
+    codes = [(systems[m.system], m.code) for m in engine.model.code_measures if m.system in systems]
+    return tuple(sorted(set(codes)))
+
+
+def observations_prefetch(engine: PolicyEngine) -> dict[str, str]:
+    """The optional ``observations`` prefetch: the Observations of the codes the policy maps
+    (none when it maps none). Without it those facts stay unknown, and are asked."""
+    codes = ",".join(f"{system}|{code}" for system, code in observation_codes(engine))
+    return {"observations": f"Observation?patient={{{{context.patientId}}}}&code={codes}"} if codes else {}
 
 
 def governs(engine: PolicyEngine, order: ServiceRequest) -> bool:

@@ -32,7 +32,7 @@ from .options import (
     "--fhir",
     "fhir",
     is_flag=True,
-    help="FILE is a FHIR R4 Bundle: Patient, Conditions and one ServiceRequest (its code chooses the policy).",
+    help="FILE is a FHIR R4 Bundle: Patient, Conditions, Observations and one ServiceRequest (its code chooses the policy).",
 )
 @click.option("--questionnaire-response", "questionnaire_response", is_flag=True,
               help="FILE is a FHIR R4 QuestionnaireResponse to the policy's Questionnaire.")
