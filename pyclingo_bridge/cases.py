@@ -12,6 +12,7 @@ A case file (``cases.yaml`` or ``*.cases.yaml`` in a policy folder) reads::
         status: not_commissioned
         clauses: [1.2]                      # exactly the clauses that decided it
         missing: [setting]                  # optional: the facts an undetermined case asks for
+        version: "2"                        # optional: pin a policy version (also file-wide)
         possible: [commissioned, not_commissioned]   # optional, for undetermined cases
 
 Clause numbers may be written unquoted (``1.10`` stays ``"1.10"``: YAML floats are not
@@ -24,6 +25,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -33,9 +35,11 @@ from .decision import STATUSES, Decision, clause_order
 from .engine import PolicyEngine, engine_for
 from .errors import InputError, PolicyKBError
 from .knowledge_base import CORE_FOLDER, POLICIES_FOLDER, KnowledgeBase, is_case_file
+from .versions import decision_date
+from .vocabulary import REQUEST_DATE_FIELD
 
-FILE_KEYS = ("policy", "base_facts", "cases")
-CASE_KEYS = ("name", "description", "facts", "status", "clauses", "missing", "possible")
+FILE_KEYS = ("policy", "version", "base_facts", "cases")
+CASE_KEYS = ("name", "description", "version", "facts", "status", "clauses", "missing", "possible")
 
 
 class CaseFileError(PolicyKBError):
@@ -56,6 +60,9 @@ class Case:
     file: Path = Path()
     line: int = 0
     policy: str = ""
+    version: str | None = None
+    """The policy version the case is pinned to: its own ``version:``; else its facts'
+    ``request_date`` chooses, else its file's ``version:``, else the run's date."""
 
 
 @dataclass(frozen=True)
@@ -107,7 +114,10 @@ def load_case_file(path: Path) -> CaseFile:
     entries = data["cases"]
     if not isinstance(entries, list) or not entries:
         raise CaseFileError(f"{path}:{_line(data)}: cases: expected a list of cases")
-    cases = [_case(path, policy, base, entry) for entry in entries]
+    pinned = data.get("version")
+    if pinned is not None and not isinstance(pinned, (str, int)):
+        raise CaseFileError(f"{path}:{_line(data)}: version: expected a version number")
+    cases = [_case(path, policy, base, entry, None if pinned is None else str(pinned)) for entry in entries]
     seen: set[str] = set()
     for case in cases:
         if case.name in seen:
@@ -136,15 +146,27 @@ def kb_root_of(path: Path) -> Path | None:
     return None
 
 
-def engine_for_case_file(case_file: CaseFile, kb_root: Path | None = None) -> PolicyEngine:
-    """The engine a case file runs against: the KB it sits in, else ``kb_root`` or the installed one."""
-    return engine_for(case_file.policy, kb_root_of(case_file.path) or kb_root)
+def engine_for_case_file(case_file: CaseFile, kb_root: Path | None = None, as_of: date | None = None) -> PolicyEngine:
+    """The engine a case file runs against: the KB it sits in, else ``kb_root`` or the
+    installed one; the version in force on ``as_of`` (default today)."""
+    return engine_for(case_file.policy, kb_root_of(case_file.path) or kb_root, as_of=as_of)
+
+
+def case_engine(engine: PolicyEngine, case: Case) -> PolicyEngine:
+    """The engine of the version ``case`` pins, by number or by its facts' ``request_date``;
+    ``engine`` itself when it pins none."""
+    if case.version is None and case.facts.get(REQUEST_DATE_FIELD) is None:
+        return engine
+    if case.version is not None:
+        return engine_for(engine.model.id, engine.kb.root, case.version)
+    return engine_for(engine.model.id, engine.kb.root, as_of=decision_date(case.facts, None))
 
 
 def run_case(engine: PolicyEngine, case: Case) -> CaseResult:
-    """Decide ``case`` and compare the decision with what the author expects."""
+    """Decide ``case`` (under the version it pins, if any) and compare the decision with what
+    the author expects."""
     try:
-        decision = engine.decide(case.facts)
+        decision = case_engine(engine, case).decide(case.facts)
     except InputError as error:
         return CaseResult(case, None, error="invalid facts: " + "; ".join(str(p) for p in error.problems))
     except PolicyKBError as error:
@@ -175,7 +197,7 @@ def policy_case_files(kb: KnowledgeBase, policy_id: str) -> list[CaseFile]:
     return [load_case_file(path) for path in kb.case_files(policy_id)]
 
 
-def _case(path: Path, policy: str, base: Mapping[str, Any], entry: object) -> Case:
+def _case(path: Path, policy: str, base: Mapping[str, Any], entry: object, version: str | None = None) -> Case:
     if not isinstance(entry, Mapping):
         raise CaseFileError(f"{path}: each case must be a mapping with keys {', '.join(CASE_KEYS)}")
     line = _line(entry)
@@ -203,6 +225,10 @@ def _case(path: Path, policy: str, base: Mapping[str, Any], entry: object) -> Ca
         file=path,
         line=line,
         policy=policy,
+        # A case's own version comes first, then its request_date, then its file's version.
+        version=str(entry["version"]) if entry.get("version") is not None else (
+            version if {**base, **facts}.get(REQUEST_DATE_FIELD) is None else None
+        ),
     )
 
 

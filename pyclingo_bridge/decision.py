@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Any, Literal
 
+from .provenance import Provenance
+
 Status = Literal["commissioned", "not_commissioned", "outside_policy", "undetermined"]
 STATUSES: tuple[Status, ...] = ("commissioned", "not_commissioned", "outside_policy", "undetermined")
 STATUSES_DETERMINED: tuple[Status, ...] = STATUSES[:3]
@@ -187,6 +189,8 @@ class Decision:
     """The status is certain but which clause decides it depends on facts not given: the
     clauses are every one that decides it for some completion (e.g. not commissioned by 1.2
     in primary care or by 1.3 in a specialist setting, with the setting unknown)."""
+    provenance: Provenance | None = None
+    """Which KB content decided it (pyclingo_bridge/provenance.py)."""
 
     @property
     def determined(self) -> bool:
@@ -207,6 +211,7 @@ class Decision:
             "assumed": [assumption.to_dict() for assumption in self.assumptions],
             "validity": self.validity.to_dict() if self.validity else None,
             "clauses_depend_on_unknowns": self.clauses_depend_on_unknowns,
+            "provenance": self.provenance.to_dict() if self.provenance else None,
         }
 
 

@@ -37,7 +37,9 @@ from .explain import Explainer
 from .inputs import InputLiterals, input_keys
 from .knowledge_base import KnowledgeBase, knowledge_base
 from .model import PolicyModel
+from .provenance import Provenance, files_sha256
 from .solver import GroundProgram
+from .versions import PolicyVersion, choose_version, decision_date, version_in_force
 from .vocabulary import InputKey, PatientFacts, Value, Vocabulary
 
 UNDETERMINED: Status = "undetermined"
@@ -61,10 +63,12 @@ DECISION_ATOMS = frozenset({"status/1", "consistent/0", "decided_by/2", "advice/
 class PolicyEngine:
     """Decides patients under one policy. Thread-safe; build once, query many times."""
 
-    def __init__(self, policy_id: str, kb: KnowledgeBase | None = None) -> None:
+    def __init__(self, policy_id: str, kb: KnowledgeBase | None = None, version: PolicyVersion | None = None) -> None:
         self.kb = kb or knowledge_base()
         folder = self.kb.policy_folder(policy_id)
-        self.files = self.kb.program_files(policy_id)
+        self.version = version if version is not None else version_in_force(self.kb, policy_id, date.today())
+        """The version this engine decides under (versions.py): its own files follow the shared ones."""
+        self.files = self.kb.program_files(policy_id) + self.version.files
         self.program = GroundProgram(self.files, shown=TRACE_ATOMS)
         self.model = PolicyModel.read(folder.name, self.program)
         """The policy as the KB says it, read once: what every front end reads."""
@@ -74,6 +78,15 @@ class PolicyEngine:
         self.contradictions = self.model.contradictions
         self.explainer = Explainer(self.policy.rules, self.vocabulary, self.wording)
         self._trace = InputLiterals(self.program)
+        self.provenance = Provenance(
+            self.policy.reference,
+            self.policy.version,
+            self.version.to_dict()["effective_from"],
+            self.version.to_dict()["effective_to"],
+            self.version.status,
+            files_sha256(self.files, self.kb.root),
+        )
+        """Which KB content decides this engine's answers: hashed once, carried by every answer."""
         self.interval_starts = self.model.interval_starts
         """Each number fact's interval starts between thresholds (the audit keys by them too)."""
         # Further groundings of the same program, each showing only what its solve needs
@@ -281,6 +294,7 @@ class PolicyEngine:
             assumptions=self._assumptions(facts, flips or {}),
             validity=self.validity(),
             clauses_depend_on_unknowns=clauses_vary,
+            provenance=self.provenance,
         )
 
     def _assumptions(self, facts: PatientFacts, flips: Mapping[str, bool]) -> tuple[Assumption, ...]:
@@ -376,13 +390,26 @@ def review_overdue(review: str, today: date) -> bool:
 
 
 @cache
-def _engine(folder_name: str, kb_root: Path | None) -> PolicyEngine:
-    return PolicyEngine(folder_name, knowledge_base(kb_root))
+def _engine(folder_name: str, kb_root: Path | None, version: PolicyVersion) -> PolicyEngine:
+    return PolicyEngine(folder_name, knowledge_base(kb_root), version)
 
 
-def engine_for(policy_id: str, kb_root: Path | None = None) -> PolicyEngine:
-    """The shared engine of a policy (grounded once per process); ids are case-insensitive."""
-    return _engine(knowledge_base(kb_root).policy_folder(policy_id).name, kb_root)
+def engine_for(
+    policy_id: str, kb_root: Path | None = None, version: str | None = None, as_of: date | None = None
+) -> PolicyEngine:
+    """The shared engine of a policy version (grounded once per process); ids are
+    case-insensitive. ``version`` names one by number; otherwise the version in force on
+    ``as_of`` (default today) decides. Raises VersionError when no version is in force then."""
+    kb = knowledge_base(kb_root)
+    folder = kb.policy_folder(policy_id).name
+    chosen = choose_version(kb, folder, version) if version is not None else version_in_force(kb, folder, as_of or date.today())
+    return _engine(folder, kb_root, chosen)
+
+
+def engine_in_force(policy_id: str, facts: object, kb_root: Path | None = None, as_of: date | None = None) -> PolicyEngine:
+    """The engine of the version in force for ``facts``: their ``request_date``, else
+    ``as_of``, else today (versions.decision_date)."""
+    return engine_for(policy_id, kb_root, as_of=decision_date(facts, as_of))
 
 
 def model_for(policy_id: str, kb_root: Path | None = None) -> PolicyModel:

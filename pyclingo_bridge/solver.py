@@ -33,13 +33,15 @@ class GroundProgram:
         rewrite: Callable[[ast.AST], ast.AST] | None = None,
         prune: bool = False,
         observe: bool = False,
+        statements: Sequence[ast.AST] | None = None,
     ) -> None:
         """Parse and ground ``files``; ``shown`` keeps only those ``#show name/arity`` lines;
         ``explain=False`` leaves out the explanation rules (a plain program, for comparison);
         ``rewrite`` (used by ``policykb check``) transforms each statement as parsed;
         ``prune`` also leaves out the rules nothing shown depends on (``cone.py``), for a
         grounding that is only solved, never read for its facts beyond those; ``observe`` records
-        the ground rules as clingo emits them (``ground_rules``, for ``classes.py``)."""
+        the ground rules as clingo emits them (``ground_rules``, for ``classes.py``); ``statements``
+        are grounded instead of ``files``' own (``policykb diff``: two versions, renamed)."""
         self.files = tuple(files)
         self.messages: list[str] = []
         self._mode: tuple[str, str] | None = None
@@ -54,7 +56,9 @@ class GroundProgram:
         whole: list[ast.AST] | None = None
         try:
             kept = pruned.cached() if pruned is not None else None
-            if kept is None:
+            if statements is not None:
+                kept = [statement for statement in statements if _kept(statement, shown)]
+            elif kept is None:
                 whole = _statements(source)
                 kept = [statement for statement in whole if _kept(statement, shown)]
                 if pruned is not None:
@@ -124,6 +128,19 @@ class GroundProgram:
         # Only the last model holds the consequences: read it alone, not each model on the way.
         control.solve(assumptions=assumptions, on_last=lambda model: last.append(list(model.symbols(shown=True))))
         return last[0] if last else None
+
+    def projections(self, assumptions: Sequence[int]) -> list[list[clingo.Symbol]]:
+        """The distinct projections of the models under ``assumptions`` on the program's
+        ``#project`` atoms (each one model's shown atoms): one solve for every class."""
+        self._configure("auto", "ignore")
+        solve = self._control.configuration.solve
+        solve.project = "project"  # type: ignore[union-attr]
+        found: list[list[clingo.Symbol]] = []
+        try:
+            self._control.solve(assumptions=assumptions, on_model=lambda model: found.append(list(model.symbols(shown=True))))
+        finally:
+            solve.project = "no"  # type: ignore[union-attr]
+        return found
 
     def optimal_model(self, assumptions: Sequence[int]) -> list[clingo.Symbol] | None:
         """The shown atoms of a model of least cost (by the program's ``#minimize``) under

@@ -13,6 +13,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Literal
 
 import clingo
@@ -30,8 +31,12 @@ from .fact_types import (
 from .routing import PROCEDURE_FIELD, procedure_of
 
 ID_FIELD = "id"
-RESERVED_FIELDS = (ID_FIELD, PROCEDURE_FIELD)
-"""Keys of an input that are no patient fact: the record's id, the procedure asked for (routing.py)."""
+REQUEST_DATE_FIELD = "request_date"
+"""Reserved beside ``id``: the date of the request, which chooses the policy version in
+force (pyclingo_bridge/versions.py); never a fact the rules read."""
+RESERVED_FIELDS = (ID_FIELD, REQUEST_DATE_FIELD, PROCEDURE_FIELD)
+"""Keys of an input that are no patient fact: the record's id, the date of the request (which
+chooses the version), the procedure asked for (routing.py)."""
 
 FactTypeName = str
 """A type's name as ``fact/4`` declares it (a key of :data:`.fact_types.FACT_TYPES`)."""
@@ -99,7 +104,7 @@ class Vocabulary:
     @property
     def fields(self) -> tuple[str, ...]:
         """Every input key, ``id`` included."""
-        return (ID_FIELD, *self.specs)
+        return (ID_FIELD, REQUEST_DATE_FIELD, *self.specs)
 
     def validate(self, facts: object) -> PatientFacts:
         """Check ``facts`` against the vocabulary; raise InputError naming every bad field."""
@@ -118,6 +123,9 @@ class Vocabulary:
                         problems.append(FieldProblem(ID_FIELD, "expected a string of Unicode text"))
                     else:
                         record_id = value
+                elif key == REQUEST_DATE_FIELD:
+                    if value is not None and not is_iso_date(value):
+                        problems.append(FieldProblem(REQUEST_DATE_FIELD, "expected a date as YYYY-MM-DD, such as 2026-04-01"))
                 elif key == PROCEDURE_FIELD:  # routes the input to a policy; decides nothing
                     try:
                         procedure_of({PROCEDURE_FIELD: value})
@@ -172,6 +180,17 @@ class Vocabulary:
 UNKNOWN_FIELD = "unknown field"
 
 
+def is_iso_date(value: object) -> bool:
+    """Whether ``value`` is a calendar date written ``YYYY-MM-DD``."""
+    if type(value) is not str or len(value) != 10:
+        return False
+    try:
+        date.fromisoformat(value)
+    except ValueError:
+        return False
+    return True
+
+
 def is_text(value: str) -> bool:
     """Whether ``value`` can be written as UTF-8 (a lone surrogate, from a JSON escape such
     as \\ud800, cannot: echoed into the output it would fail there)."""
@@ -187,6 +206,7 @@ def is_text(value: str) -> bool:
 __all__ = [
     "FACT_TYPES",
     "ID_FIELD",
+    "REQUEST_DATE_FIELD",
     "SHOWN_TEXT",
     "AtomValue",
     "FactSpec",

@@ -47,7 +47,7 @@ def test_rows_out_in_order_equal_query(tmp_path: Path, engine: PolicyEngine) -> 
     ]
     assert [m["fact"] for m in lines[2]["missing"]] == ["setting"]
     for line, row in zip(lines, (COMMISSIONED, PRIMARY_CARE, UNKNOWN_SETTING, NO_ID)):
-        assert {k: line[k] for k in ("status", "clauses", "missing")} == answer_fields(engine.decide(row), False)
+        assert {k: line[k] for k in ("status", "clauses", "missing", "provenance")} == answer_fields(engine.decide(row), False)
     assert "explanation" not in lines[0]
 
 
@@ -70,7 +70,7 @@ MALFORMED = [
      "row 2: age: 'forty' is not allowed; expected an integer from 0 to 130 (or null / leave it out when unknown)"),
     ("duplicate key", '{"age": 40, "age": 41}', 2, ["age"], "row 2: age: given more than once"),
     ("unknown field", '{"setting": "mcas", "agee": 40}', 2, ["agee"],
-     ("row 2: agee: unknown field (did you mean 'age'?); allowed fields: id, age, clinical_trial_continuation, "
+     ("row 2: agee: unknown field (did you mean 'age'?); allowed fields: id, request_date, age, clinical_trial_continuation, "
       "core_criteria, emergency_or_inpatient, facet_joint_rfd_prerequisite, ifr_approved, likely_to_change_management, mcas_in_place, "
       "red_flags, sciatica, seen_by_mcas, setting")),
 ]
@@ -148,7 +148,9 @@ def test_csv_with_a_byte_order_mark(tmp_path: Path) -> None:
     source.write_bytes("id,age,setting\nx,15,mcas\n".encode("utf-8-sig"))
     result = _run([str(source)])
     assert result.exit_code == 0, result.stderr
-    assert _lines(result.stdout) == [{"row": 1, "id": "x", "status": "outside_policy", "clauses": ["1.5"], "missing": []}]
+    [line] = _lines(result.stdout)
+    assert line == {"row": 1, "id": "x", "status": "outside_policy", "clauses": ["1.5"], "missing": [], "provenance": line["provenance"]}
+    assert line["provenance"]["policy"] == "CMICB_Clin086"
 
 
 def test_report_that_cannot_be_written_is_a_clear_error(tmp_path: Path) -> None:
@@ -165,7 +167,7 @@ def test_csv_header_with_an_unknown_column_is_one_clear_error(tmp_path: Path) ->
     result = _run([str(source)])
     assert result.exit_code == 1
     assert result.stdout == ""
-    assert result.stderr.startswith("Error: invalid input: agee: unknown CSV column (did you mean 'age'?); allowed columns: id, age,")
+    assert result.stderr.startswith("Error: invalid input: agee: unknown CSV column (did you mean 'age'?); allowed columns: id, request_date, age,")
 
 
 def test_format_from_flag_when_the_name_does_not_tell(tmp_path: Path) -> None:

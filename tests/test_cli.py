@@ -90,7 +90,7 @@ def test_query_reads_stdin_and_exits_0_when_undetermined(runner: CliRunner) -> N
 # name, stdin, arguments, exit code, exact stderr
 ERRORS = [
     ("mistyped key", '{"sciatic": true}', [], 1,
-     ("Error: invalid input: sciatic: unknown field (did you mean 'sciatica'?); allowed fields: id, age, "
+     ("Error: invalid input: sciatic: unknown field (did you mean 'sciatica'?); allowed fields: id, request_date, age, "
       "clinical_trial_continuation, core_criteria, emergency_or_inpatient, facet_joint_rfd_prerequisite, ifr_approved, "
       "likely_to_change_management, mcas_in_place, red_flags, sciatica, seen_by_mcas, setting\n")),
     ("bad value", '{"setting": "gp"}', [], 1,
@@ -165,7 +165,7 @@ def test_every_command_has_help(runner: CliRunner, name: str) -> None:
 
 def test_every_command_is_listed_in_help(runner: CliRunner) -> None:
     listing = runner.invoke(main, ["--help"]).stdout
-    assert COMMAND_NAMES == ["ask", "audit", "check", "policies", "query", "serve", "show", "test"]
+    assert COMMAND_NAMES == ["ask", "audit", "check", "diff", "policies", "query", "serve", "show", "test"]
     assert all(f"  {name}  " in listing for name in COMMAND_NAMES)
 
 

@@ -89,7 +89,7 @@ def test_unreadable_case_file_is_an_error_line_and_the_rest_go_on(tmp_path: Path
     assert result.exit_code == 1
     assert result.output.splitlines()[:3] == [
         f"PASS  {tmp_path / 'b.cases.yaml'}:4  primary care",
-        f"ERROR {tmp_path / 'a.cases.yaml'}:1: unknown key 'casse' (did you mean cases?); allowed: policy, base_facts, cases",
+        f"ERROR {tmp_path / 'a.cases.yaml'}:1: unknown key 'casse' (did you mean cases?); allowed: policy, version, base_facts, cases",
         "1 case: 1 passed, 1 error",
     ]
 

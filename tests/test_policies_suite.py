@@ -211,7 +211,8 @@ EXAMPLE_DECISIONS = [
 )
 def test_examples_are_decided_by_query(policy: str, file: str, status: str, clauses: list[str], missing: list[str]) -> None:
     path = EXAMPLES / policy.lower() / file
-    result = CliRunner().invoke(main, ["query", "--policy", policy, "--format", "json", str(path)])
+    # The examples show version 1 of a versioned policy (in force on 2025-06-01).
+    result = CliRunner().invoke(main, ["query", "--policy", policy, "--as-of", "2025-06-01", "--format", "json", str(path)])
     assert result.exit_code == 0, result.output
     decision = json.loads(result.stdout)
     assert (decision["status"], decision["clauses"], [m["fact"] for m in decision["missing"]]) == (status, clauses, missing)
@@ -444,10 +445,12 @@ BREAST_MET = {
 @settings(max_examples=60, deadline=None)
 @given(tenths=st.integers(100, 900))
 def test_bmi_below_27_is_strict_and_exact(tenths: int) -> None:
-    """1.6 (version 1): every BMI below 27.0 qualifies and every BMI of 27.0 or more does not."""
+    """1.6: every BMI below the version's limit (27.0 in version 1, 30.0 in version 2)
+    qualifies and every BMI at or above it does not."""
     bmi = Decimal(tenths).scaleb(-1)
-    status = engine_for(BREAST).decide({**BREAST_MET, "bmi": bmi}).status
-    assert status == ("commissioned" if bmi < Decimal("27.0") else "not_commissioned")
+    for version, limit in (("1", Decimal("27.0")), ("2", Decimal("30.0"))):
+        status = engine_for(BREAST, version=version).decide({**BREAST_MET, "bmi": bmi}).status
+        assert status == ("commissioned" if bmi < limit else "not_commissioned")
 
 
 MEASURES = st.one_of(st.none(), st.integers(0, 5000)), st.one_of(st.none(), st.integers(0, 12))
@@ -491,17 +494,19 @@ def test_cosmetic_reasons_alone_contradict_another_reason(extra: dict[str, objec
 def test_the_bmi_limit_is_one_parameter(tmp_path: Path) -> None:
     """Version 2 raises the limit to below 30 by one line: 28.4 is then commissioned, 30.0 is not."""
     root = kb_with(tmp_path, "draft_ebi_breastreduction")
-    _edit(root / "policies/draft_ebi_breastreduction/policy.lp", "parameter(maximum_bmi, bmi, 270,", "parameter(maximum_bmi, bmi, 300,")
+    # The limit is version 1's own line (versions/1/version.lp; docs/versions.md).
+    _edit(root / "policies/draft_ebi_breastreduction/versions/1/version.lp", "parameter(maximum_bmi, bmi, 270,", "parameter(maximum_bmi, bmi, 300,")
     from pyclingo_bridge.engine import PolicyEngine
+    from pyclingo_bridge.versions import choose_version
 
-    engine = PolicyEngine(BREAST, KnowledgeBase(root))
+    engine = PolicyEngine(BREAST, KnowledgeBase(root), choose_version(KnowledgeBase(root), BREAST, "1"))
     assert engine.decide({**BREAST_MET, "bmi": Decimal("28.4")}).status == "commissioned"
     refused = engine.decide({**BREAST_MET, "bmi": Decimal("30.0")})
     assert refused.status == "not_commissioned"
     assert [a.text for a in refused.advice if a.clause == "1.6"] == [
         "Support the patient to reach a body mass index below 30.0 kg/m2, kept stable for 12 months, before referral."
     ]
-    assert check_policy(KnowledgeBase(root), BREAST).ok
+    assert check_policy(KnowledgeBase(root), BREAST, "1").ok
 
 
 def test_a_contradiction_of_a_closed_fact_is_met_once_recorded_and_a_dead_one_still_reported(tmp_path: Path) -> None:

@@ -12,7 +12,7 @@ from .conftest import patient
 BAD_INPUTS: list[tuple[str, object, str, str]] = [
     ("not an object", [1, 2], "input", "expected a JSON object"),
     ("mistyped key", {"sciatic": True}, "sciatic", "did you mean 'sciatica'?"),
-    ("unknown key without a near match", {"blood_pressure": 120}, "blood_pressure", "allowed fields: id, age"),
+    ("unknown key without a near match", {"blood_pressure": 120}, "blood_pressure", "allowed fields: id, request_date, age"),
     ("integer as string", {"age": "40"}, "age", "'40' is not allowed; expected an integer from 0 to 130"),
     ("JSON true is not an integer", {"age": True}, "age", "true is not allowed; expected an integer"),
     ("float age", {"age": 40.5}, "age", "40.5 is not allowed"),

@@ -91,7 +91,7 @@ class ChunkResult:
 def answer_fields(decision: Decision, explain: bool) -> dict[str, object]:
     """The members of a decision an audit row prints, as ``policykb query --format json`` prints them."""
     data = decision.to_dict()
-    fields = {key: data[key] for key in ("status", "clauses", "missing")}
+    fields = {key: data[key] for key in ("status", "clauses", "missing", "provenance")}
     if explain:
         fields["explanation"] = data["explanation"]
     return fields

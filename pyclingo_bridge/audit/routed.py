@@ -30,9 +30,11 @@ from typing import IO, TextIO
 from .. import routing
 from ..errors import FieldProblem, InputError
 from ..json_input import loads_strict
+from ..knowledge_base import knowledge_base
 from ..model import PolicyModel
 from ..text_input import utf16_hint
-from ..vocabulary import ID_FIELD, is_text
+from ..versions import VersionError, decision_date, version_in_force
+from ..vocabulary import ID_FIELD, REQUEST_DATE_FIELD, is_text
 from .reader import CSV_FIELD_LIMIT, HeaderError, _OneLine, _QuoteOpen
 from .run import CHUNK_SIZE, AuditInterrupted, AuditSettings, _signals_held, audit
 from .summary import Tally, summary_text
@@ -47,7 +49,8 @@ class RoutedTally:
     """The whole run's tally, and each policy's (by reference) with its version."""
 
     total: Tally
-    by_policy: dict[str, tuple[str, Tally]] = field(default_factory=dict)
+    by_policy: dict[tuple[str, str], Tally] = field(default_factory=dict)
+    """Each (policy reference, version) that decided rows: a row's request_date chooses the version."""
 
 
 @dataclass
@@ -56,6 +59,8 @@ class _Group:
 
     model: PolicyModel
     file: IO[str]
+    version: str | None = None
+    """The policy version in force on the rows' request_date (versions.py)."""
     header: tuple[str, ...] | None = None
     lines: int = 0
 
@@ -82,7 +87,7 @@ def audit_routed(
                                        f"known: {', '.join(routing.system_names(models))}")])
     errors: list[tuple[int, str]] = []
     routed = Tally(limit=settings.follow_up_limit)
-    tallies: dict[str, tuple[str, Tally]] = {}
+    tallies: dict[tuple[str, str], Tally] = {}
     written = 0  # lines handed to ``write``: none before the merge, so a stop before it leaves no line
     try:
         with tempfile.TemporaryDirectory(prefix="policykb-audit-") as folder, contextlib.ExitStack() as files:
@@ -91,9 +96,9 @@ def audit_routed(
             for group in groups.values():
                 group.file.seek(0)
                 output = files.enter_context(tempfile.TemporaryFile("w+", encoding="utf-8", dir=folder))
-                policy_settings = replace(settings, policy_id=group.model.id, header=None)
+                policy_settings = replace(settings, policy_id=group.model.id, version=group.version, header=None)
                 tally = audit(group.file, policy_settings, output.write, jobs=jobs)  # type: ignore[arg-type]
-                tallies[group.model.info.reference] = (group.model.info.version, tally)
+                tallies[(group.model.info.reference, group.version or group.model.info.version)] = tally
                 output.seek(0)
                 outputs.append(_numbered(output))
             merged = (line for _, line in heapq.merge(*outputs))
@@ -105,7 +110,7 @@ def audit_routed(
         stop.rows = written
         raise
     total = Tally(limit=settings.follow_up_limit)
-    for _, tally in tallies.values():
+    for tally in tallies.values():
         total.merge(tally)
     total.merge(routed)
     for kept in total.follow_up.values():
@@ -119,8 +124,8 @@ def routed_summary(result: RoutedTally, column: str, seconds: float) -> str:
     rows = f"{result.total.rows:,} row" + ("" if result.total.rows == 1 else "s")
     rate = f", {result.total.rows / seconds:,.0f} rows/s" if seconds > 0 else ""
     lines = [f"audited {rows}, each under the policy that governs its {column} code, in {seconds:.2f} s{rate}\n"]
-    lines += [f"  {reference} version {version}: {tally.rows:,} rows\n" for reference, (version, tally) in result.by_policy.items()]
-    routed = sum(tally.rows for _, tally in result.by_policy.values())
+    lines += [f"  {reference} version {version}: {tally.rows:,} rows\n" for (reference, version), tally in result.by_policy.items()]
+    routed = sum(tally.rows for tally in result.by_policy.values())
     if result.total.rows > routed:
         lines.append(f"  refused before any policy read them: {result.total.rows - routed:,} rows (error rows)\n")
     return "".join(lines + whole[1:])
@@ -158,8 +163,10 @@ def _split(
         errors.append((number, _writable(line) + "\n"))
 
     routes: dict[str, str] = {}  # code → its policy's id, or why it has none (an extract repeats few codes)
+    kb = knowledge_base(settings.kb_root)
+    in_force: dict[tuple[str, str | None], str] = {}  # (policy, request_date) → "=version", or why none
 
-    def group_of(number: int, record_id: str | int, code: object) -> _Group | None:
+    def group_of(number: int, record_id: str | int, code: object, day: object = None) -> _Group | None:
         if not isinstance(code, str) or not code.strip():
             error(number, record_id, f"{column}: no procedure code, so no policy to decide it under", [column])
             return None
@@ -173,12 +180,26 @@ def _split(
         if route not in models:
             error(number, record_id, route, [column])
             return None
-        if route not in groups:
+        # The row's request_date chooses the version (else --as-of, else today), as for a query.
+        dated = (route, day if isinstance(day, str) or day is None else repr(day))
+        version = in_force.get(dated)
+        if version is None:
+            try:
+                chosen = decision_date({REQUEST_DATE_FIELD: day or None}, settings.as_of)
+                version = "=" + version_in_force(kb, route, chosen).number
+            except (InputError, VersionError) as problem:
+                version = f"{REQUEST_DATE_FIELD}: {problem}" if isinstance(problem, VersionError) else str(problem)
+            in_force[dated] = version
+        if not version.startswith("="):
+            error(number, record_id, version, [REQUEST_DATE_FIELD])
+            return None
+        key = f"{route}\0{version[1:]}"
+        if key not in groups:
             file = files.enter_context(
                 tempfile.TemporaryFile("w+", encoding="utf-8", errors="surrogateescape", dir=folder)  # noqa: SIM115
             )
-            groups[route] = _Group(models[route], file)
-        return groups[route]
+            groups[key] = _Group(models[route], file, version[1:])
+        return groups[key]
 
     if settings.input_format == "jsonl":
         for number, line in enumerate(lines, start=1):
@@ -193,7 +214,8 @@ def _split(
                 error(number, number, f"not a JSON object naming its procedure in {column!r}", ["input"])
                 continue
             given_id = row.get(ID_FIELD)
-            group = group_of(number, given_id if isinstance(given_id, str) else number, row.pop(column, None))
+            group = group_of(number, given_id if isinstance(given_id, str) else number, row.pop(column, None),
+                             row.get(REQUEST_DATE_FIELD))
             if group is not None:
                 group.put(number, json.dumps(row, ensure_ascii=False))
         return groups
@@ -206,7 +228,7 @@ def _split(
         raise HeaderError([FieldProblem("header", f"the CSV header (line 1) cannot be read: {problem}")]) from None
     if column not in header:
         raise HeaderError([FieldProblem(column, f"no such column in the CSV header (--procedure-column); columns: {', '.join(header)}")])
-    known = {ID_FIELD} | {key for model in models.values() for key in model.vocabulary.specs}
+    known = {ID_FIELD, REQUEST_DATE_FIELD} | {key for model in models.values() for key in model.vocabulary.specs}
     unknown = [name for name in header if name not in known and name != column]
     if unknown:
         raise HeaderError([FieldProblem(name, "unknown CSV column: no policy of the knowledge base has this fact") for name in unknown])
@@ -230,10 +252,11 @@ def _split(
         if len(cells) != len(header):
             error(number, record_id, f"{len(cells)} cells where the header has {len(header)} columns", ["input"])
             continue
-        group = group_of(number, record_id, cells[at])
+        dated = cells[header.index(REQUEST_DATE_FIELD)].strip() if REQUEST_DATE_FIELD in header else None
+        group = group_of(number, record_id, cells[at], dated)
         if group is None:
             continue
-        columns = (ID_FIELD, *group.model.vocabulary.specs)
+        columns = (ID_FIELD, REQUEST_DATE_FIELD, *group.model.vocabulary.specs)
         if group.header is None:  # its first row: the header, of the columns this policy reads
             group.header = tuple(name for name in header if name in columns) or (ID_FIELD,)
             group.put(1, _csv_line(group.header))

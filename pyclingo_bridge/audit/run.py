@@ -25,6 +25,7 @@ import time
 from collections.abc import Callable, Generator, Iterator, Mapping
 from contextlib import closing, contextmanager
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any, Self, TextIO
 
@@ -99,9 +100,13 @@ class AuditSettings:
     """Start from the answers earlier runs saved for this KB, and save them for the next
     (``policykb audit`` does; off by default so that a library caller's solves are its own)."""
     follow_up_limit: int = FOLLOW_UP_LIMIT
+    version: str | None = None
+    """The policy version every row is decided under (default: the one in force on ``as_of``)."""
+    as_of: date | None = None
+    """The date whose version in force decides when no version is named (default: today)."""
 
     def auditor(self) -> Auditor:
-        engine = engine_for(self.policy_id, self.kb_root)
+        engine = engine_for(self.policy_id, self.kb_root, self.version, as_of=self.as_of)
         parser = RowParser(engine.vocabulary, self.input_format, self.header)
         return Auditor(engine, parser, self.explain, self.cache_budget, self.follow_up_limit)
 
@@ -127,7 +132,7 @@ def audit(
     Returns the tally of the whole run. A CSV header naming an unknown column raises
     HeaderError before any row is read; every other bad row becomes an error line.
     """
-    engine = engine_for(settings.policy_id, settings.kb_root)
+    engine = engine_for(settings.policy_id, settings.kb_root, settings.version, as_of=settings.as_of)
     source = open_source(stream, settings.input_format, engine.vocabulary, chunk_size)
     settings = dataclasses.replace(settings, input_format=source.format, header=source.header)
     total = Tally(limit=settings.follow_up_limit)

@@ -24,6 +24,7 @@ import datetime as dt
 import logging
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from datetime import date
 from pathlib import Path
 from typing import Any, Literal
 
@@ -79,6 +80,7 @@ def create_app(
     read_timeout: float = READ_TIMEOUT_SECONDS,
     decide_in: DecideIn = "thread",
     cache_size: int = DEFAULT_CACHE_SIZE,
+    as_of: date | None = None,
     fhir_fetch: bool = True,
     fetch_limits: FetchLimits = DEFAULT_LIMITS,
 ) -> FastAPI:
@@ -100,7 +102,8 @@ def create_app(
     """
     executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="cds-hooks-decide") if decide_in == "thread" else None
     kb = knowledge_base(kb_root)
-    engines = {policy_id: engine_for(policy_id, kb_root) for policy_id in kb.policy_folders()}
+    # Each policy's version in force on ``as_of`` (default: the day the server starts).
+    engines = {policy_id: engine_for(policy_id, kb_root, as_of=as_of) for policy_id in kb.policy_folders()}
     services = services_for(engines)
     for engine in engines.values():
         relevant_when(engine)  # a Questionnaire's enableWhen: a faulty declaration stops the start

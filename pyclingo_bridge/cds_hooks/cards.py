@@ -134,6 +134,7 @@ def card(result: FhirDecision, engine: PolicyEngine) -> dict[str, Any]:
                 "clauses": list(decision.clauses),
                 "policy": decision.policy,
                 "policy_version": decision.policy_version,
+                "provenance": engine.provenance.to_dict(),
                 "order": result.fhir.order,
                 "decision": result.to_dict(),
             }

@@ -37,6 +37,7 @@ Kind = Literal[
     "advice_without_urgency",
     "contradiction_fields",
     "dead_contradiction",
+    "version_dates",
 ]
 
 

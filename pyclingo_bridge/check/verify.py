@@ -251,16 +251,20 @@ class _Verifier:
         return sorted(found.values(), key=lambda pair: _place(pair[0].location))
 
     def _patient(self, model: Sequence[clingo.Symbol]) -> dict[str, Any]:
-        """The model's input as the facts `policykb query` reads."""
-        values: dict[str, list[clingo.Symbol]] = {}
-        for atom in model:
-            if atom.name == "known" and str(atom.arguments[0]) in self.vocabulary.specs:
-                values.setdefault(str(atom.arguments[0]), [])  # a list may be known empty
-        for atom in model:
-            if atom.name == "given" and str(atom.arguments[0]) in self.vocabulary.specs:
-                values.setdefault(str(atom.arguments[0]), []).append(atom.arguments[1])
-        specs = self.vocabulary.specs
-        return {key: specs[key].fact_type.from_atoms(specs[key], found) for key, found in sorted(values.items())}
+        return patient_facts(model, self.vocabulary)
+
+
+def patient_facts(model: Sequence[clingo.Symbol], vocabulary: Vocabulary) -> dict[str, Any]:
+    """A model's input (its given/2 and known/1 atoms) as the facts `policykb query` reads."""
+    values: dict[str, list[clingo.Symbol]] = {}
+    for atom in model:
+        if atom.name == "known" and str(atom.arguments[0]) in vocabulary.specs:
+            values.setdefault(str(atom.arguments[0]), [])  # a list may be known empty
+    for atom in model:
+        if atom.name == "given" and str(atom.arguments[0]) in vocabulary.specs:
+            values.setdefault(str(atom.arguments[0]), []).append(atom.arguments[1])
+    specs = vocabulary.specs
+    return {key: specs[key].fact_type.from_atoms(specs[key], found) for key, found in sorted(values.items())}
 
 
 def _concludes(head: clingo.Symbol, statuses: set[str]) -> bool:

@@ -28,6 +28,7 @@ COMMANDS = {
     "test": "test:test_command",
     "show": "show:show",
     "serve": "serve:serve",
+    "diff": "diff:diff",
     "ask": "ask:ask",
 }
 

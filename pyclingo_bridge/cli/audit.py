@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import errno
+import json
 import os
 import sys
 import time
 from collections.abc import Callable
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -17,7 +19,9 @@ from ..audit import audit as run_audit
 from ..audit.report import write_report
 from ..audit.routed import DEFAULT_SYSTEM, audit_routed, routed_summary
 from ..engine import engine_for
+from ..provenance import file_sha256, run_manifest
 from .options import (
+    as_of_option,
     cannot_write,
     chosen_policy,
     end_quietly_on_closed_output,
@@ -51,6 +55,13 @@ from .options import (
 )
 @click.option("--jobs", type=click.IntRange(min=1), default=None, help="Processes to decide with (default: every core).")
 @click.option(
+    "--manifest",
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    default=None,
+    help="Write the run manifest (input hash, row counts, versions, times) here; by default beside -o FILE.",
+)
+@as_of_option
+@click.option(
     "--procedure-column",
     metavar="NAME",
     default=None,
@@ -73,6 +84,8 @@ def audit(
     explain: bool,
     report: Path | None,
     jobs: int | None,
+    manifest: Path | None,
+    as_of: date | None,
     procedure_column: str | None,
     procedure_system: str,
     kb_root: Path | None,
@@ -101,10 +114,14 @@ def audit(
             raise click.UsageError("give --policy or --procedure-column, not both")
         if report is not None:
             raise click.UsageError("--report reports one policy: audit its rows with --policy")
-        _routed(input_file, output, name, chosen, explain, jobs, procedure_column, procedure_system, kb_root)
+        _routed(input_file, output, name, chosen, explain, jobs, procedure_column, procedure_system, kb_root, as_of)
         return
-    engine = engine_for(chosen_policy(kb_root, policy), kb_root)
-    settings = AuditSettings(engine.policy.id, kb_root, explain, chosen, saved_table=True)  # type: ignore[arg-type]
+    engine = engine_for(chosen_policy(kb_root, policy), kb_root, as_of=as_of)
+    settings = AuditSettings(engine.policy.id, kb_root, explain, chosen, version=engine.version.number, saved_table=True)  # type: ignore[arg-type]
+    manifest = manifest or _beside(output)
+    if manifest is not None:
+        _check_writable(manifest, "the manifest")
+    started_at = datetime.now(UTC)
     started = time.perf_counter()
     out = _Output(output)
     try:
@@ -127,16 +144,35 @@ def audit(
         except OSError as error:
             raise cannot_write(error, f"the report {report}") from None
         click.echo(f"report written to {report}", err=True)
+    if manifest is not None:
+        source = input_file.name if name != "<stdin>" else None
+        written = run_manifest(
+            name, file_sha256(source) if source else None, tally.rows, tally.errors, tally.statuses,
+            [engine.provenance], started_at, datetime.now(UTC),
+        )
+        try:
+            manifest.write_text(json.dumps(written, indent=2) + "\n", encoding="utf-8")
+        except OSError as error:
+            raise cannot_write(error, f"the manifest {manifest}") from None
     if tally.errors:
         raise click.ClickException(f"{tally.errors:,} of {tally.rows:,} rows could not be decided (see their error lines)")
 
 
+def _beside(output: TextIO) -> Path | None:
+    """``OUT.manifest.json`` beside an output file; None for standard output."""
+    name = getattr(output, "name", "-")
+    if not isinstance(name, str) or name in ("-", "<stdout>") or output is sys.stdout:
+        return None
+    return Path(name).with_name(Path(name).name + ".manifest.json")
+
+
 def _routed(
     input_file: TextIO, output: TextIO, name: str, input_format: str, explain: bool, jobs: int | None,
-    column: str, system: str, kb_root: Path | None,
+    column: str, system: str, kb_root: Path | None, as_of: date | None,
 ) -> None:
-    """``audit --procedure-column``: each row under the policy that governs its code."""
-    settings = AuditSettings("", kb_root, explain, input_format)  # type: ignore[arg-type]
+    """``audit --procedure-column``: each row under the policy that governs its code (its
+    version in force on ``as_of``, default today)."""
+    settings = AuditSettings("", kb_root, explain, input_format, as_of=as_of)  # type: ignore[arg-type]
     started = time.perf_counter()
     out = _Output(output)
     try:
@@ -157,7 +193,7 @@ def _routed(
         raise click.ClickException(f"{tally.errors:,} of {tally.rows:,} rows could not be decided (see their error lines)")
 
 
-def _check_writable(path: Path) -> None:
+def _check_writable(path: Path, what: str = "the report") -> None:
     """Refuse, before any row is decided, a report path that could not be written at the end."""
     if path.is_dir():
         code = errno.EISDIR
@@ -167,7 +203,7 @@ def _check_writable(path: Path) -> None:
         code = errno.EACCES
     else:
         return
-    raise cannot_write(OSError(code, os.strerror(code)), f"the report {path}")
+    raise cannot_write(OSError(code, os.strerror(code)), f"{what} {path}")
 
 
 class _Output:

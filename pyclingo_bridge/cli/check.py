@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 from click.core import ParameterSource
 
-from ..check import check_policy
+from ..check import check_versions
 from ..check.report import render_report
 from .options import (
     chosen_policy,
@@ -38,7 +38,7 @@ def check(ctx: click.Context, policy: str | None, check_all: bool, kb_root: Path
         raise click.UsageError("give --policy or --all, not both")
     kb = knowledge_base(kb_root)
     policy_ids = list(kb.policy_folders()) if check_all else [chosen_policy(kb_root, policy)]
-    reports = [check_policy(kb, policy_id) for policy_id in policy_ids]
+    reports = [report for policy_id in policy_ids for report in check_versions(kb, policy_id)]
     if output_format == "json":
         print_json([report.to_dict() for report in reports])
     else:

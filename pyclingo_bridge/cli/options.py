@@ -8,6 +8,7 @@ import json
 import os
 import sys
 from collections.abc import Callable
+from datetime import date
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -42,6 +43,26 @@ kb_option = click.option(
     type=click.Path(exists=True, file_okay=False, path_type=Path),
     default=None,
     help="Knowledge base folder to use instead of the installed one.",
+)
+
+
+def _as_of(ctx: click.Context, param: click.Parameter, value: str | None) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value) if len(value) == 10 else date.fromisoformat("bad")
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a date as YYYY-MM-DD, such as 2026-04-01") from None
+
+
+as_of_option = click.option(
+    "--as-of",
+    "as_of",
+    metavar="YYYY-MM-DD",
+    callback=_as_of,
+    default=None,
+    help="Decide under the policy version in force on this date (default: today); an input's own "
+    "request_date comes first in query and in a routed audit.",
 )
 
 

@@ -9,6 +9,7 @@ import click
 
 from .. import routing
 from ..engine import engine_for
+from ..versions import describe, policy_versions
 from .options import format_option, kb_option, knowledge_base, library_errors, print_json
 
 
@@ -28,12 +29,16 @@ def policies(code: tuple[str, str] | None, output_format: str, kb_root: Path | N
     if code is not None:
         _governing(routing.Procedure(code[0].strip(), code[1].strip()), output_format, kb_root)
         return
-    infos = [engine_for(policy_id, kb_root).policy for policy_id in knowledge_base(kb_root).policy_folders()]
+    kb = knowledge_base(kb_root)
+    infos = [engine_for(policy_id, kb_root).policy for policy_id in kb.policy_folders()]
+    versions = {info.reference: policy_versions(kb, info.id) for info in infos}
     if output_format == "json":
-        print_json([info.to_dict() for info in infos])
+        print_json([{**info.to_dict(), "versions": [v.to_dict() for v in versions[info.reference]]} for info in infos])
         return
     for info in infos:
         click.echo(f"{info.reference}  version {info.version}  {info.title}")
+        if len(versions[info.reference]) > 1:  # the one in force today is shown above
+            click.echo(f"  {describe(versions[info.reference])}")
         for key in ("status", "category", "commissioner", "ratified", "review", "source"):
             if key in info.metadata:
                 overdue = key == "review" and _overdue(info.metadata[key])

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
 import click
 
 from .. import routing
-from ..engine import PolicyEngine, engine_for
+from ..engine import PolicyEngine, engine_in_force
 from ..errors import FieldProblem, InputError, PolicyNotChosenError
 from ..render import render_text
+from ..versions import fhir_request_date
+from ..vocabulary import REQUEST_DATE_FIELD
 from .options import (
+    as_of_option,
     chosen_policy,
     format_option,
     kb_option,
@@ -33,11 +37,12 @@ from .options import (
 @click.option("--questionnaire-response", "questionnaire_response", is_flag=True,
               help="FILE is a FHIR R4 QuestionnaireResponse to the policy's Questionnaire.")
 @policy_option
+@as_of_option
 @format_option
 @kb_option
 @library_errors
-def query(facts_file: click.File, fhir: bool, questionnaire_response: bool, policy: str | None, output_format: str,
-          kb_root: Path | None) -> None:
+def query(facts_file: click.File, fhir: bool, questionnaire_response: bool, policy: str | None, as_of: date | None,
+          output_format: str, kb_root: Path | None) -> None:
     """Decide one patient's facts (a JSON object) under a policy.
 
     The policy is --policy, or the one that governs the procedure the input names (the key
@@ -51,7 +56,7 @@ def query(facts_file: click.File, fhir: bool, questionnaire_response: bool, poli
         # Without it a user who forgot the FILE sees a command that waits and says nothing.
         click.echo("reading patient facts from standard input (Ctrl-D to end)…", err=True)
     facts = read_json_object(facts_file)
-    engine = _engine(facts, fhir, policy, kb_root)
+    engine = _engine(facts, fhir, policy, kb_root, as_of)
     if fhir:
         # Imported here: the FHIR models (pydantic) double the start-up of a plain query.
         from ..fhir import decide_bundle
@@ -76,10 +81,12 @@ def query(facts_file: click.File, fhir: bool, questionnaire_response: bool, poli
         click.echo(render_text(decision, engine.policy.title), nl=False)
 
 
-def _engine(facts: object, fhir: bool, policy: str | None, kb_root: Path | None) -> PolicyEngine:
+def _engine(facts: object, fhir: bool, policy: str | None, kb_root: Path | None, as_of: date | None) -> PolicyEngine:
     """The engine of ``--policy``; else of the policy that governs the procedure the input
     names; else of the knowledge base's only policy. A named policy that does not govern the
-    procedure named is an input error (the field says where)."""
+    procedure named is an input error (the field says where). The policy's version is the one
+    in force on the input's request_date (a Bundle's ServiceRequest.authoredOn), else on
+    ``as_of``, else today (versions.py)."""
     if fhir:
         from ..fhir import order_procedures, read_bundle  # the FHIR models: only for --fhir
 
@@ -98,7 +105,8 @@ def _engine(facts: object, fhir: bool, policy: str | None, kb_root: Path | None)
         except PolicyNotChosenError as error:
             hint = "" if procedures else f", or name the procedure in the input ({where})"
             raise click.UsageError(f"give --policy{hint}: {error}") from None
-    engine = engine_for(chosen_policy(kb_root, policy), kb_root)
+    dated = {REQUEST_DATE_FIELD: fhir_request_date(facts)} if fhir else facts
+    engine = engine_in_force(chosen_policy(kb_root, policy), dated, kb_root, as_of)
     if procedures and not fhir and not routing.governs(engine.model, procedures):
         named = ", ".join(str(p) for p in procedures)
         raise InputError([FieldProblem(where, f"{named}: not a procedure that {engine.policy.reference} governs")])

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import ipaddress
+from datetime import date
 from pathlib import Path
 
 import click
 
-from .options import kb_option, library_errors
+from .options import as_of_option, kb_option, library_errors
 
 NO_AUTH_NOTICE = (
     "policykb serve: authentication is OFF (--no-auth): any process on this machine can post "
@@ -42,10 +43,12 @@ def is_loopback(host: str) -> bool:
               help="Seconds to wait for each part of a request before giving up (408 or close).")
 @click.option("--fhir-fetch", type=click.Choice(["on", "off"]), default="on", show_default=True,
               help="Read a missing prefetch from the call's fhirServer with its fhirAuthorization token.")
+@as_of_option
 @kb_option
 @library_errors
 def serve(host: str, port: int, trusted_clients: Path | None, no_auth: bool, public_url: str | None,
-          cors_origins: tuple[str, ...], read_timeout: float, fhir_fetch: str, kb_root: Path | None) -> None:
+          cors_origins: tuple[str, ...], read_timeout: float, fhir_fetch: str, as_of: date | None,
+          kb_root: Path | None) -> None:
     """Serve CDS Hooks 2.0 (order-select, order-sign) for every policy.
 
     Discovery at GET /cds-services, the OpenAPI document at /openapi.json; both are open.
@@ -76,5 +79,5 @@ def serve(host: str, port: int, trusted_clients: Path | None, no_auth: bool, pub
     else:
         click.echo(NO_AUTH_NOTICE, err=True)
     app = create_app(kb_root, auth=auth, public_url=public_url, cors_origins=cors_origins, read_timeout=read_timeout,
-                     fhir_fetch=fhir_fetch == "on")
+                     fhir_fetch=fhir_fetch == "on", as_of=as_of)
     uvicorn.Server(uvicorn_config(app, host=host, port=port, read_timeout=read_timeout, log_level="info")).run()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
 import click
@@ -12,7 +13,7 @@ from ..coverage import Coverage, coverage
 from ..engine import engine_for
 from ..errors import PolicyKBError
 from ..metadata import PolicyInfo
-from .options import format_option, kb_option, knowledge_base, library_errors, print_json
+from .options import as_of_option, format_option, kb_option, knowledge_base, library_errors, print_json
 
 
 @click.command(name="test")
@@ -24,11 +25,17 @@ from .options import format_option, kb_option, knowledge_base, library_errors, p
     default=None,
     help="Fail when rule or clause coverage of a policy is below this percentage.",
 )
+@as_of_option
 @format_option
 @click.pass_context
 @library_errors
 def test_command(
-    ctx: click.Context, paths: tuple[Path, ...], kb_root: Path | None, min_coverage: float | None, output_format: str
+    ctx: click.Context,
+    paths: tuple[Path, ...],
+    kb_root: Path | None,
+    min_coverage: float | None,
+    as_of: date | None,
+    output_format: str,
 ) -> None:
     """Run author case files (PATHS: files or folders; default: every policy's cases).
 
@@ -44,7 +51,7 @@ def test_command(
     for path in files:
         try:
             case_file = load_case_file(path)
-            engine = engine_for_case_file(case_file, kb_root)
+            engine = engine_for_case_file(case_file, kb_root, as_of)
         except CaseFileError as error:
             unreadable.append(str(error))
             continue
