@@ -84,8 +84,8 @@ def test_an_order_without_authored_on_is_decided_under_the_version_of_as_of(clie
 
 @pytest.mark.parametrize(("authored", "detail"), [
     ("2020-01-01", f"ServiceRequest.authoredOn: no version of DRAFT_EBI_BreastReduction is in force on 2020-01-01; {VERSIONS}"),
-    ("2026", "ServiceRequest.authoredOn: 2026 may mean a day of version 1 or of version 2 of DRAFT_EBI_BreastReduction; "
-             f"give the day the order was written ({VERSIONS})"),
+    ("2026", ("ServiceRequest.authoredOn: 2026 may mean a day of version 1 or of version 2 of DRAFT_EBI_BreastReduction; "
+              f"give the day the order was written ({VERSIONS})")),
 ], ids=["before every version", "a year two versions share"])
 def test_a_date_no_one_version_covers_is_a_400_naming_the_versions(client: httpx.Client, authored: str, detail: str) -> None:
     answer = client.post(SIGN, json=hook_call(authored))
