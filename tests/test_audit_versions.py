@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
+import io
 import json
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from pyclingo_bridge.audit.routed import dates_choose_versions
+from pyclingo_bridge.audit import AuditSettings
+from pyclingo_bridge.audit.routed import audit_by_version, dates_choose_versions
 from pyclingo_bridge.cli import main
 from pyclingo_bridge.engine import engine_for
+from pyclingo_bridge.knowledge_base import knowledge_base
+from pyclingo_bridge.versions import version_in_force
 
 from .test_breast_reduction_versions import ALL_ELSE_MET, POLICY
 
@@ -100,3 +107,27 @@ def test_rows_without_request_date_take_as_of_and_bad_rows_get_their_error_lines
                          ids=["one version on every date: not regrouped", "two dated versions"])
 def test_only_a_policy_of_dated_versions_is_regrouped(policy: str, grouped: bool) -> None:
     assert dates_choose_versions(None, policy) is grouped
+
+
+AS_OF = date(2025, 1, 1)
+ROWS = st.lists(st.tuples(
+    st.decimals(min_value=Decimal("20.0"), max_value=Decimal("35.0"), places=1),
+    st.none() | st.dates(min_value=date(2024, 4, 1), max_value=date(2027, 12, 31)),
+), min_size=1, max_size=30)
+
+
+@settings(max_examples=15, deadline=None)
+@given(ROWS)
+def test_every_row_gets_the_answer_of_the_version_in_force_on_its_date(rows: list[tuple[Decimal, date | None]]) -> None:
+    extract = "".join(json.dumps({**ALL_ELSE_MET, "bmi": float(bmi), **({"request_date": day.isoformat()} if day else {})}) + "\n"
+                      for bmi, day in rows)
+    written: list[str] = []
+    audit_by_version(io.StringIO(extract), AuditSettings(POLICY, as_of=AS_OF), written.append, jobs=1)
+    lines = [json.loads(line) for line in "".join(written).splitlines()]
+    kb = knowledge_base()
+    expected = []
+    for bmi, day in rows:
+        version = version_in_force(kb, POLICY, day or AS_OF).number
+        expected.append((version, engine_for(POLICY, version=version).decide({**ALL_ELSE_MET, "bmi": float(bmi)}).status))
+    assert [line["row"] for line in lines] == list(range(1, len(rows) + 1))
+    assert [(line["provenance"]["version"], line["status"]) for line in lines] == expected
