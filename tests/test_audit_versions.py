@@ -131,3 +131,24 @@ def test_every_row_gets_the_answer_of_the_version_in_force_on_its_date(rows: lis
         expected.append((version, engine_for(POLICY, version=version).decide({**ALL_ELSE_MET, "bmi": float(bmi)}).status))
     assert [line["row"] for line in lines] == list(range(1, len(rows) + 1))
     assert [(line["provenance"]["version"], line["status"]) for line in lines] == expected
+
+
+def test_a_csv_record_that_cannot_be_read_gets_the_audit_s_own_error_line(tmp_path: Path) -> None:
+    extract = tmp_path / "rows.csv"
+    extract.write_text('id,request_date,bmi,sex\na,2025-06-01,28.4,female\nb,2025-06-01,"28.4x,female\nc,2025-06-01,28.4,female,x\n')
+    code, lines, _ = _audit(extract)
+    assert code == 1
+    assert [(line["id"], line.get("status"), line.get("error")) for line in lines] == [
+        ("a", "not_commissioned", None),
+        (2, None, ("row 2: input: not a readable CSV record: the quote at line 3, column 14 opens a quoted cell that the "
+                   "line does not close (a record is one line; a quote inside a cell is written twice)")),
+        (3, None, "row 3: input: 5 cells where the header has 4 columns"),
+    ]
+
+
+def test_an_unknown_csv_column_is_refused_before_any_row(tmp_path: Path) -> None:
+    extract = tmp_path / "rows.csv"
+    extract.write_text("id,request_date,bmj\na,2025-06-01,28.4\n")
+    result = CliRunner().invoke(main, ["audit", str(extract), "--policy", POLICY])
+    assert (result.exit_code, result.stdout) == (1, "")
+    assert result.stderr.startswith("Error: invalid input: bmj: unknown CSV column (did you mean 'bmi'?); allowed columns: id, ")
