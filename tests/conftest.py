@@ -85,16 +85,23 @@ cases:
 
 RFD_TEST_CODING = {"system": "http://snomed.info/sct", "code": "9990000001", "display": "test only"}
 """A made-up procedure code that :func:`kb_governing_rfd` routes to DRAFT_EBI_LumbarRFD."""
+BREAST_REDUCTION_TEST_CODING = {"system": "http://snomed.info/sct", "code": "9990000002", "display": "test only"}
+"""A made-up procedure code that ``kb_governing(root, "draft_ebi_breastreduction", ...)`` routes."""
 
 
-def kb_governing_rfd(root: Path) -> Path:
-    """A copy of the installed KB at ``root`` in which DRAFT_EBI_LumbarRFD governs
-    :data:`RFD_TEST_CODING`: its own procedure codes are not verified yet, so the shipped KB
-    routes no order to it (the CDS service decides an order only under a policy that governs
-    its code)."""
+def kb_governing(root: Path, policy_folder: str, coding: dict[str, str]) -> Path:
+    """A copy of the installed KB at ``root`` in which the policy of ``policy_folder`` also
+    governs the SNOMED CT ``coding`` (a made-up code): the drafts' own procedure codes are not
+    verified yet, so the shipped KB routes no order to them (the CDS service decides an order
+    only under a policy that governs its code)."""
     from pyclingo_bridge.knowledge_base import KnowledgeBase
 
     shutil.copytree(KnowledgeBase.installed().root, root, ignore=shutil.ignore_patterns("__pycache__"))
-    with (root / "policies" / "draft_ebi_lumbarrfd" / "codes.lp").open("a") as codes:
-        codes.write(f'\ngoverns(snomed, "{RFD_TEST_CODING["code"]}", "test only: not a SNOMED CT concept").\n')
+    with (root / "policies" / policy_folder / "codes.lp").open("a") as codes:
+        codes.write(f'\ngoverns(snomed, "{coding["code"]}", "test only: not a SNOMED CT concept").\n')
     return root
+
+
+def kb_governing_rfd(root: Path) -> Path:
+    """A KB copy in which DRAFT_EBI_LumbarRFD governs :data:`RFD_TEST_CODING`."""
+    return kb_governing(root, "draft_ebi_lumbarrfd", RFD_TEST_CODING)

@@ -28,14 +28,15 @@ from pathlib import Path
 from typing import IO, TextIO
 
 from .. import routing
+from ..engine import engine_for
 from ..errors import FieldProblem, InputError
 from ..json_input import loads_strict
 from ..knowledge_base import knowledge_base
 from ..model import PolicyModel
 from ..text_input import utf16_hint
-from ..versions import VersionError, decision_date, version_in_force
+from ..versions import VersionError, decision_date, policy_versions, version_in_force
 from ..vocabulary import ID_FIELD, REQUEST_DATE_FIELD, is_text
-from .reader import CSV_FIELD_LIMIT, HeaderError, _OneLine, _QuoteOpen
+from .reader import CSV_FIELD_LIMIT, HeaderError, _OneLine, _QuoteOpen, check_header
 from .run import CHUNK_SIZE, AuditInterrupted, AuditSettings, _signals_held, audit
 from .summary import Tally, summary_text
 
@@ -85,13 +86,45 @@ def audit_routed(
     if not routing.known_system(models, system):
         raise InputError([FieldProblem("--procedure-system", f"no code system {system!r} in the knowledge base; "
                                        f"known: {', '.join(routing.system_names(models))}")])
+
+    def split(folder: Path, files: contextlib.ExitStack, errors: list[tuple[int, str]], tally: Tally) -> dict[str, _Group]:
+        return _split(stream, settings, models, procedure_column, system, folder, files, errors, tally)
+
+    return _audit_groups(split, settings, write, jobs)
+
+
+def audit_by_version(stream: TextIO, settings: AuditSettings, write: Callable[[str], object], jobs: int | None = None) -> RoutedTally:
+    """Audit an extract of ``settings.policy_id``, each row under the policy version in force
+    on its own ``request_date`` (else ``settings.as_of``, else today); ``write`` receives the
+    JSONL output in input order. Rows are grouped by version as :func:`audit_routed` groups
+    them by policy; a row whose date no version covers is an error row naming the versions."""
+
+    def split(folder: Path, files: contextlib.ExitStack, errors: list[tuple[int, str]], tally: Tally) -> dict[str, _Group]:
+        return _split_by_date(stream, settings, folder, files, errors, tally)
+
+    return _audit_groups(split, settings, write, jobs)
+
+
+def dates_choose_versions(kb_root: Path | None, policy_id: str) -> bool:
+    """Whether a row's ``request_date`` can change the version that decides it: not for a
+    policy of one version in force on every date (its audit needs no grouping)."""
+    versions = policy_versions(knowledge_base(kb_root), policy_id)
+    return not (len(versions) == 1 and versions[0].effective_from is None and versions[0].effective_to is None)
+
+
+_Splitter = Callable[[Path, contextlib.ExitStack, list[tuple[int, str]], Tally], dict[str, "_Group"]]
+
+
+def _audit_groups(split: _Splitter, settings: AuditSettings, write: Callable[[str], object], jobs: int | None) -> RoutedTally:
+    """Split the rows into groups (``split``, which adds the rows it refuses to its error lines
+    and tally), audit each group, and hand the lines to ``write`` merged into input order."""
     errors: list[tuple[int, str]] = []
     routed = Tally(limit=settings.follow_up_limit)
     tallies: dict[tuple[str, str], Tally] = {}
     written = 0  # lines handed to ``write``: none before the merge, so a stop before it leaves no line
     try:
         with tempfile.TemporaryDirectory(prefix="policykb-audit-") as folder, contextlib.ExitStack() as files:
-            groups = _split(stream, settings, models, procedure_column, system, Path(folder), files, errors, routed)
+            groups = split(Path(folder), files, errors, routed)
             outputs: list[Iterator[tuple[int, str]]] = [iter(errors)]
             for group in groups.values():
                 group.file.seek(0)
@@ -118,12 +151,13 @@ def audit_routed(
     return RoutedTally(total, tallies)
 
 
-def routed_summary(result: RoutedTally, column: str, seconds: float) -> str:
-    """The summary of a routed audit: the rows of each policy, then the counts of the whole run."""
+def routed_summary(result: RoutedTally, each_under: str, seconds: float) -> str:
+    """The summary of a routed audit: the rows of each policy (and version), then the counts of
+    the whole run; ``each_under`` says how a row's policy or version was chosen."""
     whole = summary_text(result.total, "the policy its procedure names", "", seconds).splitlines(keepends=True)
     rows = f"{result.total.rows:,} row" + ("" if result.total.rows == 1 else "s")
     rate = f", {result.total.rows / seconds:,.0f} rows/s" if seconds > 0 else ""
-    lines = [f"audited {rows}, each under the policy that governs its {column} code, in {seconds:.2f} s{rate}\n"]
+    lines = [f"audited {rows}, each under {each_under}, in {seconds:.2f} s{rate}\n"]
     lines += [f"  {reference} version {version}: {tally.rows:,} rows\n" for (reference, version), tally in result.by_policy.items()]
     routed = sum(tally.rows for tally in result.by_policy.values())
     if result.total.rows > routed:
@@ -163,8 +197,7 @@ def _split(
         errors.append((number, _writable(line) + "\n"))
 
     routes: dict[str, str] = {}  # code → its policy's id, or why it has none (an extract repeats few codes)
-    kb = knowledge_base(settings.kb_root)
-    in_force: dict[tuple[str, str | None], str] = {}  # (policy, request_date) → "=version", or why none
+    in_force = _InForce(settings)
 
     def group_of(number: int, record_id: str | int, code: object, day: object = None) -> _Group | None:
         if not isinstance(code, str) or not code.strip():
@@ -180,16 +213,7 @@ def _split(
         if route not in models:
             error(number, record_id, route, [column])
             return None
-        # The row's request_date chooses the version (else --as-of, else today), as for a query.
-        dated = (route, day if isinstance(day, str) or day is None else repr(day))
-        version = in_force.get(dated)
-        if version is None:
-            try:
-                chosen = decision_date({REQUEST_DATE_FIELD: day or None}, settings.as_of)
-                version = "=" + version_in_force(kb, route, chosen).number
-            except (InputError, VersionError) as problem:
-                version = f"{REQUEST_DATE_FIELD}: {problem}" if isinstance(problem, VersionError) else str(problem)
-            in_force[dated] = version
+        version = in_force.version(route, day)
         if not version.startswith("="):
             error(number, record_id, version, [REQUEST_DATE_FIELD])
             return None
@@ -270,6 +294,117 @@ def _split(
     return groups
 
 
+class _InForce:
+    """The version in force for each (policy, request_date) of an extract (it repeats few)."""
+
+    def __init__(self, settings: AuditSettings) -> None:
+        self.kb = knowledge_base(settings.kb_root)
+        self.as_of = settings.as_of
+        self._known: dict[tuple[str, str | None], str] = {}
+
+    def version(self, policy_id: str, day: object) -> str:
+        """``=<number>`` of the version in force on ``day`` (a row's request_date; None or
+        empty: ``--as-of``, else today), or the error message of a row dated otherwise."""
+        dated = (policy_id, day if isinstance(day, str) or day is None else repr(day))
+        version = self._known.get(dated)
+        if version is None:
+            # The row's request_date chooses the version (else --as-of, else today), as for a query.
+            try:
+                chosen = decision_date({REQUEST_DATE_FIELD: day or None}, self.as_of)
+                version = "=" + version_in_force(self.kb, policy_id, chosen).number
+            except (InputError, VersionError) as problem:
+                version = f"{REQUEST_DATE_FIELD}: {problem}" if isinstance(problem, VersionError) else str(problem)
+            self._known[dated] = version
+        return version
+
+
+def _split_by_date(
+    stream: TextIO,
+    settings: AuditSettings,
+    folder: Path,
+    files: contextlib.ExitStack,
+    errors: list[tuple[int, str]],
+    tally: Tally,
+) -> dict[str, _Group]:
+    """Put every row of one policy's extract, as it is written, in the group of the version in
+    force on its request_date. A row that cannot be read, or has no request_date, goes to the
+    version of ``--as-of`` (else today), whose audit reports it as an audit of that version alone
+    would; only a row dated where no version is in force becomes an error line here."""
+    groups: dict[str, _Group] = {}
+    in_force = _InForce(settings)
+    undated = in_force.version(settings.policy_id, None)
+    if not undated.startswith("="):  # --as-of itself in no version: one error, before any row
+        raise VersionError(undated.removeprefix(f"{REQUEST_DATE_FIELD}: "))
+    first = stream.readline().removeprefix("\ufeff")
+    hint = utf16_hint(first)
+    if hint is not None:
+        raise InputError([FieldProblem("encoding", hint)])
+    lines = itertools.chain((first,), stream) if first else iter(())
+    header: tuple[str, ...] | None = None
+
+    def group_of(number: int, record_id: object, day: object) -> _Group | None:
+        version = in_force.version(settings.policy_id, day)
+        if not version.startswith("="):
+            shown = record_id if isinstance(record_id, str) and is_text(record_id) and record_id else number
+            tally.add_error(number, shown, f"row {number}: {version}")
+            line = json.dumps({"row": number, "id": shown, "error": f"row {number}: {version}",
+                               "fields": [REQUEST_DATE_FIELD]}, ensure_ascii=False)
+            errors.append((number, _writable(line) + "\n"))
+            return None
+        if version not in groups:
+            file = files.enter_context(
+                tempfile.TemporaryFile("w+", encoding="utf-8", errors="surrogateescape", dir=folder)  # noqa: SIM115
+            )
+            model = engine_for(settings.policy_id, settings.kb_root, version[1:]).model
+            groups[version] = _Group(model, file, version[1:])
+            if header is not None:
+                groups[version].put(1, _csv_line(header))
+        return groups[version]
+
+    if settings.input_format == "jsonl":
+        for number, line in enumerate(lines, start=1):
+            if not line.strip():
+                continue
+            try:
+                row = loads_strict(line)
+            except ValueError:
+                row = None  # its group's audit says what is wrong with it
+            fields = row if isinstance(row, dict) else {}
+            group = group_of(number, fields.get(ID_FIELD), fields.get(REQUEST_DATE_FIELD))
+            if group is not None:
+                group.put(number, line.rstrip("\r\n"))
+        return groups
+    csv.field_size_limit(CSV_FIELD_LIMIT)
+    source = _OneLine(lines)  # one record per line, as the audit reads them
+    records = csv.reader(source, strict=True)
+    try:
+        header = tuple(cell.strip() for cell in next(records, []))
+    except (csv.Error, _QuoteOpen) as problem:
+        raise HeaderError([FieldProblem("header", f"the CSV header (line 1) cannot be read: {problem}")]) from None
+    check_header(header, engine_for(settings.policy_id, settings.kb_root, undated[1:]).vocabulary)
+    at = header.index(REQUEST_DATE_FIELD) if REQUEST_DATE_FIELD in header else None
+    record_at = header.index(ID_FIELD) if ID_FIELD in header else None
+    number = 0
+    while True:
+        number += 1
+        source.asked = False
+        try:
+            cells: list[str] | None = next(records)
+        except StopIteration:
+            break
+        except (csv.Error, _QuoteOpen):
+            cells = None  # unreadable: its group's audit says why
+        if cells == []:
+            continue
+        whole = cells is not None and len(cells) == len(header)
+        day = cells[at].strip() if whole and cells and at is not None else None
+        record_id = cells[record_at].strip() if whole and cells and record_at is not None else None
+        group = group_of(number, record_id, day)
+        if group is not None:
+            group.put(number + 1, source.line.rstrip("\r\n"))  # row n: line n + 1
+    return groups
+
+
 def _csv_line(cells: tuple[str, ...]) -> str:
     out = io.StringIO()
     csv.writer(out, lineterminator="").writerow(cells)
@@ -280,4 +415,4 @@ def _writable(text: str) -> str:
     return text if is_text(text) else text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
-__all__ = ["DEFAULT_SYSTEM", "RoutedTally", "audit_routed", "routed_summary"]
+__all__ = ["DEFAULT_SYSTEM", "RoutedTally", "audit_by_version", "audit_routed", "dates_choose_versions", "routed_summary"]

@@ -47,7 +47,6 @@ from .body import READ_TIMEOUT_SECONDS, ReadableRefusals, read_body
 from .cards import card
 from .coverage_information import coverage_answer
 from .decisions import DEFAULT_SIZE as DEFAULT_CACHE_SIZE
-from .decisions import DecisionCache
 from .fhir_fetch import (
     DEFAULT_LIMITS,
     FetchError,
@@ -63,6 +62,7 @@ from .openapi import (
     SECURITY_SCHEMES,
     example_request,
 )
+from .order_versions import OrderVersions
 from .request import HookError, PrefetchMissing, parse_body, read_request
 from .services import Service, governs, observation_codes, services_for
 
@@ -102,12 +102,13 @@ def create_app(
     """
     executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="cds-hooks-decide") if decide_in == "thread" else None
     kb = knowledge_base(kb_root)
-    # Each policy's version in force on ``as_of`` (default: the day the server starts).
+    # Each policy's version in force on ``as_of`` (default: the day the server starts): what
+    # discovery and the Questionnaire describe. Each order is decided under its own date's.
     engines = {policy_id: engine_for(policy_id, kb_root, as_of=as_of) for policy_id in kb.policy_folders()}
     services = services_for(engines)
     for engine in engines.values():
         relevant_when(engine)  # a Questionnaire's enableWhen: a faulty declaration stops the start
-    caches = {id(engine): DecisionCache(engine, cache_size) for engine in engines.values()}
+    versions = OrderVersions(kb_root, as_of, cache_size)
     app = FastAPI(
         title="policykb CDS Hooks service",
         version=__version__,
@@ -162,15 +163,14 @@ def create_app(
         if auth is not None:
             _authenticate(auth, request, f"{base_url or _bound_url(request)}/cds-services/{service_id}")
         body = await read_body(request)
-        cache = caches[id(service.engine)]
         base = base_url or _bound_url(request)
 
         async def answer_to(sent: bytes | dict[str, Any]) -> dict[str, Any]:
             if executor is not None:
-                return await asyncio.get_running_loop().run_in_executor(executor, _answer, service, cache, sent, base)
+                return await asyncio.get_running_loop().run_in_executor(executor, _answer, service, versions, sent, base)
             if decide_in == "pool":
-                return await run_in_threadpool(_answer, service, cache, sent, base)
-            return _answer(service, cache, sent, base)
+                return await run_in_threadpool(_answer, service, versions, sent, base)
+            return _answer(service, versions, sent, base)
 
         try:
             answer = await answer_to(body)
@@ -304,17 +304,19 @@ def _finish_openapi(app: FastAPI, secured: bool) -> None:
     app.openapi = openapi  # type: ignore[method-assign]
 
 
-def _answer(service: Service, cache: DecisionCache, body: bytes | dict[str, Any], base_url: str) -> dict[str, Any]:
+def _answer(service: Service, versions: OrderVersions, body: bytes | dict[str, Any], base_url: str) -> dict[str, Any]:
     """Parse, decide and render one hook call (CPU work: runs off the event loop): a card per
-    decided order and, beside it, CRD coverage information as an ``update`` system action."""
-    engine: PolicyEngine = service.engine
+    decided order, under the policy version in force on its ``authoredOn``, and, beside it,
+    CRD coverage information as an ``update`` system action."""
     # Orders no policy governs (laboratory, diet, medicine, ...) are left out: nothing to say.
+    # Which codes a policy governs is read from the version the service was started under.
     data = parse_body(body) if isinstance(body, bytes) else body
-    hook = read_request(data, service.hook, lambda order: governs(engine, order))
+    hook = read_request(data, service.hook, lambda order: governs(service.engine, order))
     cards, actions = [], []
     today = dt.datetime.now(dt.UTC).date()
-    questionnaire = f"{base_url}/Questionnaire/{engine.policy.id}"
+    questionnaire = f"{base_url}/Questionnaire/{service.engine.policy.id}"
     for order, sent in zip(hook.orders, hook.drafts):
+        engine, cache = versions.for_order(service.engine.policy.id, order, today)
         try:
             result = decide_order(engine, hook.patient, hook.conditions, order, hook.other, cache.decide,
                                   hook.observations)

@@ -44,7 +44,7 @@ class Service:
             "title": self.title,
             "description": (
                 f"Decides each draft ServiceRequest{_for(policy.metadata.get('order_noun'))} whose procedure code "
-                f"{policy.reference} governs, under {policy.reference} version {policy.version} "
+                f"{policy.reference} governs, under the version of {policy.reference} in force on its authoredOn "
                 f"({policy.title}, {policy.metadata.get('commissioner', 'commissioner not recorded')}): "
                 "commissioned, not commissioned, outside the policy or undetermined, with the clauses "
                 "that decided it and the information still missing."

@@ -17,9 +17,16 @@ import click
 from ..audit import INPUT_FORMATS, AuditInterrupted, AuditSettings, format_of, stop_on_signals, summary_text
 from ..audit import audit as run_audit
 from ..audit.report import write_report
-from ..audit.routed import DEFAULT_SYSTEM, audit_routed, routed_summary
+from ..audit.routed import (
+    DEFAULT_SYSTEM,
+    audit_by_version,
+    audit_routed,
+    dates_choose_versions,
+    routed_summary,
+)
 from ..engine import engine_for
 from ..provenance import file_sha256, run_manifest
+from ..versions import policy_versions
 from .options import (
     as_of_option,
     cannot_write,
@@ -117,7 +124,11 @@ def audit(
         _routed(input_file, output, name, chosen, explain, jobs, procedure_column, procedure_system, kb_root, as_of)
         return
     engine = engine_for(chosen_policy(kb_root, policy), kb_root, as_of=as_of)
-    settings = AuditSettings(engine.policy.id, kb_root, explain, chosen, version=engine.version.number, saved_table=True)  # type: ignore[arg-type]
+    # Each row under the version in force on its request_date (else --as-of, else today),
+    # grouped by version; a policy of one version in force on every date needs no grouping.
+    dated = dates_choose_versions(kb_root, engine.policy.id)
+    settings = AuditSettings(engine.policy.id, kb_root, explain, chosen,  # type: ignore[arg-type]
+                             version=None if dated else engine.version.number, as_of=as_of, saved_table=True)
     manifest = manifest or _beside(output)
     if manifest is not None:
         _check_writable(manifest, "the manifest")
@@ -126,7 +137,14 @@ def audit(
     out = _Output(output)
     try:
         with stop_on_signals(), _progress(name, input_file) as progress:
-            tally = run_audit(input_file, settings, out.write, jobs=jobs, progress=progress)
+            if dated:
+                by_version = audit_by_version(input_file, settings, out.write, jobs=jobs)
+                tally = by_version.total
+                found = {number for _, number in by_version.by_policy}
+                applied = [v.number for v in policy_versions(engine.kb, engine.policy.id) if v.number in found]
+            else:
+                tally = run_audit(input_file, settings, out.write, jobs=jobs, progress=progress)
+                applied = [engine.version.number]
             out.flush()
     except AuditInterrupted as stop:
         out.flush_after_stop()
@@ -137,10 +155,15 @@ def audit(
         )
         raise click.exceptions.Exit(stop.exit_code) from None
     seconds = time.perf_counter() - started
-    click.echo(summary_text(tally, engine.policy.reference, engine.policy.version, seconds), err=True, nl=False)
+    engines = [engine_for(engine.policy.id, kb_root, number) for number in applied] or [engine]
+    if len(engines) == 1:
+        click.echo(summary_text(tally, engines[0].policy.reference, engines[0].version.number, seconds), err=True, nl=False)
+    else:
+        each_under = f"the version of {engine.policy.reference} in force on its request_date (else --as-of, else today)"
+        click.echo(routed_summary(by_version, each_under, seconds), err=True, nl=False)
     if report is not None:
         try:
-            write_report(report, tally, engine.policy)
+            write_report(report, tally, engines[-1].policy)
         except OSError as error:
             raise cannot_write(error, f"the report {report}") from None
         click.echo(f"report written to {report}", err=True)
@@ -148,7 +171,7 @@ def audit(
         source = input_file.name if name != "<stdin>" else None
         written = run_manifest(
             name, file_sha256(source) if source else None, tally.rows, tally.errors, tally.statuses,
-            [engine.provenance], started_at, datetime.now(UTC),
+            [applied_engine.provenance for applied_engine in engines], started_at, datetime.now(UTC),
         )
         try:
             manifest.write_text(json.dumps(written, indent=2) + "\n", encoding="utf-8")
@@ -187,7 +210,8 @@ def _routed(
             err=True,
         )
         raise click.exceptions.Exit(stop.exit_code) from None
-    click.echo(routed_summary(result, column, time.perf_counter() - started), err=True, nl=False)
+    summary = routed_summary(result, f"the policy that governs its {column} code", time.perf_counter() - started)
+    click.echo(summary, err=True, nl=False)
     tally = result.total
     if tally.errors:
         raise click.ClickException(f"{tally.errors:,} of {tally.rows:,} rows could not be decided (see their error lines)")

@@ -62,7 +62,7 @@ as_of_option = click.option(
     callback=_as_of,
     default=None,
     help="Decide under the policy version in force on this date (default: today); an input's own "
-    "request_date comes first in query and in a routed audit.",
+    "request_date (an audit row's, a served order's authoredOn) comes first.",
 )
 
 
