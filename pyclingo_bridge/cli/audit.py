@@ -7,7 +7,8 @@ import json
 import os
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, TextIO
@@ -135,25 +136,15 @@ def audit(
     started_at = datetime.now(UTC)
     started = time.perf_counter()
     out = _Output(output)
-    try:
-        with stop_on_signals(), _progress(name, input_file) as progress:
-            if dated:
-                by_version = audit_by_version(input_file, settings, out.write, jobs=jobs)
-                tally = by_version.total
-                found = {number for _, number in by_version.by_policy}
-                applied = [v.number for v in policy_versions(engine.kb, engine.policy.id) if v.number in found]
-            else:
-                tally = run_audit(input_file, settings, out.write, jobs=jobs, progress=progress)
-                applied = [engine.version.number]
-            out.flush()
-    except AuditInterrupted as stop:
-        out.flush_after_stop()
-        click.echo(
-            f"interrupted ({stop.signal_name}): {stop.rows:,} rows written to {out.name}, whole lines in input"
-            " order; the rest of the extract was not decided",
-            err=True,
-        )
-        raise click.exceptions.Exit(stop.exit_code) from None
+    with _stopped_by_signals(out), _progress(name, input_file) as progress:
+        if dated:
+            by_version = audit_by_version(input_file, settings, out.write, jobs=jobs)
+            tally = by_version.total
+            found = {number for _, number in by_version.by_policy}
+            applied = [v.number for v in policy_versions(engine.kb, engine.policy.id) if v.number in found]
+        else:
+            tally = run_audit(input_file, settings, out.write, jobs=jobs, progress=progress)
+            applied = [engine.version.number]
     seconds = time.perf_counter() - started
     engines = [engine_for(engine.policy.id, kb_root, number) for number in applied] or [engine]
     if len(engines) == 1:
@@ -198,18 +189,8 @@ def _routed(
     settings = AuditSettings("", kb_root, explain, input_format, as_of=as_of)  # type: ignore[arg-type]
     started = time.perf_counter()
     out = _Output(output)
-    try:
-        with stop_on_signals():
-            result = audit_routed(input_file, settings, out.write, column, system, jobs=jobs)
-            out.flush()
-    except AuditInterrupted as stop:
-        out.flush_after_stop()
-        click.echo(
-            f"interrupted ({stop.signal_name}): {stop.rows:,} rows written to {out.name}, whole lines in input"
-            " order; the rest of the extract was not decided",
-            err=True,
-        )
-        raise click.exceptions.Exit(stop.exit_code) from None
+    with _stopped_by_signals(out):
+        result = audit_routed(input_file, settings, out.write, column, system, jobs=jobs)
     summary = routed_summary(result, f"the policy that governs its {column} code", time.perf_counter() - started)
     click.echo(summary, err=True, nl=False)
     tally = result.total
@@ -228,6 +209,24 @@ def _check_writable(path: Path, what: str = "the report") -> None:
     else:
         return
     raise cannot_write(OSError(code, os.strerror(code)), f"{what} {path}")
+
+
+@contextmanager
+def _stopped_by_signals(out: _Output) -> Iterator[None]:
+    """Run the audit inside; SIGINT or SIGTERM ends it with whole lines written, in input order,
+    says how many on stderr and exits 130 or 143."""
+    try:
+        with stop_on_signals():
+            yield
+            out.flush()
+    except AuditInterrupted as stop:
+        out.flush_after_stop()
+        click.echo(
+            f"interrupted ({stop.signal_name}): {stop.rows:,} rows written to {out.name}, whole lines in input"
+            " order; the rest of the extract was not decided",
+            err=True,
+        )
+        raise click.exceptions.Exit(stop.exit_code) from None
 
 
 class _Output:
