@@ -219,9 +219,7 @@ def _split(
             return None
         key = f"{route}\0{version[1:]}"
         if key not in groups:
-            file = files.enter_context(
-                tempfile.TemporaryFile("w+", encoding="utf-8", errors="surrogateescape", dir=folder)  # noqa: SIM115
-            )
+            file = _group_file(files, folder)
             groups[key] = _Group(models[route], file, version[1:])
         return groups[key]
 
@@ -352,9 +350,7 @@ def _split_by_date(
             errors.append((number, _writable(line) + "\n"))
             return None
         if version not in groups:
-            file = files.enter_context(
-                tempfile.TemporaryFile("w+", encoding="utf-8", errors="surrogateescape", dir=folder)  # noqa: SIM115
-            )
+            file = _group_file(files, folder)
             model = engine_for(settings.policy_id, settings.kb_root, version[1:]).model
             groups[version] = _Group(model, file, version[1:])
             if header is not None:
@@ -403,6 +399,11 @@ def _split_by_date(
         if group is not None:
             group.put(number + 1, source.line.rstrip("\r\n"))  # row n: line n + 1
     return groups
+
+
+def _group_file(files: contextlib.ExitStack, folder: Path) -> IO[str]:
+    """A temporary file for one group's rows, closed with the run."""
+    return files.enter_context(tempfile.TemporaryFile("w+", encoding="utf-8", errors="surrogateescape", dir=folder))
 
 
 def _csv_line(cells: tuple[str, ...]) -> str:
