@@ -34,7 +34,7 @@ from .decision import (
 )
 from .errors import InputError, KnowledgeBaseError
 from .explain import Explainer
-from .inputs import InputLiterals, input_keys
+from .inputs import InputLiterals, atoms_with_actual_values, input_keys
 from .knowledge_base import KnowledgeBase, knowledge_base
 from .model import PolicyModel
 from .provenance import Provenance, files_sha256
@@ -69,7 +69,9 @@ class PolicyEngine:
         self.version = version if version is not None else version_in_force(self.kb, policy_id, date.today())
         """The version this engine decides under (versions.py): its own files follow the shared ones."""
         self.files = self.kb.program_files(policy_id) + self.version.files
-        self.program = GroundProgram(self.files, shown=TRACE_ATOMS)
+        # Integers only at their representatives here too (inputs.lp): the trace names each
+        # given number's interval start, which `_consequences` turns back into its value.
+        self.program = GroundProgram(self.files, REPRESENTATIVE_INTEGERS, shown=TRACE_ATOMS)
         self.model = PolicyModel.read(folder.name, self.program)
         """The policy as the KB says it, read once: what every front end reads."""
         self.policy = self.model.info
@@ -77,7 +79,6 @@ class PolicyEngine:
         self.wording = self.model.wording
         self.contradictions = self.model.contradictions
         self.explainer = Explainer(self.policy.rules, self.vocabulary, self.wording)
-        self._trace = InputLiterals(self.program)
         self.provenance = Provenance(
             self.policy.reference,
             self.policy.version,
@@ -89,6 +90,7 @@ class PolicyEngine:
         """Which KB content decides this engine's answers: hashed once, carried by every answer."""
         self.interval_starts = self.model.interval_starts
         """Each number fact's interval starts between thresholds (the audit keys by them too)."""
+        self._trace = InputLiterals(self.program, self.interval_starts)
         # Further groundings of the same program, each showing only what its solve needs
         # (fewer shown atoms: fewer models to enumerate, fewer symbols to read), built when
         # first needed: the brave one for `possible` and `missing`, and one without the trace.
@@ -167,8 +169,9 @@ class PolicyEngine:
         """The trace atoms some completion of ``facts`` shows (brave consequences), for checks
         that ask whether anything can reach an atom at all."""
         with self._lock:
-            symbols = self.program.consequences(self.solve_assumptions(self._trace, input_keys(facts, self.vocabulary), admit=True), "brave")
-        return atoms_by_name(symbols or ())
+            given = input_keys(facts, self.vocabulary)
+            symbols = self.program.consequences(self.solve_assumptions(self._trace, given, admit=True), "brave")
+        return atoms_with_actual_values(symbols or (), self._trace.actual_values(given))
 
     def _flips(self, facts: PatientFacts, cautious: Atoms) -> dict[str, bool]:
         """For each closed-world fact not given: would recording it (true, or any one member)
@@ -236,7 +239,7 @@ class PolicyEngine:
             if isinstance(refused, InputError):
                 return refused
             return KnowledgeBaseError(f"{self.policy.reference}: no completion of these facts has a model")
-        atoms = atoms_by_name(symbols)
+        atoms = atoms_with_actual_values(symbols, inputs.actual_values(given)) if inputs is self._trace else atoms_by_name(symbols)
         if mode == "cautious" and "consistent" not in atoms:
             return KnowledgeBaseError(
                 f"{self.policy.reference}: for some completion of these facts the knowledge "

@@ -9,10 +9,11 @@ the assumptions for a query touches no clingo symbol.
 from __future__ import annotations
 
 import bisect
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 import clingo
 
+from .atoms import Atoms, atoms_by_name, read_atom
 from .errors import KnowledgeBaseError
 from .solver import GroundProgram
 from .vocabulary import InputKey, PatientFacts, Vocabulary
@@ -61,8 +62,51 @@ class InputLiterals:
             assumptions[position] = -assumptions[position]
         return assumptions
 
+    def actual_values(self, given: set[InputKey]) -> dict[clingo.Symbol, clingo.Symbol]:
+        """For each given number passed as a different first value of its interval,
+        ``holds(K, Start)`` mapped to ``holds(K, Value)``: what a trace must name instead."""
+        replace: dict[clingo.Symbol, clingo.Symbol] = {}
+        for key in given:
+            start = self._interval_start(key)
+            if start != key:
+                holds = clingo.Function("holds", [clingo.Function(str(key[1])), clingo.Number(start[2])])  # type: ignore[arg-type]
+                replace[holds] = clingo.Function("holds", [clingo.Function(str(key[1])), clingo.Number(key[2])])  # type: ignore[arg-type]
+        return replace
+
     def _interval_start(self, key: InputKey) -> InputKey:
         starts = self.interval_starts.get(str(key[1])) if key[0] == "given" else None
         if starts is None or not isinstance(key[2], int):
             return key
         return ("given", key[1], starts[max(0, bisect.bisect_right(starts, key[2]) - 1)])
+
+
+def atoms_with_actual_values(symbols: Iterable[clingo.Symbol], replace: Mapping[clingo.Symbol, clingo.Symbol]) -> Atoms:
+    """``symbols`` grouped by name, with every ``holds(K, Start)`` of ``replace``, at any depth
+    (inside ``fired/3``, ``neg(...)``, why-not conditions), naming the patient's value instead.
+    Only atoms whose text names such a start are rebuilt (the atoms' text is read once)."""
+    if not replace:
+        return atoms_by_name(symbols)
+    starts = [str(symbol) for symbol in replace]
+    memo: dict[clingo.Symbol, clingo.Symbol] = {}
+
+    def substitute(symbol: clingo.Symbol) -> clingo.Symbol:
+        found = replace.get(symbol)
+        if found is not None:
+            return found
+        if symbol.type != clingo.SymbolType.Function or not symbol.arguments:
+            return symbol
+        done = memo.get(symbol)
+        if done is None:
+            arguments = symbol.arguments
+            changed = [substitute(argument) for argument in arguments]
+            done = symbol if changed == arguments else clingo.Function(symbol.name, changed, symbol.positive)
+            memo[symbol] = done
+        return done
+
+    grouped: Atoms = {}
+    for symbol in symbols:
+        atom = read_atom(symbol)
+        if any(start in atom.text for start in starts):
+            atom = read_atom(substitute(symbol))
+        grouped.setdefault(atom.name, []).append(atom)
+    return grouped
