@@ -38,8 +38,8 @@ import itertools
 import json
 import os
 import re
-import shutil
 import resource
+import shutil
 import statistics
 import subprocess
 import sys

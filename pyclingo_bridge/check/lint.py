@@ -17,8 +17,8 @@ from clingo.ast import ASTType
 from ..fact_types import FACT_TYPES
 from ..labels import GENERATED_PREDICATES
 from ..model import PolicyModel
-from ..wording import placeholders
 from ..syntax import Signature
+from ..wording import placeholders
 from .findings import Finding, Location
 from .source import Read, SourceIndex, constant, text
 
