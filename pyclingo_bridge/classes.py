@@ -264,11 +264,11 @@ def _heads_and_externals(rule: tuple[Any, ...]) -> Iterable[int]:
 def _normal(rule: GroundRule) -> tuple[Any, ...]:
     kind = rule[0]
     if kind == "rule":
-        return ("rule", rule[1], frozenset(rule[2]), frozenset(rule[3]))  # type: ignore[arg-type]
+        return ("rule", rule[1], frozenset(rule[2]), frozenset(rule[3]))  # type: ignore[call-overload]
     if kind == "weight":
-        return ("weight", rule[1], frozenset(rule[2]), rule[3], frozenset(rule[4]))  # type: ignore[arg-type]
+        return ("weight", rule[1], frozenset(rule[2]), rule[3], frozenset(rule[4]))  # type: ignore[call-overload]
     if kind == "minimize":
-        return ("minimize", rule[1], frozenset(rule[2]))  # type: ignore[arg-type]
+        return ("minimize", rule[1], frozenset(rule[2]))  # type: ignore[call-overload]
     return tuple(rule)
 
 

@@ -327,7 +327,7 @@ def _saved_answer(fields: list[object]) -> Answer:
         raise TypeError("not an answer")
     if not all(type(x) is str for x in [*clauses, *missing]):
         raise TypeError("not an answer")
-    return Answer(body, status, tuple(clauses), tuple(missing), follow_up)  # type: ignore[arg-type]
+    return Answer(body, status, tuple(clauses), tuple(missing), follow_up)
 
 
 def _answer_size(key: Hashable, answer: Answer) -> int:
