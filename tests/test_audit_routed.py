@@ -102,3 +102,17 @@ def test_a_stopped_routed_audit_says_so_and_writes_nothing_it_has_not_merged() -
     assert child.returncode == 130
     assert out == ""
     assert err.startswith("interrupted (SIGINT): 0 rows written to standard output, whole lines in input order")
+
+
+def test_a_stray_csv_quote_is_named_as_the_plain_audit_names_it_and_later_rows_go_on() -> None:
+    """The routed audit reads CSV records with the audit's own reader: the error row names the
+    line and column where the quote opened, and every later record is still routed."""
+    routed = "id,opcs,episodes_last_12_months\nT1,F34.1,7\nT2,F34.1,\"7\nT3,F34.1,2\n"
+    plain = "id,episodes_last_12_months\nT1,7\nT2,\"7\nT3,2\n"
+    code, lines, _ = _audit(["-", "--input-format", "csv", "--procedure-column", "opcs"], routed)
+    alone = _audit(["-", "--input-format", "csv", "--policy", "DRAFT_EBI_Tonsillectomy"], plain)[1]
+    assert code == 1
+    assert [(line["row"], line["id"]) for line in lines] == [(1, "T1"), (2, 2), (3, "T3")]
+    assert "the quote at line 3, column 10" in lines[1]["error"]
+    assert lines[1]["error"] == alone[1]["error"].replace("column 4", "column 10")  # one more column before it
+    assert [lines[0].get("status"), lines[2].get("status")] == [alone[0].get("status"), alone[2].get("status")]

@@ -99,7 +99,7 @@ def open_source(stream: TextIO, input_format: InputFormat, vocabulary: Vocabular
         problem = _quote_problem(source.line) or str(error)
         raise HeaderError([FieldProblem("header", f"the CSV header (line 1) cannot be read: {problem}")]) from None
     check_header(header, vocabulary)
-    return Source("csv", header, _chunks(_csv_rows(records, source), chunk_size))
+    return Source("csv", header, _chunks(csv_rows(records, source), chunk_size))
 
 
 def check_header(header: Sequence[str], vocabulary: Vocabulary) -> None:
@@ -167,7 +167,8 @@ class _OneLine:
         return self.line
 
 
-def _csv_rows(records: Iterator[list[str]], source: _OneLine) -> Iterator[tuple[int, RawRow]]:
+def csv_rows(records: Iterator[list[str]], source: _OneLine) -> Iterator[tuple[int, RawRow]]:
+    """The records after the header, numbered, for the audit and the routed audit alike."""
     # Row n is the n-th line after the header (line n + 1). A line the csv module cannot read
     # is an error row, and reading goes on with the next line.
     number = 0

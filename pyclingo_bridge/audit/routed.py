@@ -36,7 +36,15 @@ from ..model import PolicyModel
 from ..text_input import utf16_hint
 from ..versions import VersionError, decision_date, policy_versions, version_in_force
 from ..vocabulary import ID_FIELD, REQUEST_DATE_FIELD, is_text
-from .reader import CSV_FIELD_LIMIT, HeaderError, _OneLine, _QuoteOpen, check_header
+from .reader import (
+    CSV_FIELD_LIMIT,
+    HeaderError,
+    UnreadableRecord,
+    _OneLine,
+    _QuoteOpen,
+    check_header,
+    csv_rows,
+)
 from .run import CHUNK_SIZE, AuditInterrupted, AuditSettings, _signals_held, audit
 from .summary import Tally, summary_text
 
@@ -255,18 +263,9 @@ def _split(
     if unknown:
         raise HeaderError([FieldProblem(name, "unknown CSV column: no policy of the knowledge base has this fact") for name in unknown])
     at = header.index(column)
-    number = 0
-    while True:
-        number += 1
-        source.asked = False
-        try:
-            cells = next(records)
-        except StopIteration:
-            break
-        except (csv.Error, _QuoteOpen):
-            error(number, number, f"not a readable CSV record (line {number + 1}: a quote is not closed, or text follows one)", ["input"])
-            continue
-        if not cells:
+    for number, cells in csv_rows(records, source):
+        if isinstance(cells, UnreadableRecord):
+            error(number, number, f"input: {cells.problem}", ["input"])  # as the audit words it
             continue
         record_id: str | int = number
         if ID_FIELD in header and len(cells) == len(header) and cells[header.index(ID_FIELD)].strip():
