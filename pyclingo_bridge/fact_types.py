@@ -324,11 +324,8 @@ def check_types(declared: set[str], ranged: set[str], multiple: set[str]) -> Non
 
 def given(value: object) -> str:
     """What was given, for a message: the value itself, or the JSON type of a container."""
-    if type(value) is list:
-        return "a list was given"
-    if type(value) is dict:
-        return "an object was given"
-    return f"{show_value(value)} is not allowed"
+    container = _container(value)
+    return f"{container} was given" if container else f"{show_value(value)} is not allowed"
 
 
 def json_value(value: Value) -> object:
@@ -344,11 +341,15 @@ def json_value(value: Value) -> object:
 def _member(value: object) -> str:
     if value is None:
         return "a list member cannot be null"
+    container = _container(value)
+    return f"a list member cannot be {container}" if container else f"list member {show_value(value)} is not allowed"
+
+
+def _container(value: object) -> str | None:
+    """A JSON array or object as a message names it ("a list", "an object"); None otherwise."""
     if type(value) is list:
-        return "a list member cannot be a list"
-    if type(value) is dict:
-        return "a list member cannot be an object"
-    return f"list member {show_value(value)} is not allowed"
+        return "a list"
+    return "an object" if type(value) is dict else None
 
 
 def show_value(value: object) -> str:
