@@ -29,7 +29,8 @@ V = TypeVar("V")
 
 DEFAULT_BUDGET = 64 * 1024 * 1024
 """Bytes of answers a process keeps (about 200,000 audit answers)."""
-FORMAT = 1
+FORMAT = 2
+"""2: rows keyed by class code (class_codes.py) in flat lists, and refused classes kept."""
 PACKAGE = Path(__file__).parent
 
 
@@ -72,6 +73,17 @@ class AnswerTable(Generic[V]):
             _, (_, freed) = self._answers.popitem(last=False)
             self.held -= freed
 
+    def put_all(self, entries: Iterable[tuple[Hashable, V, int]]) -> None:
+        """Put many answers whose sizes are known (a saved table: one size per distinct answer)."""
+        answers = self._answers
+        for key, answer, cost in entries:
+            if key not in answers:
+                answers[key] = (answer, cost)
+                self.held += cost
+        while self.held > self.budget and len(answers) > 1:
+            _, (_, freed) = answers.popitem(last=False)
+            self.held -= freed
+
     def items(self) -> Iterator[tuple[Hashable, V]]:
         for key, (answer, _) in self._answers.items():
             yield key, answer
@@ -95,31 +107,37 @@ def table_path(key: str, kind: str) -> Path:
     return (Path(folder) if folder else cache_dir()) / f"table-{kind}-{key[:32]}.json"
 
 
-def load(key: str, kind: str) -> tuple[list[list[object]], list[tuple[Hashable, int]]]:
-    """The saved table ``key``: its distinct answers (lists of fields) and its rows (class key,
-    index of the answer); nothing at all when the file is missing, unreadable, foreign or
-    malformed."""
+def load(key: str, kind: str) -> tuple[list[object], list[Hashable], list[int]]:
+    """The saved table ``key``: its distinct outcomes (JSON values, as saved), and its rows as
+    parallel lists of class keys and outcome indices; nothing at all when the file is
+    missing, unreadable, foreign or malformed."""
     try:
         data = json.loads(table_path(key, kind).read_text(encoding="utf-8"))
         if not isinstance(data, dict) or data.get("format") != FORMAT or data.get("key") != key:
-            return [], []
-        answers, rows = data["answers"], data["rows"]
-        if not isinstance(answers, list) or not all(isinstance(a, list) for a in answers) or not isinstance(rows, list):
-            return [], []
-        kept = [(_tuples(k), i) for k, i in rows]
-        if not all(type(i) is int and 0 <= i < len(answers) for _, i in kept):
-            return [], []
-        return answers, kept
+            return [], [], []
+        outcomes, keys, indices = data["outcomes"], data["keys"], data["outcome_of"]
+        if not (type(outcomes) is list and type(keys) is list and type(indices) is list and len(keys) == len(indices)):
+            return [], [], []
+        # Checked a list at a time (a table holds tens of thousands of rows).
+        if indices and not (set(map(type, indices)) == {int} and 0 <= min(indices) and max(indices) < len(outcomes)):
+            return [], [], []
+        kinds = set(map(type, keys))
+        if not kinds <= {int, list}:
+            return [], [], []
+        # Class codes are ints, kept as they are; other keys are arrays, back to tuples.
+        return outcomes, keys if list not in kinds else [k if type(k) is int else _tuples(k) for k in keys], indices
     except (OSError, ValueError, KeyError, TypeError, RecursionError):
-        return [], []
+        return [], [], []
 
 
-def save(key: str, kind: str, answers: list[list[object]], rows: Iterable[tuple[Hashable, int]]) -> None:
-    """Save the table atomically (a temporary file renamed into place); failures are ignored."""
+def save(key: str, kind: str, outcomes: list[object], keys: list[Hashable], indices: list[int]) -> None:
+    """Save the table atomically (a temporary file renamed into place); failures are ignored.
+    ``outcomes``: the distinct outcomes, JSON values; row ``n`` is class ``keys[n]``, whose
+    outcome is ``outcomes[indices[n]]``."""
     path = table_path(key, kind)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        text = json.dumps({"format": FORMAT, "key": key, "answers": answers, "rows": [[k, i] for k, i in rows]}, ensure_ascii=False)
+        text = json.dumps({"format": FORMAT, "key": key, "outcomes": outcomes, "keys": keys, "outcome_of": indices}, ensure_ascii=False)
         handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
         try:
             with os.fdopen(handle, "w", encoding="utf-8") as out:

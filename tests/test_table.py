@@ -36,14 +36,23 @@ def test_the_next_run_starts_warm_with_the_same_answers(tmp_path: Path, monkeypa
     assert (again, solved_again) == (first, 0)
 
 
+ANSWER = '["answer", "b", "commissioned", [], [], false]'
+
+
 @pytest.mark.parametrize(
     "content",
-    ["", "{not json", "[]", '{"format": 1, "key": "someone else", "answers": [], "rows": []}',
-     '{"format": 1, "key": "KEY", "answers": [["b", "commissioned", [], [], false]], "rows": [[[1], 7]]}',
-     '{"format": 1, "key": "KEY", "answers": [["b", "commissioned", [], [], false]], "rows": [[[{"a": 1}], 0]]}',
-     '{"format": 1, "key": "KEY", "answers": [["b", "commissioned", [], [], false]], "rows": [[[1], 0, 2]]}',
-     '{"format": 1, "key": "KEY", "answers": [["b", "commissioned", [], 3]], "rows": [[[1], 0]]}'],
-    ids=["empty", "corrupt", "not an object", "foreign", "no such answer", "bad key", "bad row", "bad answer"],
+    ["", "{not json", "[]", '{"format": 2, "key": "someone else", "outcomes": [], "keys": [], "outcome_of": []}',
+     '{"format": 2, "key": "KEY", "outcomes": [' + ANSWER + '], "keys": [1], "outcome_of": [7]}',
+     '{"format": 2, "key": "KEY", "outcomes": [' + ANSWER + '], "keys": [1], "outcome_of": [-1]}',
+     '{"format": 2, "key": "KEY", "outcomes": [' + ANSWER + '], "keys": [{"a": 1}], "outcome_of": [0]}',
+     '{"format": 2, "key": "KEY", "outcomes": [' + ANSWER + '], "keys": [1, 2], "outcome_of": [0]}',
+     '{"format": 2, "key": "KEY", "outcomes": [' + ANSWER + '], "keys": [1], "outcome_of": [true]}',
+     '{"format": 2, "key": "KEY", "outcomes": [["answer", "b", "commissioned", [], 3]], "keys": [1], "outcome_of": [0]}',
+     '{"format": 2, "key": "KEY", "outcomes": [["refused", [["age", 3]]]], "keys": [1], "outcome_of": [0]}',
+     '{"format": 2, "key": "KEY", "outcomes": [["refused", []]], "keys": [1], "outcome_of": [0]}',
+     '{"format": 1, "key": "KEY", "answers": [], "rows": []}'],
+    ids=["empty", "corrupt", "not an object", "foreign", "no such answer", "negative index", "bad key", "keys without outcome",
+         "index not a number", "bad answer", "bad refusal", "refusal without a problem", "older format"],
 )
 def test_a_corrupt_or_foreign_file_is_ignored(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, content: str) -> None:
     monkeypatch.setenv(table.TABLE_ENV, str(tmp_path))
@@ -61,3 +70,20 @@ def test_the_table_is_bounded_by_bytes_and_counts_hits() -> None:
     assert len(answers) == 10 and answers.held == 100
     assert answers.get(49) == "x" * 10 and answers.get(0) is None
     assert (answers.hits, answers.misses) == (1, 1)
+
+
+def test_refused_classes_are_saved_too(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Facts the KB refuses as contradictory are refused by the next run without a solve,
+    with the same error line."""
+    monkeypatch.setenv(table.TABLE_ENV, str(tmp_path))
+    contradictory = {**COMPLETE_ADULT, "mcas_in_place": False, "seen_by_mcas": True}
+    text = json.dumps({"id": "c1", **contradictory}) + "\n"
+
+    def run() -> tuple[str, int]:
+        out = io.StringIO()
+        tally = audit(io.StringIO(text), AuditSettings(POLICY, saved_table=True), out.write, jobs=1)
+        return out.getvalue(), tally.solved
+
+    first, solved = run()
+    assert '"error"' in first and solved == 1
+    assert run() == (first, 0)

@@ -34,10 +34,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from .. import table
+from ..class_codes import ClassCodes
 from ..classes import AUDIT_ATOMS, classes_for
 from ..decision import Decision
 from ..engine import PolicyEngine
-from ..errors import InputError, KnowledgeBaseError
+from ..errors import FieldProblem, InputError, KnowledgeBaseError
 from ..vocabulary import ID_FIELD, PatientFacts, is_text
 from .reader import Chunk, RawRow, RowParser
 from .summary import FOLLOW_UP_LIMIT, FOLLOW_UP_STATUSES, Tally
@@ -78,6 +79,11 @@ class Answer:
     """A status whose rows the report lists."""
 
 
+Learned = tuple[Hashable, "Answer | tuple[FieldProblem, ...]"]
+"""A class first decided by a worker: its answer, or the problems of its refusal (an
+InputError does not survive pickling whole)."""
+
+
 @dataclass(frozen=True)
 class ChunkResult:
     """The output of a chunk (JSONL text, in input order), its tally, and the inputs first
@@ -85,7 +91,7 @@ class ChunkResult:
 
     text: str
     tally: Tally
-    learned: list[tuple[Hashable, Answer]]
+    learned: list[Learned]
 
 
 def answer_fields(decision: Decision, explain: bool) -> dict[str, object]:
@@ -118,14 +124,18 @@ class Auditor:
         self.explain = explain
         self.follow_up_limit = follow_up_limit
         self._reducers = _reducers(engine, explain)
+        self._codes = None if explain else ClassCodes(classes_for(engine, AUDIT_ATOMS), engine.vocabulary, default_is_absent=True)
+        """Class codes (one int per class) for rows without ``--explain``."""
         # None marks a fact not given (validation never keeps a null); keys pickle as they are,
         # since workers pass them to each other.
         self._absent = (None,) * len(self._reducers)
         self._cache: table.AnswerTable[Answer] = table.AnswerTable(_answer_size, cache_budget)
         """Answers by input class (``classes.py``; by exact facts with ``--explain``)."""
-        self._learned: list[tuple[Hashable, Answer]] = []
+        self._learned: list[Learned] = []
         self._interned: dict[str, Answer] = {}
         self._refused: dict[Hashable, InputError | KnowledgeBaseError] = {}
+        self._rendered_errors: dict[int, tuple[InputError | KnowledgeBaseError, str]] = {}
+        """Each error's line after its row's number (refused classes' errors recur)."""
         """Classes whose facts the KB refuses (a contradiction), or could not decide."""
         self._loaded = 0
         # Answers by row text without the id (RowParser.split_id): a repeated row is answered
@@ -169,40 +179,53 @@ class Auditor:
         tally.solved = len(self._learned)
         return ChunkResult("".join(lines), tally, self._learned)
 
-    def learn(self, answers: Iterable[tuple[Hashable, Answer]]) -> None:
-        """Remember answers another worker decided (same knowledge base, same keys)."""
+    def learn(self, answers: Iterable[Learned]) -> None:
+        """Remember answers another worker decided (same knowledge base, same keys), and the
+        classes it found refused."""
         put, intern = self._cache.put, self._intern
         for key, answer in answers:
-            put(key, intern(answer))
+            if type(answer) is Answer:
+                put(key, intern(answer))
+            else:
+                self._refuse(key, InputError(list(answer)))  # type: ignore[arg-type]
 
     def load_table(self) -> None:
-        """Start from the answers a previous run of this policy saved (none with ``--explain``)."""
+        """Start from the answers and refusals a previous run of this policy saved (none with
+        ``--explain``)."""
         if self.explain:
             return
-        answers, rows = table.load(self._table_key(), "audit")
+        outcomes, keys, indices = table.load(self._table_key(), "audit")
         try:
-            made = [_saved_answer(fields) for fields in answers]
+            made = [_saved_outcome(outcome) for outcome in outcomes]
         except (TypeError, ValueError):
             return  # not a table this code wrote: ignored, as a corrupt file is
-        made = [self._intern(answer) for answer in made]
-        for key, index in rows:
-            self._cache.put(key, made[index])
-        self._loaded = len(self._cache)
+        made = [self._intern(o) if type(o) is Answer else o for o in made]
+        sizes = [_answer_size(None, o) if type(o) is Answer else 0 for o in made]
+        self._cache.put_all((key, made[i], sizes[i]) for key, i in zip(keys, indices) if sizes[i])  # type: ignore[misc]
+        for key, i in zip(keys, indices):
+            if not sizes[i]:
+                self._refuse(key, made[i])  # type: ignore[arg-type]
+        self._loaded = len(self._cache) + len(self._refused)
 
     def save_table(self) -> None:
-        """Save the answers held for the next run, when it learned any (none with ``--explain``:
-        explanations quote values)."""
-        if self.explain or len(self._cache) == self._loaded:
+        """Save the answers and refusals held for the next run, when it learned any (none with
+        ``--explain``: explanations quote values)."""
+        if self.explain or len(self._cache) + len(self._refused) == self._loaded:
             return
         index: dict[int, int] = {}
-        answers: list[list[object]] = []
-        rows: list[tuple[Hashable, int]] = []
-        for key, answer in self._cache.items():
-            if id(answer) not in index:
-                index[id(answer)] = len(answers)
-                answers.append([answer.body, answer.status, list(answer.clauses), list(answer.missing), answer.follow_up])
-            rows.append((key, index[id(answer)]))
-        table.save(self._table_key(), "audit", answers, rows)
+        outcomes: list[object] = []
+        keys: list[Hashable] = []
+        indices: list[int] = []
+        held: list[tuple[Hashable, Answer | InputError | KnowledgeBaseError]] = [*self._cache.items(), *self._refused.items()]
+        for key, outcome in held:
+            if isinstance(outcome, KnowledgeBaseError):
+                continue  # a fault of the KB, not of the facts: decided again next time
+            if id(outcome) not in index:
+                index[id(outcome)] = len(outcomes)
+                outcomes.append(_outcome_fields(outcome))
+            keys.append(key)
+            indices.append(index[id(outcome)])
+        table.save(self._table_key(), "audit", outcomes, keys, indices)
 
     @property
     def cache(self) -> table.AnswerTable[Answer]:
@@ -229,28 +252,45 @@ class Auditor:
             if answer is not None:  # the text of an earlier row under another id: the same facts
                 return number, split[1], answer, None
         parsed: object = None
+        facts: PatientFacts | None = None
         try:
             parsed = self.parser.parse(raw)
-            facts = self.engine.vocabulary.validate(parsed)
+            # A plain row is coded without building its facts; any other is validated.
+            coded = self._codes.of_row(parsed) if self._codes is not None and type(parsed) is dict else None
+            if coded is None:
+                facts = self.engine.vocabulary.validate(parsed)
+                key, record_id = self._key(facts), facts.record_id
+            else:
+                key, record_id = coded
         except InputError as error:
             return number, _id_of(parsed), error, None
-        key = self._key(facts)
         answer = self._cache.get(key)
         if answer is None:
             refused = self._refused.get(key)
             if refused is not None:
-                return number, facts.record_id, refused, None
-            new.setdefault(key, facts)
-            return number, facts.record_id, key, None if split is None else split[0]
+                return number, record_id, refused, None
+            if key not in new:
+                new[key] = facts or self.engine.vocabulary.validate(parsed)
+            return number, record_id, key, None if split is None else split[0]
         if split is not None:
             self._remember_text(split[0], answer)
-        return number, facts.record_id, answer, None
+        return number, record_id, answer, None
 
     def _error_line(self, number: int, failed_id: str | int, error: InputError | KnowledgeBaseError, tally: Tally) -> str:
         message = _writable(_error_message(number, error))
         tally.add_error(number, failed_id, message)
-        fields = [_writable(field) for field in error.fields] if isinstance(error, InputError) else []
-        return _one_line(json.dumps({"row": number, "id": failed_id, "error": message, "fields": fields}, ensure_ascii=False)) + "\n"
+        rendered = self._rendered_errors.get(id(error))
+        if rendered is None or rendered[0] is not error:
+            # The line after its row's number, rendered once per error: a refused class's
+            # error stands for every row of the class. "row N: " needs no JSON escape.
+            fields = [_writable(field) for field in error.fields] if isinstance(error, InputError) else []
+            text = _one_line(json.dumps({"error": _writable(_error_message(0, error)), "fields": fields}, ensure_ascii=False))
+            rendered = (error, text[len('{"error": "row 0: '):])
+            if len(self._rendered_errors) >= INTERNED_LIMIT:
+                self._rendered_errors.clear()
+            self._rendered_errors[id(error)] = rendered
+        shown_id = number if type(failed_id) is int else _one_line(json.dumps(failed_id, ensure_ascii=False))
+        return f'{{"row": {number}, "id": {shown_id}, "error": "row {number}: {rendered[1]}\n'
 
     def _text_seen_before(self, text: Hashable) -> Answer | None:
         answer = self._by_text_older.get(text)
@@ -284,9 +324,9 @@ class Auditor:
         if isinstance(decision, (KnowledgeBaseError, InputError)):
             # Facts that contradict each other: the KB's contradiction/2, read alike by every
             # input of the class (classes.py keeps it fixed), so refused alike.
-            if len(self._refused) >= INTERNED_LIMIT:
-                self._refused.clear()
-            self._refused[key] = decision
+            self._refuse(key, decision)
+            if isinstance(decision, InputError):
+                self._learned.append((key, decision.problems))
             return decision
         body = _one_line(json.dumps(answer_fields(decision, self.explain), ensure_ascii=False))[1:-1]
         missing = tuple(m.fact for m in decision.missing)
@@ -296,7 +336,16 @@ class Auditor:
         self._learned.append((key, answer))
         return answer
 
+    def _refuse(self, key: Hashable, error: InputError | KnowledgeBaseError) -> None:
+        if len(self._refused) >= INTERNED_LIMIT:
+            self._refused.clear()
+        self._refused[key] = error
+
     def _key(self, facts: PatientFacts) -> Hashable:
+        if self._codes is not None:
+            code = self._codes.of_facts(facts)
+            if code is not None:
+                return code
         # Position by vocabulary order, so that the same facts give the same key whatever
         # order the row listed them in.
         key: list[object] = list(self._absent)
@@ -321,8 +370,25 @@ def _reducers(engine: PolicyEngine, explain: bool) -> dict[str, tuple[int, Calla
     return {name: (position, None) for position, name in enumerate(engine.vocabulary.specs)}
 
 
-def _saved_answer(fields: list[object]) -> Answer:
-    body, status, clauses, missing, follow_up = fields
+def _outcome_fields(outcome: Answer | InputError) -> list[object]:
+    """A decided class's outcome as the saved table holds it (JSON)."""
+    if isinstance(outcome, InputError):
+        return ["refused", [[problem.field, problem.message] for problem in outcome.problems]]
+    return ["answer", outcome.body, outcome.status, list(outcome.clauses), list(outcome.missing), outcome.follow_up]
+
+
+def _saved_outcome(fields: object) -> Answer | InputError:
+    """The outcome a saved table holds; TypeError when it is not one this code wrote."""
+    if type(fields) is list and len(fields) == 2 and fields[0] == "refused":
+        problems = fields[1]
+        if type(problems) is list and problems and all(
+            type(p) is list and len(p) == 2 and type(p[0]) is str and type(p[1]) is str for p in problems
+        ):
+            return InputError([FieldProblem(field, message) for field, message in problems])
+        raise TypeError("not a refusal")
+    if not (type(fields) is list and len(fields) == 6 and fields[0] == "answer"):
+        raise TypeError("not an answer")
+    _, body, status, clauses, missing, follow_up = fields
     if not (type(body) is str and type(status) is str and type(follow_up) is bool and isinstance(clauses, list) and isinstance(missing, list)):
         raise TypeError("not an answer")
     if not all(type(x) is str for x in [*clauses, *missing]):

@@ -1,0 +1,91 @@
+"""Class codes (class_codes.py): one integer per input class, read from facts or from a raw row."""
+
+from __future__ import annotations
+
+import functools
+import random
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from pyclingo_bridge.class_codes import ClassCodes
+from pyclingo_bridge.classes import ANSWER_ATOMS, AUDIT_ATOMS, classes_for
+from pyclingo_bridge.engine import engine_for
+from pyclingo_bridge.errors import InputError
+from pyclingo_bridge.knowledge_base import knowledge_base
+
+from .strategies import patient_facts
+from .test_classes import same_class
+
+POLICIES = sorted(knowledge_base().policy_folders())
+READS = [pytest.param(ANSWER_ATOMS, id="answer"), pytest.param(AUDIT_ATOMS, id="audit row")]
+
+
+@functools.cache  # one per policy, as an audit has: what it remembers of lists is tested too
+def codes_for(policy: str, read: frozenset[str]) -> tuple[Any, Any, ClassCodes]:
+    engine = engine_for(policy)
+    classes = classes_for(engine, read)
+    return engine, classes, ClassCodes(classes, engine.vocabulary, default_is_absent=read is AUDIT_ATOMS)
+
+
+@pytest.mark.parametrize("read", READS)
+@pytest.mark.parametrize("policy", POLICIES)
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_one_code_exactly_for_one_class_key(policy: str, read: frozenset[str], data: st.DataObject) -> None:
+    """Two inputs have the same code exactly when they have the same class key: another
+    input of the same class (values swapped within their classes), and any other input."""
+    engine, classes, codes = codes_for(policy, read)
+    first = engine.vocabulary.validate(data.draw(patient_facts(engine.vocabulary)))
+    alike = same_class(first, classes, engine, random.Random(data.draw(st.integers(0, 2**32))))
+    other = engine.vocabulary.validate(data.draw(patient_facts(engine.vocabulary)))
+    code = codes.of_facts(first)
+    assert code is not None and 0 <= code < codes.size
+    assert codes.of_facts(alike) == code
+    assert (code == codes.of_facts(other)) == (classes.key(first) == classes.key(other))
+
+
+ODD_VALUES = st.one_of(
+    st.none(), st.booleans(), st.integers(-5, 300), st.text(max_size=6), st.floats(allow_nan=False),
+    st.lists(st.one_of(st.text(max_size=4), st.integers(0, 3)), max_size=3), st.dictionaries(st.text(max_size=3), st.integers(), max_size=2),
+)
+
+
+@pytest.mark.parametrize("policy", POLICIES)
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_a_raw_row_is_coded_only_when_validation_accepts_it_and_as_validation_codes_it(policy: str, data: st.DataObject) -> None:
+    """``of_row`` never accepts a row validation refuses, and codes what it accepts as
+    ``of_facts`` codes the validated facts, with the same id."""
+    engine, _, codes = codes_for(policy, AUDIT_ATOMS)
+    vocabulary = engine.vocabulary
+    row = dict(data.draw(patient_facts(vocabulary)))
+    # Some keys with values of any JSON shape (and sometimes a field that does not exist).
+    for key in data.draw(st.lists(st.sampled_from([*vocabulary.fields, "agee"]), max_size=3)):
+        row[key] = data.draw(ODD_VALUES)
+    # Members of a list drawn from the allowed ones and repeated, as an extract may list them.
+    lists = [key for key, spec in vocabulary.specs.items() if spec.type == "list"]
+    if lists and data.draw(st.booleans()):
+        key = data.draw(st.sampled_from(lists))
+        row[key] = data.draw(st.lists(st.sampled_from(vocabulary.specs[key].values), max_size=6))
+    coded = codes.of_row(row)
+    assert codes.of_row(row) == coded  # read again: from what it remembers of the row's lists
+    try:
+        facts = vocabulary.validate(row)
+    except InputError:
+        assert coded is None
+        return
+    if coded is not None:
+        assert coded == (codes.of_facts(facts), facts.record_id)
+
+
+def test_a_plain_row_is_coded_without_validation() -> None:
+    """An extract's usual row (known fields, plain values) has a code of its own."""
+    engine, _, codes = codes_for("cmicb_clin086", AUDIT_ATOMS)
+    row = {"id": "r1", "age": 40, "red_flags": ["cauda_equina"], "sciatica": True}
+    coded = codes.of_row(row)
+    assert coded is not None and coded[1] == "r1"
+    assert coded[0] == codes.of_facts(engine.vocabulary.validate(row))
+    assert codes.of_row({**row, "request_date": "2026-01-01"}) is None  # chooses a version: the full way
