@@ -75,7 +75,7 @@ class ClassCodes:
                 reader = readers.get(key)
                 if reader is None:
                     if key == ID_FIELD and (value is None or type(value) is str and is_text(value)):
-                        record_id = value  # type: ignore[assignment]
+                        record_id = value
                         continue
                     return None
                 kind, parts, read = reader
