@@ -18,14 +18,18 @@ not. Explanations quote actual values, so only answers without one are keyed by 
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import clingo
 
+from . import table
 from .engine import DECISION_ATOMS, OUTCOME_ATOMS, REPRESENTATIVE_INTEGERS, PolicyEngine
 from .solver import GroundProgram, GroundRule
-from .vocabulary import FactSpec, PatientFacts
+from .vocabulary import FactSpec, PatientFacts, Vocabulary
 
 Renaming = dict[int, int]
 
@@ -318,24 +322,15 @@ class InputClasses:
         """``read``: the atoms the answers keyed by these classes read (``ANSWER_ATOMS`` for a
         whole answer without explanation, ``AUDIT_ATOMS`` for an audit row, which shows no
         advice): they must come out the same for every input of a class."""
-        shown = DECISION_ATOMS | OUTCOME_ATOMS
-        # The groundings the engine solves without explaining: integers at their
-        # representatives, rules nothing shown depends on left out (cone.py).
-        program = GroundProgram(engine.files, REPRESENTATIVE_INTEGERS, shown=shown, prune=True, observe=True)
-        rules = GroundRules(*program.ground_rules(), fixed=read)
-        # Kept, not dropped: the program and its Control refer to each other, so the cyclic
-        # collector would finalise the Control at some later moment, and a stop signal
-        # arriving in its __del__ would be swallowed (the audit would not stop).
-        self._program = program
         vocabulary = engine.vocabulary
-        self.classes: dict[str, tuple[tuple[str, ...], ...]] = {
-            key: value_classes(rules, spec) for key, spec in vocabulary.specs.items() if not spec.fact_type.ranged
-        }
+        saved = table.table_path(table.table_key(engine.files, engine.policy.reference), "classes-" + _read_name(read))
+        derived = _load_derived(saved, vocabulary)
+        if derived is None:
+            derived = self._derive(engine, read)
+            _save_derived(saved, derived)
+        self.classes: dict[str, tuple[tuple[str, ...], ...]] = derived[0]
         """Boolean, enum and list facts → their classes of values (members)."""
-        self.saturated: dict[str, tuple[bool, ...]] = {
-            key: tuple(rules.saturates(clingo.Function(key), [clingo.Function(v) for v in group]) for group in self.classes[key])
-            for key, spec in vocabulary.specs.items() if spec.type == "list"
-        }
+        self.saturated: dict[str, tuple[bool, ...]] = derived[1]
         """List facts → for each class, whether only the presence of some member of it matters."""
         self._exact_lists = {key for key, flags in self.saturated.items() if any(flags)}
         self.interval_starts = engine.interval_starts
@@ -353,6 +348,25 @@ class InputClasses:
                 reduce = _absent_if_empty(reduce)
             self.reducers[key] = (position, reduce)
         self._absent = (None,) * len(self.reducers)
+
+    def _derive(self, engine: PolicyEngine, read: frozenset[str]) -> Derived:
+        """The classes from the ground program (the work a saved derivation spares)."""
+        shown = DECISION_ATOMS | OUTCOME_ATOMS
+        # The groundings the engine solves without explaining: integers at their
+        # representatives, rules nothing shown depends on left out (cone.py).
+        program = GroundProgram(engine.files, REPRESENTATIVE_INTEGERS, shown=shown, prune=True, observe=True)
+        rules = GroundRules(*program.ground_rules(), fixed=read)
+        # Kept, not dropped: the program and its Control refer to each other, so the cyclic
+        # collector would finalise the Control at some later moment, and a stop signal
+        # arriving in its __del__ would be swallowed (the audit would not stop).
+        self._program = program
+        specs = engine.vocabulary.specs
+        classes = {key: value_classes(rules, spec) for key, spec in specs.items() if not spec.fact_type.ranged}
+        saturated = {
+            key: tuple(rules.saturates(clingo.Function(key), [clingo.Function(v) for v in group]) for group in classes[key])
+            for key, spec in specs.items() if spec.type == "list"
+        }
+        return classes, saturated
 
     def key(self, facts: PatientFacts) -> tuple[object, ...]:
         """The class of ``facts``: inputs with the same key get the same answer without
@@ -375,6 +389,41 @@ def _absent_if_empty(reduce: Callable[[Any], object] | None) -> Callable[[Any], 
     if reduce is None:
         return lambda value: value or None
     return lambda value: reduce(value) if value else None
+
+
+Derived = tuple[dict[str, tuple[tuple[str, ...], ...]], dict[str, tuple[bool, ...]]]
+"""Each fact's classes of values, and each list's saturated classes."""
+
+
+def _read_name(read: frozenset[str]) -> str:
+    return "audit" if read == AUDIT_ATOMS else "answer" if read == ANSWER_ATOMS else hashlib.sha256("\0".join(sorted(read)).encode()).hexdigest()[:16]
+
+
+def _load_derived(path: Path, vocabulary: Vocabulary) -> Derived | None:
+    """A derivation saved for the same KB files and package (``table.table_key``), when it
+    partitions each fact's values exactly as declared; else None (derived again)."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        classes = {key: tuple(tuple(group) for group in groups) for key, groups in data["classes"].items()}
+        saturated = {key: tuple(flags) for key, flags in data["saturated"].items()}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return None
+    specs = vocabulary.specs
+    if set(classes) != {key for key, spec in specs.items() if not spec.fact_type.ranged}:
+        return None
+    if set(saturated) != {key for key, spec in specs.items() if spec.type == "list"}:
+        return None
+    for key, groups in classes.items():
+        values = [value for group in groups for value in group]
+        if sorted(values) != sorted(specs[key].values) or not all(groups):
+            return None
+    if not all(len(flags) == len(classes[key]) and all(type(f) is bool for f in flags) for key, flags in saturated.items()):
+        return None
+    return classes, saturated
+
+
+def _save_derived(path: Path, derived: Derived) -> None:
+    table.save_json(path, {"classes": derived[0], "saturated": derived[1]})
 
 
 _CLASSES: dict[tuple[int, frozenset[str]], tuple[PolicyEngine, InputClasses]] = {}

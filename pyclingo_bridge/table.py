@@ -13,6 +13,7 @@ a foreign file must not run code).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -89,11 +90,19 @@ class AnswerTable(Generic[V]):
             yield key, answer
 
 
+@functools.cache
+def _package_digest() -> bytes:
+    digest = hashlib.sha256()
+    for path in sorted(PACKAGE.rglob("*.py")):
+        digest.update(b"\0" + path.name.encode() + b"\0" + path.read_bytes())
+    return digest.digest()
+
+
 def table_key(files: Sequence[Path], policy: str) -> str:
     """What a saved table depends on: the policy, its KB files and every module of the package
     (the answers are assembled by it)."""
-    digest = hashlib.sha256(f"{FORMAT}\0{policy}\0".encode())
-    for path in [*files, *sorted(PACKAGE.rglob("*.py"))]:
+    digest = hashlib.sha256(f"{FORMAT}\0{policy}\0".encode() + _package_digest())
+    for path in files:
         digest.update(b"\0" + path.name.encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()
 
@@ -131,13 +140,17 @@ def load(key: str, kind: str) -> tuple[list[object], list[Hashable], list[int]]:
 
 
 def save(key: str, kind: str, outcomes: list[object], keys: list[Hashable], indices: list[int]) -> None:
-    """Save the table atomically (a temporary file renamed into place); failures are ignored.
-    ``outcomes``: the distinct outcomes, JSON values; row ``n`` is class ``keys[n]``, whose
-    outcome is ``outcomes[indices[n]]``."""
-    path = table_path(key, kind)
+    """Save the table (``save_json``). ``outcomes``: the distinct outcomes, JSON values; row
+    ``n`` is class ``keys[n]``, whose outcome is ``outcomes[indices[n]]``."""
+    save_json(table_path(key, kind), {"format": FORMAT, "key": key, "outcomes": outcomes, "keys": keys, "outcome_of": indices})
+
+
+def save_json(path: Path, data: object) -> None:
+    """Save ``data`` as JSON atomically (a temporary file renamed into place); failures are
+    ignored: what is saved here only spares work."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        text = json.dumps({"format": FORMAT, "key": key, "outcomes": outcomes, "keys": keys, "outcome_of": indices}, ensure_ascii=False)
+        text = json.dumps(data, ensure_ascii=False)
         handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
         try:
             with os.fdopen(handle, "w", encoding="utf-8") as out:

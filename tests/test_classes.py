@@ -115,3 +115,33 @@ def test_a_member_a_rule_reads_alone_is_a_class_of_its_own() -> None:
     assert classes.saturated["red_flags"] == (True, False, True)
     assert ("cauda_equina",) in classes.classes["red_flags"]
     assert classes.classes["setting"] == (("primary_care",), ("mcas",), ("secondary_care",))
+
+
+@pytest.mark.parametrize(
+    "content", ["", "{", '{"classes": {}, "saturated": {}}', "SWAPPED", "UNSATURATED"],
+    ids=["empty", "corrupt", "no facts", "a value in no class", "flags of another length"],
+)
+def test_a_saved_derivation_is_used_only_when_it_fits_the_vocabulary(tmp_path: Any, monkeypatch: pytest.MonkeyPatch, content: str) -> None:
+    """The classes are saved beside the answer tables; a file that does not partition each
+    fact's declared values is ignored and the classes derived again."""
+    import json
+
+    from pyclingo_bridge.classes import InputClasses
+    from pyclingo_bridge.table import TABLE_ENV
+
+    monkeypatch.setenv(TABLE_ENV, str(tmp_path))
+    engine = engine_for("cmicb_clin086")
+    derived = InputClasses(engine, AUDIT_ATOMS)
+    (saved,) = tmp_path.glob("table-classes-audit-*.json")
+    data = json.loads(saved.read_text())
+    assert data["classes"]["red_flags"] == [list(g) for g in derived.classes["red_flags"]]
+    if content == "SWAPPED":
+        data["classes"]["red_flags"][0][0] = "no_such_flag"
+        content = json.dumps(data)
+    elif content == "UNSATURATED":
+        data["saturated"]["red_flags"] = [True]
+        content = json.dumps(data)
+    saved.write_text(content)
+    again = InputClasses(engine, AUDIT_ATOMS)
+    assert (again.classes, again.saturated) == (derived.classes, derived.saturated)
+    assert json.loads(saved.read_text())["classes"]["red_flags"] == [list(g) for g in derived.classes["red_flags"]]
