@@ -20,7 +20,7 @@ import os
 import sys
 import tempfile
 from collections import OrderedDict
-from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Hashable, Iterator, Sequence
 from pathlib import Path
 from typing import Generic, TypeVar
 
@@ -74,13 +74,13 @@ class AnswerTable(Generic[V]):
             _, (_, freed) = self._answers.popitem(last=False)
             self.held -= freed
 
-    def put_all(self, entries: Iterable[tuple[Hashable, V, int]]) -> None:
-        """Put many answers whose sizes are known (a saved table: one size per distinct answer)."""
+    def put_all(self, keys: Sequence[Hashable], entries: Sequence[tuple[V, int]]) -> None:
+        """Put many answers with their sizes (a saved table: one size per distinct answer);
+        a key held already keeps its answer."""
         answers = self._answers
-        for key, answer, cost in entries:
-            if key not in answers:
-                answers[key] = (answer, cost)
-                self.held += cost
+        fresh = [(key, entry) for key, entry in zip(keys, entries) if key not in answers]
+        answers.update(fresh)
+        self.held += sum(cost for _, (_, cost) in fresh)
         while self.held > self.budget and len(answers) > 1:
             _, (_, freed) = answers.popitem(last=False)
             self.held -= freed

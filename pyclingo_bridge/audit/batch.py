@@ -200,11 +200,16 @@ class Auditor:
         except (TypeError, ValueError):
             return  # not a table this code wrote: ignored, as a corrupt file is
         made = [self._intern(o) if type(o) is Answer else o for o in made]
-        sizes = [_answer_size(None, o) if type(o) is Answer else 0 for o in made]
-        self._cache.put_all((key, made[i], sizes[i]) for key, i in zip(keys, indices) if sizes[i])  # type: ignore[misc]
-        for key, i in zip(keys, indices):
-            if not sizes[i]:
-                self._refuse(key, made[i])  # type: ignore[arg-type]
+        entries = [(o, _answer_size(None, o)) if type(o) is Answer else None for o in made]
+        answered = [i for i, entry in enumerate(entries) if entry is not None]
+        if len(answered) == len(made):
+            self._cache.put_all(keys, [entries[i] for i in indices])  # type: ignore[misc]
+        else:
+            rows = [(key, i) for key, i in zip(keys, indices) if entries[i] is not None]
+            self._cache.put_all([key for key, _ in rows], [entries[i] for _, i in rows])  # type: ignore[misc]
+            for key, i in zip(keys, indices):
+                if entries[i] is None:
+                    self._refuse(key, made[i])  # type: ignore[arg-type]
         self._loaded = len(self._cache) + len(self._refused)
 
     def save_table(self) -> None:
@@ -212,7 +217,7 @@ class Auditor:
         ``--explain``: explanations quote values)."""
         if self.explain or len(self._cache) + len(self._refused) == self._loaded:
             return
-        index: dict[int, int] = {}
+        index: dict[object, int] = {}
         outcomes: list[object] = []
         keys: list[Hashable] = []
         indices: list[int] = []
@@ -220,11 +225,14 @@ class Auditor:
         for key, outcome in held:
             if isinstance(outcome, KnowledgeBaseError):
                 continue  # a fault of the KB, not of the facts: decided again next time
-            if id(outcome) not in index:
-                index[id(outcome)] = len(outcomes)
+            # One entry per distinct outcome: answers are interned, but each refused class
+            # has an error object of its own.
+            said: object = outcome.body if type(outcome) is Answer else outcome.problems  # type: ignore[union-attr]
+            if said not in index:
+                index[said] = len(outcomes)
                 outcomes.append(_outcome_fields(outcome))
             keys.append(key)
-            indices.append(index[id(outcome)])
+            indices.append(index[said])
         table.save(self._table_key(), "audit", outcomes, keys, indices)
 
     @property
