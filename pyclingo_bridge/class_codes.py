@@ -111,7 +111,7 @@ def _reader(spec: FactSpec, placed: Digit) -> _Reader:
     """How ``of_row`` reads a raw value of this fact: the values validation keeps as they
     are, tabulated (a JSON integer is an int, never a bool, and a boolean a bool, never 1);
     a list by its members as given, read through the converter once; any other (a decimal)
-    through the converter each time."""
+    through the converter each time, but never a float."""
     convert = spec.fact_type.converter(spec)
     if spec.type == "boolean":
         return bool, {True: placed(True), False: placed(False)}, None
@@ -121,7 +121,15 @@ def _reader(spec: FactSpec, placed: Digit) -> _Reader:
         return int, {value: placed(value) for value in range(spec.low, spec.high + 1)}, None
     if spec.type == "list":
         return list, {}, lambda members: placed(convert(list(members)))
-    return None, {}, lambda value: placed(convert(value))
+    return None, {}, lambda value: placed(convert(_exact(value)))
+
+
+def _exact(value: object) -> object:
+    """A value of a decimal fact as read strictly: a float is what the fast reader made of a
+    fraction, and only the strict one reads it exactly (28.40 is refused at scale 1)."""
+    if value.__class__ is float:
+        raise FactValueError("a fraction read through a float")
+    return value
 
 
 def _placed(digit: Digit, place: int) -> Digit:

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import functools
+import json
 import random
+from decimal import Decimal
 from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from pyclingo_bridge.audit.reader import RowParser
 from pyclingo_bridge.class_codes import ClassCodes
 from pyclingo_bridge.classes import ANSWER_ATOMS, AUDIT_ATOMS, classes_for
 from pyclingo_bridge.engine import engine_for
@@ -89,3 +92,56 @@ def test_a_plain_row_is_coded_without_validation() -> None:
     assert coded is not None and coded[1] == "r1"
     assert coded[0] == codes.of_facts(engine.vocabulary.validate(row))
     assert codes.of_row({**row, "request_date": "2026-01-01"}) is None  # chooses a version: the full way
+
+
+def _json_text(row: dict[str, Any], draw: Any) -> str:
+    """``row`` as a JSONL line, sometimes with a key given twice, a decimal with a trailing zero,
+    or a whole number written as a fraction."""
+    members = []
+    for key, value in row.items():
+        if isinstance(value, Decimal):
+            text = str(value) + draw(st.sampled_from(["", "0"]))
+        elif isinstance(value, (frozenset, set)):
+            text = json.dumps(sorted(value))
+        elif type(value) is int and draw(st.booleans()):
+            text = draw(st.sampled_from([str(value), f"{value}.0", f"{value}e0", str(value) + "0" * 20]))
+        else:
+            text = json.dumps(value)
+        members.append(f"{json.dumps(key)}: {text}")
+    if members and draw(st.booleans()):
+        members.append(draw(st.sampled_from(members)))  # a key given twice
+    return "{" + ", ".join(members) + "}"
+
+
+@pytest.mark.parametrize("policy", POLICIES)
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_a_row_read_the_fast_way_is_coded_as_the_strict_reading_is(policy: str, data: st.DataObject) -> None:
+    """A JSONL line that the fast reader (orjson) and ``of_row`` take has the code and id of
+    the same line read strictly and validated; a line the strict path refuses is never coded."""
+    engine, _, codes = codes_for(policy, AUDIT_ATOMS)
+    vocabulary = engine.vocabulary
+    parser = RowParser(vocabulary, "jsonl")
+    row = dict(data.draw(patient_facts(vocabulary)))
+    for key in data.draw(st.lists(st.sampled_from(list(vocabulary.specs)), max_size=2)):
+        row[key] = data.draw(ODD_VALUES)
+    line = _json_text(row, data.draw)
+    plain = parser.parse_plain(line)
+    fast = None if plain is None else codes.of_row(plain)
+    try:
+        facts = vocabulary.validate(parser.parse(line))
+    except InputError:
+        assert fast is None
+        return
+    if fast is not None:
+        assert fast == (codes.of_facts(facts), facts.record_id)
+
+
+def test_the_fast_reader_leaves_what_it_cannot_be_sure_of_to_the_strict_one() -> None:
+    engine, _, codes = codes_for("cmicb_clin086", AUDIT_ATOMS)
+    parser = RowParser(engine.vocabulary, "jsonl")
+    assert parser.parse_plain('{"id": "r1", "age": 40}') == {"id": "r1", "age": 40}
+    for line in ['{"age": 40, "age": 12}', '{"id": "a:b", "age": 40}', '{"age": NaN}', '{"id": "\\ud800"}',
+                 '{"procedure": {"system": "opcs4", "code": "F34.1"}}', '[1]']:
+        assert parser.parse_plain(line) is None, line
+    assert codes.of_row(parser.parse_plain('{"age": 40.0}') or {}) is None  # an age is a JSON integer

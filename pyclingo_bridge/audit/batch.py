@@ -261,10 +261,18 @@ class Auditor:
                 return number, split[1], answer, None
         parsed: object = None
         facts: PatientFacts | None = None
+        codes = self._codes
+        # A plain row is read the fast way and coded without building its facts; any other is
+        # read strictly and validated (a decimal: read exactly, never through a float).
+        coded = None
+        if codes is not None:
+            plain = self.parser.parse_plain(raw)
+            if plain is not None:
+                coded = codes.of_row(plain)
         try:
-            parsed = self.parser.parse(raw)
-            # A plain row is coded without building its facts; any other is validated.
-            coded = self._codes.of_row(parsed) if self._codes is not None and type(parsed) is dict else None
+            if coded is None:
+                parsed = self.parser.parse(raw)
+                coded = codes.of_row(parsed) if codes is not None and type(parsed) is dict else None
             if coded is None:
                 facts = self.engine.vocabulary.validate(parsed)
                 key, record_id = self._key(facts), facts.record_id
@@ -278,7 +286,9 @@ class Auditor:
             if refused is not None:
                 return number, record_id, refused, None
             if key not in new:
-                new[key] = facts or self.engine.vocabulary.validate(parsed)
+                # The engine decides the strictly read facts (read the fast way, a row has none
+                # that differ; read again all the same, once per new class).
+                new[key] = facts or self.engine.vocabulary.validate(self.parser.parse(raw) if parsed is None else parsed)
             return number, record_id, key, None if split is None else split[0]
         if split is not None:
             self._remember_text(split[0], answer)

@@ -26,6 +26,8 @@ from collections.abc import Hashable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, TextIO
 
+from orjson import loads as _fast_loads
+
 from ..errors import FieldProblem, InputError
 from ..fact_types import EMPTY_LIST, LIST_SEPARATOR
 from ..json_input import DuplicateKeyError, loads_strict
@@ -268,6 +270,26 @@ class RowParser:
         if not identifier.isascii():
             return None  # let parsing check its text
         return raw[: self._id_column] + raw[self._id_column + 1 :], identifier or None
+
+    def parse_plain(self, raw: RawRow) -> dict[str, Any] | None:
+        """A JSONL row read the fast way (orjson), when that is sure to be what ``parse`` gives
+        apart from numbers with a fraction (floats here, which no fast reader accepts, see
+        ``ClassCodes.of_row``); else None, and ``parse`` reads it.
+
+        Sure means: an object whose members hold no object and whose text has as many colons
+        as it has members, so no key came twice (orjson keeps the last silently). Any text
+        orjson refuses (a lone surrogate, NaN, nesting too deep) is left to ``parse`` too, whose
+        error names the problem. An integer too long for 64 bits is a float here: refused
+        by the fast readers, so ``parse`` reads it exactly."""
+        if raw.__class__ is not str:
+            return None
+        try:
+            value = _fast_loads(raw)
+        except ValueError:  # orjson.JSONDecodeError is a ValueError
+            return None
+        if value.__class__ is not dict or raw.count(":") != len(value):
+            return None
+        return value
 
     def parse(self, raw: RawRow) -> object:
         """The row as a JSON-like value; ``validate`` checks it against the vocabulary."""
