@@ -1,23 +1,22 @@
 """Deciding the rows of a chunk: validate each row, decide each distinct input once, replay.
 
-Every row is validated by :meth:`Vocabulary.validate` and decided by
-:meth:`PolicyEngine.decide_many` — the code of ``policykb query``, for a batch — so its status, clauses,
-missing facts and explanation are those ``query`` gives for the same facts
-(``tests/test_audit_identity.py`` checks it). The one exception is a row whose text is an
+Every row is checked by the vocabulary's own converters (:meth:`Vocabulary.validate`, or for a
+plain row :meth:`ClassCodes.of_row`, which runs the same converters and leaves anything else
+to validation) and decided by :meth:`PolicyEngine.decide_many` — the code of ``policykb
+query``, for a batch — so its status, clauses, missing facts and explanation are those
+``query`` gives for the same facts (``tests/test_audit_identity.py`` and
+``tests/test_table_identity.py`` check it). The one exception is a row whose text is an
 earlier row's under another id (``RowParser.split_id``): the same text is the same facts,
 already validated and decided, so it gets that row's answer without being parsed again.
 
-What makes an audit fast is that routine data repeats itself: rows whose validated facts are
-the same have the same decision, apart from their ``id``. So each distinct input is decided
-once and its answer, already serialized, is replayed for every later row with that input
-(a bounded LRU cache, so memory stays flat however long the extract). Without
-``--explain``, integers are compared by the interval they fall in between the knowledge
-base's own ``threshold/2`` split points, the same classes the KB uses for unknown integers
-(``representative/2`` in ``kb/core/inputs.lp``): the rules test integers only against those
-thresholds. Likewise the value of a fact the KB declares no rule reads (``fact_not_read/2``)
-does not matter, only whether it is given (an unknown fact is listed and may be asked for),
-and a closed-world flag given false, or list given empty, is the record's default: absent.
-With ``--explain`` the explanation quotes values themselves, so values are exact.
+What makes an audit fast is that the rules tell few inputs apart. Without ``--explain``, rows
+of one input class (``classes.py``: integers by their interval between thresholds, values
+and list members no rule tells apart, a closed-world default given explicitly as absent)
+have the same answer apart from their ``id``, so each class is decided once and its answer,
+already serialized, is replayed for every later row of the class. The answers are held by
+class code (``class_codes.py``) in a table bounded by memory (``table.py``), which
+``policykb audit`` saves for the next run, refused classes included. With ``--explain`` the
+explanation quotes values themselves, so values are exact.
 
 A chunk's new inputs are decided together by the engine (``PolicyEngine.decide_many``,
 which is ``decide_facts`` for each); without
@@ -134,9 +133,9 @@ class Auditor:
         self._learned: list[Learned] = []
         self._interned: dict[str, Answer] = {}
         self._refused: dict[Hashable, InputError | KnowledgeBaseError] = {}
+        """Classes whose facts the KB refuses (a contradiction), or could not decide."""
         self._rendered_errors: dict[int, tuple[InputError | KnowledgeBaseError, str]] = {}
         """Each error's line after its row's number (refused classes' errors recur)."""
-        """Classes whose facts the KB refuses (a contradiction), or could not decide."""
         self._loaded = 0
         # Answers by row text without the id (RowParser.split_id): a repeated row is answered
         # without parsing and validating it again. Two generations keep memory bounded: when
@@ -200,16 +199,12 @@ class Auditor:
         except (TypeError, ValueError):
             return  # not a table this code wrote: ignored, as a corrupt file is
         made = [self._intern(o) if type(o) is Answer else o for o in made]
-        entries = [(o, _answer_size(None, o)) if type(o) is Answer else None for o in made]
-        answered = [i for i, entry in enumerate(entries) if entry is not None]
-        if len(answered) == len(made):
-            self._cache.put_all(keys, [entries[i] for i in indices])  # type: ignore[misc]
-        else:
-            rows = [(key, i) for key, i in zip(keys, indices) if entries[i] is not None]
-            self._cache.put_all([key for key, _ in rows], [entries[i] for _, i in rows])  # type: ignore[misc]
-            for key, i in zip(keys, indices):
-                if entries[i] is None:
-                    self._refuse(key, made[i])  # type: ignore[arg-type]
+        sizes = [_answer_size(None, o) if type(o) is Answer else 0 for o in made]  # 0: a refusal
+        answered = [(key, i) for key, i in zip(keys, indices) if sizes[i]]
+        self._cache.put_all([key for key, _ in answered], [(made[i], sizes[i]) for _, i in answered])  # type: ignore[misc]
+        for key, i in zip(keys, indices):
+            if not sizes[i]:
+                self._refuse(key, made[i])  # type: ignore[arg-type]
         self._loaded = len(self._cache) + len(self._refused)
 
     def save_table(self) -> None:
