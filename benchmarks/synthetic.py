@@ -37,12 +37,15 @@ def draw_value(spec: FactSpec, rng: random.Random, unknown: float, rare: float) 
     if spec.type == "integer":
         assert spec.low is not None and spec.high is not None
         return rng.randint(spec.low, spec.high)
+    if spec.type == "decimal":
+        assert spec.low is not None and spec.high is not None and spec.scale is not None
+        return rng.randint(spec.low, spec.high) / 10**spec.scale  # JSON text as written: 28.4
     if spec.type == "enum":
         return rng.choice(spec.values)
     if spec.world == "closed":
         return rng.sample(spec.values, 1)
     members = rng.choices((0, 1, 2), weights=(1 - rare, 0.8 * rare, 0.2 * rare))[0]
-    return rng.sample(spec.values, members)
+    return rng.sample(spec.values, min(members, len(spec.values)))  # a list of one value takes at most it
 
 
 DIVERSE_AGE_SPAN = 110
