@@ -17,7 +17,6 @@ import functools
 import hashlib
 import json
 import os
-import sys
 import tempfile
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterator, Sequence
@@ -29,7 +28,7 @@ from .program_cache import cache_dir
 V = TypeVar("V")
 
 DEFAULT_BUDGET = 64 * 1024 * 1024
-"""Bytes of answers a process keeps (about 200,000 audit answers)."""
+"""Bytes of answers a process keeps (about 300,000 classes of audit answers)."""
 FORMAT = 2
 """2: rows keyed by class code (class_codes.py) in flat lists, and refused classes kept."""
 PACKAGE = Path(__file__).parent
@@ -170,8 +169,3 @@ def _tuples(value: object) -> Hashable:
     if isinstance(value, (str, int, float, bool)) or value is None:
         return value
     raise TypeError("not a class key")
-
-
-def entry_size(text: str, fixed: int = 400) -> int:
-    """An estimate of one entry's bytes: its text and a fixed overhead of key and objects."""
-    return fixed + sys.getsizeof(text)

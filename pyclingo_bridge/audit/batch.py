@@ -44,6 +44,8 @@ from .summary import FOLLOW_UP_LIMIT, FOLLOW_UP_STATUSES, Tally
 
 INTERNED_LIMIT = 65536
 """Distinct answer texts shared among classes (a few per status in practice)."""
+ENTRY_BYTES = 200
+"""What one class of the table costs beside the answer it shares with other classes."""
 CACHE_BUDGET = table.DEFAULT_BUDGET
 """Bytes of decided answers remembered per process, as ``table.entry_size`` estimates them
 (bounded by memory, not by a count: a varied extract's classes all fit, so none is decided twice)."""
@@ -410,7 +412,9 @@ def _saved_outcome(fields: object) -> Answer | InputError:
 
 
 def _answer_size(key: Hashable, answer: Answer) -> int:
-    return table.entry_size(answer.body)
+    # An entry holds its key and a reference to an interned answer (measured: about 200 bytes
+    # with an int key); the answers' texts are held once each (``INTERNED_LIMIT``).
+    return ENTRY_BYTES
 
 
 def _id_of(parsed: object) -> str | None:
