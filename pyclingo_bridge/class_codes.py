@@ -21,7 +21,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from .classes import InputClasses
-from .fact_types import FactValueError
+from .fact_types import FactValueError, Value
 from .vocabulary import ID_FIELD, FactSpec, PatientFacts, Vocabulary, is_text
 
 Digit = Callable[[Any], int]
@@ -121,15 +121,27 @@ def _reader(spec: FactSpec, placed: Digit) -> _Reader:
         return int, {value: placed(value) for value in range(spec.low, spec.high + 1)}, None
     if spec.type == "list":
         return list, {}, lambda members: placed(convert(list(members)))
-    return None, {}, lambda value: placed(convert(_exact(value)))
+    return None, {}, _exact_reader(convert, placed)
 
 
-def _exact(value: object) -> object:
-    """A value of a decimal fact as read strictly: a float is what the fast reader made of a
-    fraction, and only the strict one reads it exactly (28.40 is refused at scale 1)."""
-    if value.__class__ is float:
-        raise FactValueError("a fraction read through a float")
-    return value
+def _exact_reader(convert: Callable[[object], Value], placed: Digit) -> Digit:
+    """A decimal's reader: through its converter, remembered by the number's text (which
+    tells 28.4 from 28.40, equal as Decimals but not alike to validation). A float is what
+    the fast reader made of a fraction, and only the strict one reads it exactly."""
+    seen: dict[str, int] = {}
+
+    def read(value: object) -> int:
+        if value.__class__ is float:
+            raise FactValueError("a fraction read through a float")
+        text = str(value)
+        part = seen.get(text)
+        if part is None:
+            part = placed(convert(value))
+            if len(seen) < LIST_MEMO_LIMIT:
+                seen[text] = part
+        return part
+
+    return read
 
 
 def _placed(digit: Digit, place: int) -> Digit:

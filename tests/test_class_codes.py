@@ -145,3 +145,20 @@ def test_the_fast_reader_leaves_what_it_cannot_be_sure_of_to_the_strict_one() ->
                  '{"procedure": {"system": "opcs4", "code": "F34.1"}}', '[1]']:
         assert parser.parse_plain(line) is None, line
     assert codes.of_row(parser.parse_plain('{"age": 40.0}') or {}) is None  # an age is a JSON integer
+
+
+@pytest.mark.parametrize("order", [("28.4", "28.40"), ("28.40", "28.4")])
+def test_a_decimal_remembered_by_its_text_not_its_value(order: tuple[str, str]) -> None:
+    """28.4 and 28.40 are equal Decimals, but at scale 1 validation takes only the first:
+    whichever comes first, the other is read as validation reads it."""
+    engine = engine_for("draft_ebi_breastreduction")
+    codes = ClassCodes(classes_for(engine, AUDIT_ATOMS), engine.vocabulary, default_is_absent=True)
+    for text in order:
+        row = {"bmi": Decimal(text)}
+        coded = codes.of_row(row)
+        if text == "28.4":
+            assert coded == (codes.of_facts(engine.vocabulary.validate(row)), None)
+        else:
+            assert coded is None
+            with pytest.raises(InputError):
+                engine.vocabulary.validate(row)

@@ -127,6 +127,9 @@ class Auditor:
         self._reducers = _reducers(engine, explain)
         self._codes = None if explain else ClassCodes(classes_for(engine, AUDIT_ATOMS), engine.vocabulary, default_is_absent=True)
         """Class codes (one int per class) for rows without ``--explain``."""
+        self._fractions = any(spec.type == "decimal" for spec in engine.vocabulary.specs.values())
+        """Whether a row may hold a fraction, which only the strict reading reads exactly: a
+        row with a point in its text is read strictly at once (a speed choice, not a check)."""
         # None marks a fact not given (validation never keeps a null); keys pickle as they are,
         # since workers pass them to each other.
         self._absent = (None,) * len(self._reducers)
@@ -262,7 +265,7 @@ class Auditor:
         # A plain row is read the fast way and coded without building its facts; any other is
         # read strictly and validated (a decimal: read exactly, never through a float).
         coded = None
-        if codes is not None:
+        if codes is not None and not (self._fractions and type(raw) is str and "." in raw):
             plain = self.parser.parse_plain(raw)
             if plain is not None:
                 coded = codes.of_row(plain)
