@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import bisect
 from collections.abc import Iterable, Mapping, Sequence
+from functools import lru_cache
 
 import clingo
 
-from .atoms import Atoms, atoms_by_name, read_atom
+from .atoms import Atom, Atoms, atoms_by_name, read_atom, replaced
 from .errors import KnowledgeBaseError
 from .solver import GroundProgram
 from .vocabulary import InputKey, PatientFacts, Vocabulary
@@ -62,15 +63,14 @@ class InputLiterals:
             assumptions[position] = -assumptions[position]
         return assumptions
 
-    def actual_values(self, given: set[InputKey]) -> dict[clingo.Symbol, clingo.Symbol]:
-        """For each given number passed as a different first value of its interval,
-        ``holds(K, Start)`` mapped to ``holds(K, Value)``: what a trace must name instead."""
-        replace: dict[clingo.Symbol, clingo.Symbol] = {}
+    def actual_values(self, given: set[InputKey]) -> dict[str, Atom]:
+        """For each given number passed as a different first value of its interval, the text
+        of ``holds(K, Start)`` mapped to ``holds(K, Value)``: what a trace must name instead."""
+        replace: dict[str, Atom] = {}
         for key in given:
             start = self._interval_start(key)
             if start != key:
-                holds = clingo.Function("holds", [clingo.Function(str(key[1])), clingo.Number(start[2])])  # type: ignore[arg-type]
-                replace[holds] = clingo.Function("holds", [clingo.Function(str(key[1])), clingo.Number(key[2])])  # type: ignore[arg-type]
+                replace[_holds(str(key[1]), start[2])] = read_atom(_holds_symbol(str(key[1]), key[2]))  # type: ignore[arg-type]
         return replace
 
     def _interval_start(self, key: InputKey) -> InputKey:
@@ -80,33 +80,27 @@ class InputLiterals:
         return ("given", key[1], starts[max(0, bisect.bisect_right(starts, key[2]) - 1)])
 
 
-def atoms_with_actual_values(symbols: Iterable[clingo.Symbol], replace: Mapping[clingo.Symbol, clingo.Symbol]) -> Atoms:
-    """``symbols`` grouped by name, with every ``holds(K, Start)`` of ``replace``, at any depth
-    (inside ``fired/3``, ``neg(...)``, why-not conditions), naming the patient's value instead.
-    Only atoms whose text names such a start are rebuilt (the atoms' text is read once)."""
+@lru_cache(maxsize=1 << 16)
+def _holds(key: str, value: int) -> str:
+    return str(_holds_symbol(key, value))
+
+
+def _holds_symbol(key: str, value: int) -> clingo.Symbol:
+    return clingo.Function("holds", [clingo.Function(key), clingo.Number(value)])
+
+
+def atoms_with_actual_values(symbols: Iterable[clingo.Symbol], replace: Mapping[str, Atom]) -> Atoms:
+    """``symbols`` grouped by name, with every ``holds(K, Start)`` of ``replace`` (keyed by its
+    text), at any depth (inside ``fired/3``, ``neg(...)``, why-not conditions), naming the
+    patient's value instead. Only atoms whose text names such a start are rebuilt, as Python
+    values (atoms.replaced): no clingo symbol is made per query."""
     if not replace:
         return atoms_by_name(symbols)
-    starts = [str(symbol) for symbol in replace]
-    memo: dict[clingo.Symbol, clingo.Symbol] = {}
-
-    def substitute(symbol: clingo.Symbol) -> clingo.Symbol:
-        found = replace.get(symbol)
-        if found is not None:
-            return found
-        if symbol.type != clingo.SymbolType.Function or not symbol.arguments:
-            return symbol
-        done = memo.get(symbol)
-        if done is None:
-            arguments = symbol.arguments
-            changed = [substitute(argument) for argument in arguments]
-            done = symbol if changed == arguments else clingo.Function(symbol.name, changed, symbol.positive)
-            memo[symbol] = done
-        return done
-
     grouped: Atoms = {}
     for symbol in symbols:
         atom = read_atom(symbol)
-        if any(start in atom.text for start in starts):
-            atom = read_atom(substitute(symbol))
+        text = atom.text
+        if any(start in text for start in replace):
+            atom = replaced(atom, replace)  # type: ignore[assignment]
         grouped.setdefault(atom.name, []).append(atom)
     return grouped
