@@ -58,6 +58,8 @@ REPRESENTATIVE_INTEGERS = ("-c", "integer_inputs=representatives")
 """Grounding arguments: integer inputs only at their representatives (kb/core/inputs.lp)."""
 # A decision without its explanation (audit rows): the same program, showing no trace atoms.
 DECISION_ATOMS = frozenset({"status/1", "consistent/0", "decided_by/2", "advice/2", "advice/3", "contradiction/2"})
+# Weighing a closed-world default (``_flips``) reads only the status: the smallest grounding.
+WEIGH_ATOMS = frozenset({"status/1", "consistent/0"})
 
 
 class PolicyEngine:
@@ -98,7 +100,7 @@ class PolicyEngine:
         self._parts: dict[frozenset[str], tuple[Explanation, tuple[Advice, ...]]] = {}
         self._parts_lock = threading.Lock()
         self._admit: dict[GroundProgram, int | None] = {}
-        self._weighed: dict[frozenset[InputKey], dict[str, bool]] = {}
+        self._weighed: dict[tuple[frozenset[InputKey], tuple[str, ...]], dict[str, bool]] = {}
         self._lock = threading.Lock()
 
     def _grounding(self, shown: frozenset[str]) -> InputLiterals:
@@ -178,17 +180,41 @@ class PolicyEngine:
         change a certain status? Undetermined answers are not tried (their status may change
         anyway)."""
         statuses = cautious.get("status", ())
-        if len(statuses) != 1:
+        defaults = closed_defaults(self.vocabulary, facts)
+        if len(statuses) != 1 or not defaults:
             return {}
-        # The same inputs weigh alike (the audit's interval keys): each set is weighed once.
-        memo_key = frozenset(input_keys(facts, self.vocabulary))
+        inputs = self._grounding(WEIGH_ATOMS)
+        given = input_keys(facts, self.vocabulary)
+        # Inputs that this grounding takes alike (each number at its interval start) weigh
+        # alike: each is weighed once.
+        memo_key = (inputs.representatives(given), defaults)
         known = self._weighed.get(memo_key)
         if known is not None:
             return known
         status = str(statuses[0].arguments[0])
-        inputs = self._grounding(DECISION_ATOMS)
+        if sum(len(self.recorded_values(key)) for key in defaults) > 1 and self._none_changes(inputs, given, defaults, status):
+            changes = dict.fromkeys(defaults, False)
+        else:
+            changes = self._weigh_each(inputs, facts, defaults, status)
+        self._weighed[memo_key] = changes
+        if len(self._weighed) > PARTS_CACHE_SIZE:
+            del self._weighed[next(iter(self._weighed))]  # the oldest
+        return changes
+
+    def _none_changes(self, inputs: InputLiterals, given: set[InputKey], defaults: Sequence[str], status: str) -> bool:
+        """One solve for every default at once: with all their inputs left to the solver, is
+        ``status`` still certain, and every completion consistent (one status each)? Each
+        single recording is one choice of those inputs, so then none changes the status
+        (recording one that the KB refuses as contradictory is no change either, as in
+        ``_weigh_each``). Otherwise each default is weighed on its own."""
+        symbols = inputs.program.consequences(self.solve_assumptions(inputs, given, open_facts=defaults), "cautious")
+        shown = atoms_by_name(symbols or ())
+        return "consistent" in shown and [str(a.arguments[0]) for a in shown.get("status", ())] == [status]
+
+    def _weigh_each(self, inputs: InputLiterals, facts: PatientFacts, defaults: Sequence[str], status: str) -> dict[str, bool]:
+        """Each default recorded otherwise, one value at a time, until one changes ``status``."""
         changes: dict[str, bool] = {}
-        for key in closed_defaults(self.vocabulary, facts):
+        for key in defaults:
             changes[key] = False
             for value in self.recorded_values(key):
                 given = PatientFacts({**facts.given, key: value}, facts.record_id, facts.at_least)
@@ -199,9 +225,6 @@ class PolicyEngine:
                 if [str(a.arguments[0]) for a in shown.get("status", ())] != [status]:
                     changes[key] = True
                     break
-        self._weighed[memo_key] = changes
-        if len(self._weighed) > PARTS_CACHE_SIZE:
-            del self._weighed[next(iter(self._weighed))]  # the oldest
         return changes
 
     def recorded_values(self, key: str) -> list[Value]:
@@ -213,9 +236,12 @@ class PolicyEngine:
             return [frozenset({member}) for member in spec.values]
         return list(spec.values)
 
-    def solve_assumptions(self, inputs: InputLiterals, given: set[InputKey], admit: bool = False) -> list[int]:
-        """The solve's assumptions: the inputs, and whether contradictory completions count
-        (``admit_contradictions``, kb/core/decision.lp: only to name a contradiction)."""
+    def solve_assumptions(
+        self, inputs: InputLiterals, given: set[InputKey], admit: bool = False, open_facts: Sequence[str] = ()
+    ) -> list[int]:
+        """The solve's assumptions: the inputs (but those of ``open_facts``, left to the solver),
+        and whether contradictory completions count (``admit_contradictions``,
+        kb/core/decision.lp: only to name a contradiction)."""
         program = inputs.program
         if program not in self._admit:
             literal = program.literal(ADMIT_CONTRADICTIONS)
@@ -223,7 +249,7 @@ class PolicyEngine:
                 program.free_externals([literal])
             self._admit[program] = literal
         literal = self._admit[program]
-        assumptions = inputs.assumptions(given)
+        assumptions = inputs.assumptions(given, open_facts)
         return assumptions if literal is None else [*assumptions, literal if admit else -literal]
 
     def _consequences(

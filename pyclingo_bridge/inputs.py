@@ -49,9 +49,13 @@ class InputLiterals:
         # Every input false; a query copies this and switches on what the patient states.
         self._all_false = [-literal for literal in self.literal.values()]
         self._position = {key: index for index, key in enumerate(self.literal)}
+        self._positions_of: dict[str, set[int]] = {}
+        for key, index in self._position.items():
+            self._positions_of.setdefault(str(key[1]), set()).add(index)
 
-    def assumptions(self, given: set[InputKey]) -> list[int]:
-        """Every input fixed: true when the patient states it, false otherwise."""
+    def assumptions(self, given: set[InputKey], open_facts: Iterable[str] = ()) -> list[int]:
+        """Every input fixed: true when the patient states it, false otherwise; the inputs of
+        ``open_facts`` (not given) are left out, for the solve to choose."""
         assumptions = self._all_false.copy()
         positions = self._position
         for key in given:
@@ -61,7 +65,14 @@ class InputLiterals:
                 if position is None:
                     raise KnowledgeBaseError(f"the knowledge base has no input external for {key}")
             assumptions[position] = -assumptions[position]
+        left_out = set().union(*(self._positions_of.get(fact, ()) for fact in open_facts))
+        if left_out:
+            return [literal for index, literal in enumerate(assumptions) if index not in left_out]
         return assumptions
+
+    def representatives(self, given: set[InputKey]) -> frozenset[InputKey]:
+        """The input keys as this program takes them: each given number as its interval start."""
+        return frozenset(map(self._interval_start, given))
 
     def actual_values(self, given: set[InputKey]) -> dict[str, Atom]:
         """For each given number passed as a different first value of its interval, the text
