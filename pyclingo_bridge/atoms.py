@@ -27,6 +27,11 @@ class Atom(NamedTuple):
     def __str__(self) -> str:
         return self.text
 
+    def __hash__(self) -> int:
+        # The text determines the atom: hashing it (cached by str) instead of every nested
+        # tuple keeps the atoms cheap as dictionary keys; equal atoms have equal text.
+        return hash(self.text)
+
 
 Atoms = dict[str, list[Atom]]
 
@@ -51,18 +56,26 @@ def replaced(term: Term, replace: Mapping[str, Atom]) -> Term:
 
     The new atoms' text is written as clingo writes a symbol (``text_of``), so that it is what
     reading the rebuilt symbol would give (tests/test_atoms.py checks it against clingo)."""
-    if type(term) is not Atom or not term.arguments:
+    if type(term) is not Atom or subterms(term).isdisjoint(replace):
         return term
     found = replace.get(term.text)
     if found is not None:
         return found
     arguments = tuple(replaced(argument, replace) for argument in term.arguments)
-    if arguments == term.arguments:
-        return term
     text = term.text
     head = text[: text.index("(")]  # the name, with clingo's "-" of a classically negated atom
     close = ",)" if not term.name and len(arguments) == 1 else ")"  # a one-element tuple
     return Atom(term.name, arguments, head + "(" + ",".join(map(text_of, arguments)) + close)
+
+
+@lru_cache(maxsize=1 << 16)
+def subterms(atom: Atom) -> frozenset[str]:
+    """The text of ``atom`` and of every atom inside it, at any depth."""
+    inside = {atom.text}
+    for argument in atom.arguments:
+        if type(argument) is Atom:
+            inside |= subterms(argument)
+    return frozenset(inside)
 
 
 def text_of(term: Term) -> str:

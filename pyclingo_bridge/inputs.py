@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import bisect
 from collections.abc import Iterable, Mapping, Sequence
-from functools import lru_cache
 
 import clingo
 
-from .atoms import Atom, Atoms, atoms_by_name, read_atom, replaced
+from .atoms import Atom, Atoms, atoms_by_name, read_atom, replaced, subterms
 from .errors import KnowledgeBaseError
 from .solver import GroundProgram
 from .vocabulary import InputKey, PatientFacts, Vocabulary
@@ -49,6 +48,7 @@ class InputLiterals:
         # Every input false; a query copies this and switches on what the patient states.
         self._all_false = [-literal for literal in self.literal.values()]
         self._position = {key: index for index, key in enumerate(self.literal)}
+        self._moved: dict[InputKey, tuple[InputKey, str, Atom] | None] = {}
         self._positions_of: dict[str, set[int]] = {}
         for key, index in self._position.items():
             self._positions_of.setdefault(str(key[1]), set()).add(index)
@@ -78,40 +78,52 @@ class InputLiterals:
         """For each given number passed as a different first value of its interval, the text
         of ``holds(K, Start)`` mapped to ``holds(K, Value)``: what a trace must name instead."""
         replace: dict[str, Atom] = {}
+        moved = self._moved
         for key in given:
-            start = self._interval_start(key)
-            if start != key:
-                replace[_holds(str(key[1]), start[2])] = read_atom(_holds_symbol(str(key[1]), key[2]))  # type: ignore[arg-type]
+            try:
+                found = moved[key]
+            except KeyError:
+                found = moved[key] = self._move(key)
+            if found is not None:
+                replace[found[1]] = found[2]
         return replace
 
     def _interval_start(self, key: InputKey) -> InputKey:
+        try:
+            found = self._moved[key]
+        except KeyError:
+            found = self._moved[key] = self._move(key)
+        return key if found is None else found[0]
+
+    def _move(self, key: InputKey) -> tuple[InputKey, str, Atom] | None:
+        """A given number other than its interval's start: the start's key, the text of
+        ``holds(K, Start)`` and the atom ``holds(K, Value)``; None for any other input. Read
+        once per key (finitely many: the vocabulary's values)."""
         starts = self.interval_starts.get(str(key[1])) if key[0] == "given" else None
         if starts is None or not isinstance(key[2], int):
-            return key
-        return ("given", key[1], starts[max(0, bisect.bisect_right(starts, key[2]) - 1)])
+            return None
+        start = starts[max(0, bisect.bisect_right(starts, key[2]) - 1)]
+        if start == key[2]:
+            return None
+        name = str(key[1])
+        return ("given", name, start), str(_holds(name, start)), read_atom(_holds(name, key[2]))
 
 
-@lru_cache(maxsize=1 << 16)
-def _holds(key: str, value: int) -> str:
-    return str(_holds_symbol(key, value))
-
-
-def _holds_symbol(key: str, value: int) -> clingo.Symbol:
+def _holds(key: str, value: int) -> clingo.Symbol:
     return clingo.Function("holds", [clingo.Function(key), clingo.Number(value)])
 
 
 def atoms_with_actual_values(symbols: Iterable[clingo.Symbol], replace: Mapping[str, Atom]) -> Atoms:
     """``symbols`` grouped by name, with every ``holds(K, Start)`` of ``replace`` (keyed by its
     text), at any depth (inside ``fired/3``, ``neg(...)``, why-not conditions), naming the
-    patient's value instead. Only atoms whose text names such a start are rebuilt, as Python
+    patient's value instead. Only atoms that hold such a start are rebuilt, as Python
     values (atoms.replaced): no clingo symbol is made per query."""
     if not replace:
         return atoms_by_name(symbols)
     grouped: Atoms = {}
     for symbol in symbols:
         atom = read_atom(symbol)
-        text = atom.text
-        if any(start in text for start in replace):
+        if not subterms(atom).isdisjoint(replace):
             atom = replaced(atom, replace)  # type: ignore[assignment]
         grouped.setdefault(atom.name, []).append(atom)
     return grouped
