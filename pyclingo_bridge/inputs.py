@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import bisect
 from collections.abc import Iterable, Mapping, Sequence
+from functools import lru_cache
 
 import clingo
 
@@ -48,7 +49,7 @@ class InputLiterals:
         # Every input false; a query copies this and switches on what the patient states.
         self._all_false = [-literal for literal in self.literal.values()]
         self._position = {key: index for index, key in enumerate(self.literal)}
-        self._moved: dict[InputKey, tuple[InputKey, str, Atom] | None] = {}
+        self._starts: dict[InputKey, InputKey] = {}
         self._positions_of: dict[str, set[int]] = {}
         for key, index in self._position.items():
             self._positions_of.setdefault(str(key[1]), set()).add(index)
@@ -65,10 +66,10 @@ class InputLiterals:
                 if position is None:
                     raise KnowledgeBaseError(f"the knowledge base has no input external for {key}")
             assumptions[position] = -assumptions[position]
+        if not open_facts:
+            return assumptions
         left_out = set().union(*(self._positions_of.get(fact, ()) for fact in open_facts))
-        if left_out:
-            return [literal for index, literal in enumerate(assumptions) if index not in left_out]
-        return assumptions
+        return [literal for index, literal in enumerate(assumptions) if index not in left_out]
 
     def representatives(self, given: set[InputKey]) -> frozenset[InputKey]:
         """The input keys as this program takes them: each given number as its interval start."""
@@ -78,39 +79,34 @@ class InputLiterals:
         """For each given number passed as a different first value of its interval, the text
         of ``holds(K, Start)`` mapped to ``holds(K, Value)``: what a trace must name instead."""
         replace: dict[str, Atom] = {}
-        moved = self._moved
         for key in given:
-            try:
-                found = moved[key]
-            except KeyError:
-                found = moved[key] = self._move(key)
-            if found is not None:
-                replace[found[1]] = found[2]
+            start = self._interval_start(key)
+            if start != key:
+                name = str(key[1])
+                replace[holds_atom(name, start[2]).text] = holds_atom(name, key[2])
         return replace
 
     def _interval_start(self, key: InputKey) -> InputKey:
+        """The key itself, or for a given number other than its interval's start the start's
+        key (read once per key: finitely many, the vocabulary's values)."""
         try:
-            found = self._moved[key]
+            return self._starts[key]
         except KeyError:
-            found = self._moved[key] = self._move(key)
-        return key if found is None else found[0]
-
-    def _move(self, key: InputKey) -> tuple[InputKey, str, Atom] | None:
-        """A given number other than its interval's start: the start's key, the text of
-        ``holds(K, Start)`` and the atom ``holds(K, Value)``; None for any other input. Read
-        once per key (finitely many: the vocabulary's values)."""
+            pass
         starts = self.interval_starts.get(str(key[1])) if key[0] == "given" else None
-        if starts is None or not isinstance(key[2], int):
-            return None
-        start = starts[max(0, bisect.bisect_right(starts, key[2]) - 1)]
-        if start == key[2]:
-            return None
-        name = str(key[1])
-        return ("given", name, start), str(_holds(name, start)), read_atom(_holds(name, key[2]))
+        found = key
+        if starts is not None and isinstance(key[2], int):
+            start = starts[max(0, bisect.bisect_right(starts, key[2]) - 1)]
+            if start != key[2]:
+                found = ("given", key[1], start)
+        self._starts[key] = found
+        return found
 
 
-def _holds(key: str, value: int) -> clingo.Symbol:
-    return clingo.Function("holds", [clingo.Function(key), clingo.Number(value)])
+@lru_cache(maxsize=1 << 16)
+def holds_atom(key: str, value: int) -> Atom:
+    """``holds(Key, Value)`` as read_atom reads clingo's symbol of it (tests/test_atoms.py)."""
+    return Atom("holds", (Atom(key, (), key), value), f"holds({key},{value})")
 
 
 def atoms_with_actual_values(symbols: Iterable[clingo.Symbol], replace: Mapping[str, Atom]) -> Atoms:

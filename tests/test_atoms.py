@@ -7,6 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from pyclingo_bridge.atoms import read_atom, replaced
+from pyclingo_bridge.inputs import holds_atom
 
 NAMES = st.sampled_from(["holds", "fired", "neg", "body", "age", "a"])
 LEAVES = st.one_of(
@@ -52,3 +53,8 @@ def test_an_atom_without_the_replaced_one_is_kept_as_it_is(symbol: clingo.Symbol
         return
     atom = read_atom(symbol)
     assert replaced(atom, {"holds(nothing_here,0)": read_atom(clingo.Function("x"))}) is atom
+
+
+@given(key=st.from_regex(r"[a-z][a-z0-9_]{0,12}", fullmatch=True), value=st.integers(-10**6, 10**6))
+def test_a_holds_atom_made_in_python_is_clingos(key: str, value: int) -> None:
+    assert holds_atom(key, value) == read_atom(clingo.Function("holds", [clingo.Function(key), clingo.Number(value)]))
