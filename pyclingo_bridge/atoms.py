@@ -27,11 +27,6 @@ class Atom(NamedTuple):
     def __str__(self) -> str:
         return self.text
 
-    def __hash__(self) -> int:
-        # The text determines the atom: hashing it (cached by str) instead of every nested
-        # tuple keeps the atoms cheap as dictionary keys; equal atoms have equal text.
-        return hash(self.text)
-
 
 Atoms = dict[str, list[Atom]]
 
@@ -68,14 +63,22 @@ def replaced(term: Term, replace: Mapping[str, Atom]) -> Term:
     return Atom(term.name, arguments, head + "(" + ",".join(map(text_of, arguments)) + close)
 
 
-@lru_cache(maxsize=1 << 16)
 def subterms(atom: Atom) -> frozenset[str]:
-    """The text of ``atom`` and of every atom inside it, at any depth."""
-    inside = {atom.text}
-    for argument in atom.arguments:
-        if type(argument) is Atom:
-            inside |= subterms(argument)
-    return frozenset(inside)
+    """The text of ``atom`` and of every atom inside it, at any depth (read once per atom)."""
+    found = _SUBTERMS.get(atom.text)
+    if found is None:
+        inside = {atom.text}
+        for argument in atom.arguments:
+            if type(argument) is Atom:
+                inside |= subterms(argument)
+        found = frozenset(inside)
+        if len(_SUBTERMS) < 1 << 16:
+            _SUBTERMS[atom.text] = found
+    return found
+
+
+# By text, not by atom: hashing a nested atom hashes every level of it.
+_SUBTERMS: dict[str, frozenset[str]] = {}
 
 
 def text_of(term: Term) -> str:
