@@ -99,6 +99,7 @@ class PolicyEngine:
         self._groundings: dict[frozenset[str], InputLiterals] = {TRACE_ATOMS: self._trace}
         self._parts: dict[frozenset[str], tuple[Explanation, tuple[Advice, ...]]] = {}
         self._parts_lock = threading.Lock()
+        self._advice_sets: dict[frozenset[str], tuple[Advice, ...]] = {}
         self._admit: dict[GroundProgram, int | None] = {}
         self._weighed: dict[tuple[frozenset[InputKey], tuple[str, ...]], dict[str, bool]] = {}
         self._lock = threading.Lock()
@@ -344,17 +345,25 @@ class PolicyEngine:
         key = frozenset(atom.text for group in cautious.values() for atom in group)
         parts = self._parts.get(key)
         if parts is None:
-            advice = tuple(
-                sorted(
-                    (self._advice(*a.arguments) for a in cautious.get("advice", ())),
-                    key=lambda advice: (advice.rank, clause_order(advice.clause), advice.text),
+            # A trace names the patient's numbers, so explained sets rarely repeat; their
+            # advice, which names none, is kept apart by its own atoms.
+            advice_atoms = cautious.get("advice", ())
+            advice_key = frozenset(a.text for a in advice_atoms)
+            advice = self._advice_sets.get(advice_key)
+            if advice is None:
+                advice = tuple(
+                    sorted(
+                        (self._advice(*a.arguments) for a in advice_atoms),
+                        key=lambda advice: (advice.rank, clause_order(advice.clause), advice.text),
+                    )
                 )
-            )
             parts = (self.explainer.explanation(cautious), advice)
             with self._parts_lock:  # decisions are assembled outside the solver's lock
                 self._parts[key] = parts
                 if len(self._parts) > PARTS_CACHE_SIZE:
                     del self._parts[next(iter(self._parts))]  # the oldest
+                if len(self._advice_sets) < PARTS_CACHE_SIZE:
+                    self._advice_sets[advice_key] = advice
         return parts
 
     def _advice(self, *arguments: Term) -> Advice:

@@ -29,6 +29,7 @@ class Explainer:
         # Steps are immutable and few (the program is grounded once): build each one once,
         # kept by the fired atom's text (hashing a nested atom hashes every level of it).
         self._steps: dict[tuple[str, int, bool], Step] = {}
+        self._routes: dict[frozenset[str], tuple[RouteNotTaken, ...]] = {}
 
     def explanation(self, atoms: Atoms) -> Explanation:
         """The trace of cautious consequences (grouped by predicate name): steps, why-not, and
@@ -78,6 +79,17 @@ class Explainer:
         )
 
     def _why_not(self, atoms: Atoms) -> tuple[RouteNotTaken, ...]:
+        # The routes not taken name no patient value (their conditions are the rules' own
+        # text): kept by their atoms, they repeat where the steps do not.
+        key = frozenset(a.text for name in ("why_not", "why_not_overridden") for a in atoms.get(name, ()))
+        routes = self._routes.get(key)
+        if routes is None:
+            routes = self._new_why_not(atoms)
+            if len(self._routes) < STEPS_KEPT:
+                self._routes[key] = routes
+        return routes
+
+    def _new_why_not(self, atoms: Atoms) -> tuple[RouteNotTaken, ...]:
         unmet: dict[str, list[tuple[int, Term]]] = {}
         for atom in atoms.get("why_not", ()):
             label, index, condition = atom.arguments

@@ -89,10 +89,9 @@ class InputLiterals:
     def _interval_start(self, key: InputKey) -> InputKey:
         """The key itself, or for a given number other than its interval's start the start's
         key (read once per key: finitely many, the vocabulary's values)."""
-        try:
-            return self._starts[key]
-        except KeyError:
-            pass
+        known = self._starts.get(key)
+        if known is not None:
+            return known
         starts = self.interval_starts.get(str(key[1])) if key[0] == "given" else None
         found = key
         if starts is not None and isinstance(key[2], int):
