@@ -160,8 +160,8 @@ class PolicyEngine:
             # Which closed-world defaults a certain status rests on: decided again with each
             # recorded otherwise (only when explaining: the audit's rows do not need it).
             flips = [
-                self._flips(facts, atoms) if weigh and isinstance(atoms, dict) else {}
-                for facts, atoms in zip(many, cautious)
+                self._flips(facts, given, atoms) if weigh and isinstance(atoms, dict) else {}
+                for facts, given, atoms in zip(many, givens, cautious)
             ]
         return [
             self._decision(facts, atoms, brave_atoms, flip)
@@ -176,16 +176,15 @@ class PolicyEngine:
             symbols = self.program.consequences(self.solve_assumptions(self._trace, given, admit=True), "brave")
         return atoms_with_actual_values(symbols or (), self._trace.actual_values(given))
 
-    def _flips(self, facts: PatientFacts, cautious: Atoms) -> dict[str, bool]:
-        """For each closed-world fact not given: would recording it (true, or any one member)
-        change a certain status? Undetermined answers are not tried (their status may change
-        anyway)."""
+    def _flips(self, facts: PatientFacts, given: set[InputKey], cautious: Atoms) -> dict[str, bool]:
+        """For each closed-world fact not given (``given``: the facts' input keys): would
+        recording it (true, or any one member) change a certain status? Undetermined answers
+        are not tried (their status may change anyway)."""
         statuses = cautious.get("status", ())
         defaults = closed_defaults(self.vocabulary, facts)
         if len(statuses) != 1 or not defaults:
             return {}
         inputs = self._grounding(WEIGH_ATOMS)
-        given = input_keys(facts, self.vocabulary)
         # Inputs that this grounding takes alike (each number at its interval start) weigh
         # alike: each is weighed once.
         memo_key = (inputs.representatives(given), defaults)
