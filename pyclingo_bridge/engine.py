@@ -100,6 +100,7 @@ class PolicyEngine:
         self._parts: dict[frozenset[str], tuple[Explanation, tuple[Advice, ...]]] = {}
         self._parts_lock = threading.Lock()
         self._advice_sets: dict[frozenset[str], tuple[Advice, ...]] = {}
+        self._default_sentences: dict[str, str] = {}
         self._admit: dict[GroundProgram, int | None] = {}
         self._weighed: dict[tuple[frozenset[InputKey], tuple[str, ...]], dict[str, bool]] = {}
         self._lock = threading.Lock()
@@ -327,10 +328,14 @@ class PolicyEngine:
         )
 
     def _assumptions(self, facts: PatientFacts, flips: Mapping[str, bool]) -> tuple[Assumption, ...]:
-        return tuple(
-            Assumption(key, self.wording.default_sentence(self.vocabulary.specs[key]), flips.get(key))
-            for key in closed_defaults(self.vocabulary, facts)
-        )
+        return tuple(Assumption(key, self._default_sentence(key), flips.get(key)) for key in closed_defaults(self.vocabulary, facts))
+
+    def _default_sentence(self, key: str) -> str:
+        # Worded once per fact: the wording builds the default's atom through clingo.
+        sentence = self._default_sentences.get(key)
+        if sentence is None:
+            sentence = self._default_sentences[key] = self.wording.default_sentence(self.vocabulary.specs[key])
+        return sentence
 
     def validity(self, today: date | None = None) -> Validity:
         """The policy's version and review date, and whether the review is overdue (7.1, 7.2)."""
