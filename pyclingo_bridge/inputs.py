@@ -11,6 +11,7 @@ from __future__ import annotations
 import bisect
 from collections.abc import Iterable, Mapping, Sequence
 from functools import lru_cache
+from typing import cast
 
 import clingo
 
@@ -118,7 +119,18 @@ def atoms_with_actual_values(symbols: Iterable[clingo.Symbol], replace: Mapping[
     grouped: Atoms = {}
     for symbol in symbols:
         atom = read_atom(symbol)
-        if not subterms(atom).isdisjoint(replace):
-            atom = replaced(atom, replace)  # type: ignore[assignment]
+        inside = subterms(atom)
+        if not inside.isdisjoint(replace):
+            # The same atom with the same values recurs (an age, a BMI): rebuilt once.
+            key = (atom.text, *(text for start in replace if start in inside for text in (start, replace[start].text)))
+            rebuilt = _REBUILT.get(key)
+            if rebuilt is None:
+                rebuilt = cast(Atom, replaced(atom, replace))  # an atom stays an atom
+                if len(_REBUILT) < 1 << 16:
+                    _REBUILT[key] = rebuilt
+            atom = rebuilt
         grouped.setdefault(atom.name, []).append(atom)
     return grouped
+
+
+_REBUILT: dict[tuple[str, ...], Atom] = {}
