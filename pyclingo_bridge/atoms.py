@@ -8,7 +8,7 @@ work small.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from functools import lru_cache
 from typing import NamedTuple, Union
 
@@ -44,6 +44,50 @@ def _term(symbol: clingo.Symbol) -> Term:
     if kind == clingo.SymbolType.String:
         return symbol.string
     return read_atom(symbol)
+
+
+def replaced(term: Term, replace: Mapping[str, Atom]) -> Term:
+    """``term`` with each atom whose text ``replace`` names put in its place, at any depth.
+
+    The new atoms' text is written as clingo writes a symbol (``text_of``), so that it is what
+    reading the rebuilt symbol would give (tests/test_atoms.py checks it against clingo)."""
+    if type(term) is not Atom or subterms(term).isdisjoint(replace):
+        return term
+    found = replace.get(term.text)
+    if found is not None:
+        return found
+    arguments = tuple(replaced(argument, replace) for argument in term.arguments)
+    text = term.text
+    head = text[: text.index("(")]  # the name, with clingo's "-" of a classically negated atom
+    close = ",)" if not term.name and len(arguments) == 1 else ")"  # a one-element tuple
+    return Atom(term.name, arguments, head + "(" + ",".join(map(text_of, arguments)) + close)
+
+
+def subterms(atom: Atom) -> frozenset[str]:
+    """The text of ``atom`` and of every atom inside it, at any depth (read once per atom)."""
+    found = _SUBTERMS.get(atom.text)
+    if found is None:
+        inside = {atom.text}
+        for argument in atom.arguments:
+            if type(argument) is Atom:
+                inside |= subterms(argument)
+        found = frozenset(inside)
+        if len(_SUBTERMS) < 1 << 16:
+            _SUBTERMS[atom.text] = found
+    return found
+
+
+# By text, not by atom: hashing a nested atom hashes every level of it.
+_SUBTERMS: dict[str, frozenset[str]] = {}
+
+
+def text_of(term: Term) -> str:
+    """A term as clingo writes it: a string quoted, with ``\\``, ``"`` and newlines escaped."""
+    if type(term) is Atom:
+        return term.text
+    if type(term) is int:
+        return str(term)
+    return '"' + term.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"') + '"'  # type: ignore[union-attr]
 
 
 def atoms_by_name(symbols: Iterable[clingo.Symbol]) -> Atoms:

@@ -58,6 +58,8 @@ REPRESENTATIVE_INTEGERS = ("-c", "integer_inputs=representatives")
 """Grounding arguments: integer inputs only at their representatives (kb/core/inputs.lp)."""
 # A decision without its explanation (audit rows): the same program, showing no trace atoms.
 DECISION_ATOMS = frozenset({"status/1", "consistent/0", "decided_by/2", "advice/2", "advice/3", "contradiction/2"})
+# Weighing a closed-world default (``_flips``) reads only the status: the smallest grounding.
+WEIGH_ATOMS = frozenset({"status/1", "consistent/0"})
 
 
 class PolicyEngine:
@@ -97,8 +99,10 @@ class PolicyEngine:
         self._groundings: dict[frozenset[str], InputLiterals] = {TRACE_ATOMS: self._trace}
         self._parts: dict[frozenset[str], tuple[Explanation, tuple[Advice, ...]]] = {}
         self._parts_lock = threading.Lock()
+        self._advice_sets: dict[frozenset[str], tuple[Advice, ...]] = {}
+        self._default_sentences: dict[str, str] = {}
         self._admit: dict[GroundProgram, int | None] = {}
-        self._weighed: dict[frozenset[InputKey], dict[str, bool]] = {}
+        self._weighed: dict[tuple[frozenset[InputKey], tuple[str, ...]], dict[str, bool]] = {}
         self._lock = threading.Lock()
 
     def _grounding(self, shown: frozenset[str]) -> InputLiterals:
@@ -157,8 +161,8 @@ class PolicyEngine:
             # Which closed-world defaults a certain status rests on: decided again with each
             # recorded otherwise (only when explaining: the audit's rows do not need it).
             flips = [
-                self._flips(facts, atoms) if weigh and isinstance(atoms, dict) else {}
-                for facts, atoms in zip(many, cautious)
+                self._flips(facts, given, atoms) if weigh and isinstance(atoms, dict) else {}
+                for facts, given, atoms in zip(many, givens, cautious)
             ]
         return [
             self._decision(facts, atoms, brave_atoms, flip)
@@ -173,22 +177,45 @@ class PolicyEngine:
             symbols = self.program.consequences(self.solve_assumptions(self._trace, given, admit=True), "brave")
         return atoms_with_actual_values(symbols or (), self._trace.actual_values(given))
 
-    def _flips(self, facts: PatientFacts, cautious: Atoms) -> dict[str, bool]:
-        """For each closed-world fact not given: would recording it (true, or any one member)
-        change a certain status? Undetermined answers are not tried (their status may change
-        anyway)."""
+    def _flips(self, facts: PatientFacts, given: set[InputKey], cautious: Atoms) -> dict[str, bool]:
+        """For each closed-world fact not given (``given``: the facts' input keys): would
+        recording it (true, or any one member) change a certain status? Undetermined answers
+        are not tried (their status may change anyway)."""
         statuses = cautious.get("status", ())
-        if len(statuses) != 1:
+        defaults = closed_defaults(self.vocabulary, facts)
+        if len(statuses) != 1 or not defaults:
             return {}
-        # The same inputs weigh alike (the audit's interval keys): each set is weighed once.
-        memo_key = frozenset(input_keys(facts, self.vocabulary))
+        inputs = self._grounding(WEIGH_ATOMS)
+        # Inputs that this grounding takes alike (each number at its interval start) weigh
+        # alike: each is weighed once.
+        memo_key = (inputs.representatives(given), defaults)
         known = self._weighed.get(memo_key)
         if known is not None:
             return known
         status = str(statuses[0].arguments[0])
-        inputs = self._grounding(DECISION_ATOMS)
+        if sum(len(self.recorded_values(key)) for key in defaults) > 1 and self._none_changes(inputs, given, defaults, status):
+            changes = dict.fromkeys(defaults, False)
+        else:
+            changes = self._weigh_each(inputs, facts, defaults, status)
+        self._weighed[memo_key] = changes
+        if len(self._weighed) > PARTS_CACHE_SIZE:
+            del self._weighed[next(iter(self._weighed))]  # the oldest
+        return changes
+
+    def _none_changes(self, inputs: InputLiterals, given: set[InputKey], defaults: Sequence[str], status: str) -> bool:
+        """One solve for every default at once: with all their inputs left to the solver, is
+        ``status`` still certain, and every completion consistent (one status each)? Each
+        single recording is one choice of those inputs, so then none changes the status
+        (recording one that the KB refuses as contradictory is no change either, as in
+        ``_weigh_each``). Otherwise each default is weighed on its own."""
+        symbols = inputs.program.consequences(self.solve_assumptions(inputs, given, open_facts=defaults), "cautious")
+        shown = atoms_by_name(symbols or ())
+        return "consistent" in shown and [str(a.arguments[0]) for a in shown.get("status", ())] == [status]
+
+    def _weigh_each(self, inputs: InputLiterals, facts: PatientFacts, defaults: Sequence[str], status: str) -> dict[str, bool]:
+        """Each default recorded otherwise, one value at a time, until one changes ``status``."""
         changes: dict[str, bool] = {}
-        for key in closed_defaults(self.vocabulary, facts):
+        for key in defaults:
             changes[key] = False
             for value in self.recorded_values(key):
                 given = PatientFacts({**facts.given, key: value}, facts.record_id, facts.at_least)
@@ -199,9 +226,6 @@ class PolicyEngine:
                 if [str(a.arguments[0]) for a in shown.get("status", ())] != [status]:
                     changes[key] = True
                     break
-        self._weighed[memo_key] = changes
-        if len(self._weighed) > PARTS_CACHE_SIZE:
-            del self._weighed[next(iter(self._weighed))]  # the oldest
         return changes
 
     def recorded_values(self, key: str) -> list[Value]:
@@ -213,9 +237,12 @@ class PolicyEngine:
             return [frozenset({member}) for member in spec.values]
         return list(spec.values)
 
-    def solve_assumptions(self, inputs: InputLiterals, given: set[InputKey], admit: bool = False) -> list[int]:
-        """The solve's assumptions: the inputs, and whether contradictory completions count
-        (``admit_contradictions``, kb/core/decision.lp: only to name a contradiction)."""
+    def solve_assumptions(
+        self, inputs: InputLiterals, given: set[InputKey], admit: bool = False, open_facts: Sequence[str] = ()
+    ) -> list[int]:
+        """The solve's assumptions: the inputs (but those of ``open_facts``, left to the solver),
+        and whether contradictory completions count (``admit_contradictions``,
+        kb/core/decision.lp: only to name a contradiction)."""
         program = inputs.program
         if program not in self._admit:
             literal = program.literal(ADMIT_CONTRADICTIONS)
@@ -223,7 +250,7 @@ class PolicyEngine:
                 program.free_externals([literal])
             self._admit[program] = literal
         literal = self._admit[program]
-        assumptions = inputs.assumptions(given)
+        assumptions = inputs.assumptions(given, open_facts)
         return assumptions if literal is None else [*assumptions, literal if admit else -literal]
 
     def _consequences(
@@ -301,10 +328,14 @@ class PolicyEngine:
         )
 
     def _assumptions(self, facts: PatientFacts, flips: Mapping[str, bool]) -> tuple[Assumption, ...]:
-        return tuple(
-            Assumption(key, self.wording.default_sentence(self.vocabulary.specs[key]), flips.get(key))
-            for key in closed_defaults(self.vocabulary, facts)
-        )
+        return tuple(Assumption(key, self._default_sentence(key), flips.get(key)) for key in closed_defaults(self.vocabulary, facts))
+
+    def _default_sentence(self, key: str) -> str:
+        # Worded once per fact: the wording builds the default's atom through clingo.
+        sentence = self._default_sentences.get(key)
+        if sentence is None:
+            sentence = self._default_sentences[key] = self.wording.default_sentence(self.vocabulary.specs[key])
+        return sentence
 
     def validity(self, today: date | None = None) -> Validity:
         """The policy's version and review date, and whether the review is overdue (7.1, 7.2)."""
@@ -318,17 +349,25 @@ class PolicyEngine:
         key = frozenset(atom.text for group in cautious.values() for atom in group)
         parts = self._parts.get(key)
         if parts is None:
-            advice = tuple(
-                sorted(
-                    (self._advice(*a.arguments) for a in cautious.get("advice", ())),
-                    key=lambda advice: (advice.rank, clause_order(advice.clause), advice.text),
+            # A trace names the patient's numbers, so explained sets rarely repeat; their
+            # advice, which names none, is kept apart by its own atoms.
+            advice_atoms = cautious.get("advice", ())
+            advice_key = frozenset(a.text for a in advice_atoms)
+            advice = self._advice_sets.get(advice_key)
+            if advice is None:
+                advice = tuple(
+                    sorted(
+                        (self._advice(*a.arguments) for a in advice_atoms),
+                        key=lambda advice: (advice.rank, clause_order(advice.clause), advice.text),
+                    )
                 )
-            )
             parts = (self.explainer.explanation(cautious), advice)
             with self._parts_lock:  # decisions are assembled outside the solver's lock
                 self._parts[key] = parts
                 if len(self._parts) > PARTS_CACHE_SIZE:
                     del self._parts[next(iter(self._parts))]  # the oldest
+                if len(self._advice_sets) < PARTS_CACHE_SIZE:
+                    self._advice_sets[advice_key] = advice
         return parts
 
     def _advice(self, *arguments: Term) -> Advice:

@@ -10,11 +10,13 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from functools import lru_cache
 
-from .atoms import Atom, Atoms, Term
+from .atoms import Atom, Atoms, Term, text_of
 from .decision import Explanation, RouteNotTaken, SetAside, Step, clause_order
 from .metadata import RuleInfo
 from .vocabulary import Vocabulary
 from .wording import NO_DESCRIPTION, Wording
+
+STEPS_KEPT = 1 << 14
 
 
 class Explainer:
@@ -24,16 +26,19 @@ class Explainer:
         self.rules = rules
         self.wording = wording or Wording({}, {}, (), vocabulary)
         self.describe = lru_cache(maxsize=1 << 14)(self.wording.describe)
-        # Steps are immutable and few (the program is grounded once): build each one once.
-        self._step = lru_cache(maxsize=1 << 14)(self._new_step)
+        # Steps are immutable and few (the program is grounded once): build each one once,
+        # kept by the fired atom's text (hashing a nested atom hashes every level of it).
+        self._steps: dict[tuple[str, int, bool], Step] = {}
+        self._routes: dict[frozenset[str], tuple[RouteNotTaken, ...]] = {}
 
     def explanation(self, atoms: Atoms) -> Explanation:
         """The trace of cautious consequences (grouped by predicate name): steps, why-not, and
         the conclusions that precedence set aside."""
-        deciding = {atom.arguments[0] for atom in atoms.get("deciding", ())}
+        deciding = {text_of(atom.arguments[0]) for atom in atoms.get("deciding", ())}
         fired = atoms.get("fired", ())
-        depths = _depths([(f.arguments[1], f.arguments[2].arguments) for f in fired])  # type: ignore[union-attr]
-        steps = [self._step(atom, depth, atom.arguments[1] in deciding) for atom, depth in zip(fired, depths)]
+        heads = [text_of(f.arguments[1]) for f in fired]
+        depths = _depths([(head, [text_of(a) for a in f.arguments[2].arguments]) for head, f in zip(heads, fired)])  # type: ignore[union-attr]
+        steps = [self._step(atom, depth, head in deciding) for atom, head, depth in zip(fired, heads, depths)]
         steps.sort(key=lambda step: (step.depth, clause_order(step.clause), step.rule, step.conclusion))
         set_aside = _set_aside(steps) if len(atoms.get("status", ())) == 1 else ()
         return Explanation(steps=tuple(steps), why_not=self._why_not(atoms), set_aside=set_aside)
@@ -43,6 +48,15 @@ class Explainer:
         if found is None:
             return RuleInfo(label, "?", NO_DESCRIPTION)
         return RuleInfo(found.label, found.clause, self.wording.fill(found.text))
+
+    def _step(self, fired: Atom, depth: int, in_decision: bool) -> Step:
+        key = (fired.text, depth, in_decision)
+        step = self._steps.get(key)
+        if step is None:
+            step = self._new_step(fired, depth, in_decision)
+            if len(self._steps) < STEPS_KEPT:  # bounded: steps naming patients' values vary
+                self._steps[key] = step
+        return step
 
     def _new_step(self, fired: Atom, depth: int, in_decision: bool) -> Step:
         label, head, body = fired.arguments
@@ -65,6 +79,17 @@ class Explainer:
         )
 
     def _why_not(self, atoms: Atoms) -> tuple[RouteNotTaken, ...]:
+        # The routes not taken name no patient value (their conditions are the rules' own
+        # text): kept by their atoms, they repeat where the steps do not.
+        key = frozenset(a.text for name in ("why_not", "why_not_overridden") for a in atoms.get(name, ()))
+        routes = self._routes.get(key)
+        if routes is None:
+            routes = self._new_why_not(atoms)
+            if len(self._routes) < STEPS_KEPT:
+                self._routes[key] = routes
+        return routes
+
+    def _new_why_not(self, atoms: Atoms) -> tuple[RouteNotTaken, ...]:
         unmet: dict[str, list[tuple[int, Term]]] = {}
         for atom in atoms.get("why_not", ()):
             label, index, condition = atom.arguments
@@ -106,23 +131,26 @@ def _set_aside(steps: Sequence[Step]) -> tuple[SetAside, ...]:
     return tuple(sorted(unique, key=lambda item: (clause_order(item.clause), item.rule)))
 
 
-def _depths(instances: Sequence[tuple[Term, Sequence[Term]]]) -> list[int]:
+def _depths(instances: Sequence[tuple[str, Sequence[str]]]) -> list[int]:
     """Derivation depth of each instance: 1 + the deepest fired instance whose head it uses."""
-    producers: dict[Term, list[int]] = {}
+    producers: dict[str, list[int]] = {}
     for index, (head, _) in enumerate(instances):
         producers.setdefault(head, []).append(index)
     memo: dict[int, int] = {}
+    visiting: set[int] = set()  # the instances on the path to the current one
 
-    def depth(index: int, visiting: frozenset[int]) -> int:
-        if index in memo:
-            return memo[index]
-        below = [
-            depth(other, visiting | {index})
-            for atom in instances[index][1]
-            for other in producers.get(atom, ())
-            if other not in visiting and other != index
-        ]
-        memo[index] = 1 + max(below, default=0)
+    def depth(index: int) -> int:
+        found = memo.get(index)
+        if found is not None:
+            return found
+        visiting.add(index)
+        deepest = 0
+        for atom in instances[index][1]:
+            for other in producers.get(atom, ()):
+                if other not in visiting:
+                    deepest = max(deepest, depth(other))
+        visiting.discard(index)
+        memo[index] = 1 + deepest
         return memo[index]
 
-    return [depth(index, frozenset()) for index in range(len(instances))]
+    return [depth(index) for index in range(len(instances))]

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import bisect
 from collections.abc import Iterable, Mapping, Sequence
+from functools import lru_cache
+from typing import cast
 
 import clingo
 
-from .atoms import Atoms, atoms_by_name, read_atom
+from .atoms import Atom, Atoms, atoms_by_name, read_atom, replaced, subterms
 from .errors import KnowledgeBaseError
 from .solver import GroundProgram
 from .vocabulary import InputKey, PatientFacts, Vocabulary
@@ -48,9 +50,14 @@ class InputLiterals:
         # Every input false; a query copies this and switches on what the patient states.
         self._all_false = [-literal for literal in self.literal.values()]
         self._position = {key: index for index, key in enumerate(self.literal)}
+        self._starts: dict[InputKey, InputKey] = {}
+        self._positions_of: dict[str, set[int]] = {}
+        for key, index in self._position.items():
+            self._positions_of.setdefault(str(key[1]), set()).add(index)
 
-    def assumptions(self, given: set[InputKey]) -> list[int]:
-        """Every input fixed: true when the patient states it, false otherwise."""
+    def assumptions(self, given: set[InputKey], open_facts: Iterable[str] = ()) -> list[int]:
+        """Every input fixed: true when the patient states it, false otherwise; the inputs of
+        ``open_facts`` (not given) are left out, for the solve to choose."""
         assumptions = self._all_false.copy()
         positions = self._position
         for key in given:
@@ -60,53 +67,70 @@ class InputLiterals:
                 if position is None:
                     raise KnowledgeBaseError(f"the knowledge base has no input external for {key}")
             assumptions[position] = -assumptions[position]
-        return assumptions
+        if not open_facts:
+            return assumptions
+        left_out = set().union(*(self._positions_of.get(fact, ()) for fact in open_facts))
+        return [literal for index, literal in enumerate(assumptions) if index not in left_out]
 
-    def actual_values(self, given: set[InputKey]) -> dict[clingo.Symbol, clingo.Symbol]:
-        """For each given number passed as a different first value of its interval,
-        ``holds(K, Start)`` mapped to ``holds(K, Value)``: what a trace must name instead."""
-        replace: dict[clingo.Symbol, clingo.Symbol] = {}
+    def representatives(self, given: set[InputKey]) -> frozenset[InputKey]:
+        """The input keys as this program takes them: each given number as its interval start."""
+        return frozenset(map(self._interval_start, given))
+
+    def actual_values(self, given: set[InputKey]) -> dict[str, Atom]:
+        """For each given number passed as a different first value of its interval, the text
+        of ``holds(K, Start)`` mapped to ``holds(K, Value)``: what a trace must name instead."""
+        replace: dict[str, Atom] = {}
         for key in given:
             start = self._interval_start(key)
             if start != key:
-                holds = clingo.Function("holds", [clingo.Function(str(key[1])), clingo.Number(start[2])])  # type: ignore[arg-type]
-                replace[holds] = clingo.Function("holds", [clingo.Function(str(key[1])), clingo.Number(key[2])])  # type: ignore[arg-type]
+                name = str(key[1])
+                replace[holds_atom(name, start[2]).text] = holds_atom(name, key[2])
         return replace
 
     def _interval_start(self, key: InputKey) -> InputKey:
+        """The key itself, or for a given number other than its interval's start the start's
+        key (read once per key: finitely many, the vocabulary's values)."""
+        known = self._starts.get(key)
+        if known is not None:
+            return known
         starts = self.interval_starts.get(str(key[1])) if key[0] == "given" else None
-        if starts is None or not isinstance(key[2], int):
-            return key
-        return ("given", key[1], starts[max(0, bisect.bisect_right(starts, key[2]) - 1)])
+        found = key
+        if starts is not None and isinstance(key[2], int):
+            start = starts[max(0, bisect.bisect_right(starts, key[2]) - 1)]
+            if start != key[2]:
+                found = ("given", key[1], start)
+        self._starts[key] = found
+        return found
 
 
-def atoms_with_actual_values(symbols: Iterable[clingo.Symbol], replace: Mapping[clingo.Symbol, clingo.Symbol]) -> Atoms:
-    """``symbols`` grouped by name, with every ``holds(K, Start)`` of ``replace``, at any depth
-    (inside ``fired/3``, ``neg(...)``, why-not conditions), naming the patient's value instead.
-    Only atoms whose text names such a start are rebuilt (the atoms' text is read once)."""
+@lru_cache(maxsize=1 << 16)
+def holds_atom(key: str, value: int) -> Atom:
+    """``holds(Key, Value)`` as read_atom reads clingo's symbol of it (tests/test_atoms.py)."""
+    return Atom("holds", (Atom(key, (), key), value), f"holds({key},{value})")
+
+
+def atoms_with_actual_values(symbols: Iterable[clingo.Symbol], replace: Mapping[str, Atom]) -> Atoms:
+    """``symbols`` grouped by name, with every ``holds(K, Start)`` of ``replace`` (keyed by its
+    text), at any depth (inside ``fired/3``, ``neg(...)``, why-not conditions), naming the
+    patient's value instead. Only atoms that hold such a start are rebuilt, as Python
+    values (atoms.replaced): no clingo symbol is made per query."""
     if not replace:
         return atoms_by_name(symbols)
-    starts = [str(symbol) for symbol in replace]
-    memo: dict[clingo.Symbol, clingo.Symbol] = {}
-
-    def substitute(symbol: clingo.Symbol) -> clingo.Symbol:
-        found = replace.get(symbol)
-        if found is not None:
-            return found
-        if symbol.type != clingo.SymbolType.Function or not symbol.arguments:
-            return symbol
-        done = memo.get(symbol)
-        if done is None:
-            arguments = symbol.arguments
-            changed = [substitute(argument) for argument in arguments]
-            done = symbol if changed == arguments else clingo.Function(symbol.name, changed, symbol.positive)
-            memo[symbol] = done
-        return done
-
     grouped: Atoms = {}
     for symbol in symbols:
         atom = read_atom(symbol)
-        if any(start in atom.text for start in starts):
-            atom = read_atom(substitute(symbol))
+        inside = subterms(atom)
+        if not inside.isdisjoint(replace):
+            # The same atom with the same values recurs (an age, a BMI): rebuilt once.
+            key = (atom.text, *(text for start in replace if start in inside for text in (start, replace[start].text)))
+            rebuilt = _REBUILT.get(key)
+            if rebuilt is None:
+                rebuilt = cast(Atom, replaced(atom, replace))  # an atom stays an atom
+                if len(_REBUILT) < 1 << 16:
+                    _REBUILT[key] = rebuilt
+            atom = rebuilt
         grouped.setdefault(atom.name, []).append(atom)
     return grouped
+
+
+_REBUILT: dict[tuple[str, ...], Atom] = {}
