@@ -323,11 +323,12 @@ class InputClasses:
         whole answer without explanation, ``AUDIT_ATOMS`` for an audit row, which shows no
         advice): they must come out the same for every input of a class."""
         vocabulary = engine.vocabulary
-        saved = table.table_path(table.table_key(engine.files, engine.policy.reference), "classes-" + _read_name(read))
+        kind = table.table_kind("classes-" + _read_name(read), engine.policy.reference, engine.policy.version)
+        saved = table.table_path(table.table_key(engine.files, engine.policy.reference), kind)
         derived = _load_derived(saved, vocabulary)
         if derived is None:
             derived = self._derive(engine, read)
-            _save_derived(saved, derived)
+            table.save_json(saved, {"classes": derived[0], "saturated": derived[1]}, kind)
         self.classes: dict[str, tuple[tuple[str, ...], ...]] = derived[0]
         """Boolean, enum and list facts → their classes of values (members)."""
         self.saturated: dict[str, tuple[bool, ...]] = derived[1]
@@ -420,10 +421,6 @@ def _load_derived(path: Path, vocabulary: Vocabulary) -> Derived | None:
     if not all(len(flags) == len(classes[key]) and all(type(f) is bool for f in flags) for key, flags in saturated.items()):
         return None
     return classes, saturated
-
-
-def _save_derived(path: Path, derived: Derived) -> None:
-    table.save_json(path, {"classes": derived[0], "saturated": derived[1]})
 
 
 _CLASSES: dict[tuple[int, frozenset[str]], tuple[PolicyEngine, InputClasses]] = {}

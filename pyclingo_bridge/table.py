@@ -110,6 +110,12 @@ TABLE_ENV = "POLICYKB_TABLE_DIR"
 """Where saved tables go, when not beside the program cache (tests: one folder per test)."""
 
 
+def table_kind(what: str, policy: str, version: str) -> str:
+    """The kind of a saved file: what it holds, for one version of one policy (a newer KB or
+    package saves the same kind under another key, and replaces it)."""
+    return f"{what}-{policy}-{version}"
+
+
 def table_path(key: str, kind: str) -> Path:
     folder = os.environ.get(TABLE_ENV)
     return (Path(folder) if folder else cache_dir()) / f"table-{kind}-{key[:32]}.json"
@@ -141,12 +147,13 @@ def load(key: str, kind: str) -> tuple[list[object], list[Hashable], list[int]]:
 def save(key: str, kind: str, outcomes: list[object], keys: list[Hashable], indices: list[int]) -> None:
     """Save the table (``save_json``). ``outcomes``: the distinct outcomes, JSON values; row
     ``n`` is class ``keys[n]``, whose outcome is ``outcomes[indices[n]]``."""
-    save_json(table_path(key, kind), {"format": FORMAT, "key": key, "outcomes": outcomes, "keys": keys, "outcome_of": indices})
+    save_json(table_path(key, kind), {"format": FORMAT, "key": key, "outcomes": outcomes, "keys": keys, "outcome_of": indices}, kind)
 
 
-def save_json(path: Path, data: object) -> None:
+def save_json(path: Path, data: object, kind: str | None = None) -> None:
     """Save ``data`` as JSON atomically (a temporary file renamed into place); failures are
-    ignored: what is saved here only spares work."""
+    ignored: what is saved here only spares work. With ``kind``, the files of that kind saved
+    for other keys (an earlier KB or package) are removed: they would never be read again."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         text = json.dumps(data, ensure_ascii=False)
@@ -158,6 +165,9 @@ def save_json(path: Path, data: object) -> None:
         except BaseException:
             os.unlink(temporary)
             raise
+        for stale in path.parent.glob(f"table-{kind}-*.json") if kind else ():
+            if stale != path:
+                stale.unlink(missing_ok=True)
     except (OSError, TypeError, ValueError):
         pass
 

@@ -87,3 +87,17 @@ def test_refused_classes_are_saved_too(tmp_path: Path, monkeypatch: pytest.Monke
     first, solved = run()
     assert '"error"' in first and solved == 1
     assert run() == (first, 0)
+
+
+def test_a_table_saved_for_a_newer_kb_replaces_the_older_one(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each KB or package saves its tables under its own key; the older key's file of the same
+    policy version would never be read again, so saving removes it (other kinds stay)."""
+    monkeypatch.setenv(table.TABLE_ENV, str(tmp_path))
+    kind = table.table_kind("audit", POLICY, "1")
+    other = table.table_kind("audit", "DRAFT_EBI_Tonsillectomy", "1")
+    table.save("a" * 64, kind, [], [], [])
+    table.save("c" * 64, other, [], [], [])
+    assert table.table_path("a" * 64, kind).exists()
+    table.save("b" * 64, kind, [], [], [])
+    assert not table.table_path("a" * 64, kind).exists()
+    assert table.table_path("b" * 64, kind).exists() and table.table_path("c" * 64, other).exists()

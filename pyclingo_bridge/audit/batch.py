@@ -198,7 +198,7 @@ class Auditor:
         ``--explain``)."""
         if self.explain:
             return
-        outcomes, keys, indices = table.load(self._table_key(), "audit")
+        outcomes, keys, indices = table.load(self._table_key(), self._table_kind())
         try:
             made = [_saved_outcome(outcome) for outcome in outcomes]
         except (TypeError, ValueError):
@@ -233,7 +233,7 @@ class Auditor:
                 outcomes.append(_outcome_fields(outcome))
             keys.append(key)
             indices.append(index[said])
-        table.save(self._table_key(), "audit", outcomes, keys, indices)
+        table.save(self._table_key(), self._table_kind(), outcomes, keys, indices)
 
     @property
     def cache(self) -> table.AnswerTable[Answer]:
@@ -245,6 +245,9 @@ class Auditor:
         if len(self._interned) > INTERNED_LIMIT:
             self._interned.clear()
         return self._interned.setdefault(answer.body, answer)
+
+    def _table_kind(self) -> str:
+        return table.table_kind("audit", self.engine.policy.reference, self.engine.policy.version)
 
     def _table_key(self) -> str:
         return table.table_key(self.engine.files, self.engine.policy.reference)
