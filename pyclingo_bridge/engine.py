@@ -58,6 +58,10 @@ REPRESENTATIVE_INTEGERS = ("-c", "integer_inputs=representatives")
 """Grounding arguments: integer inputs only at their representatives (kb/core/inputs.lp)."""
 # A decision without its explanation (audit rows): the same program, showing no trace atoms.
 DECISION_ATOMS = frozenset({"status/1", "consistent/0", "decided_by/2", "advice/2", "advice/3", "contradiction/2"})
+WEIGHED_ON_TRACE = 16
+"""Inputs whose closed-world defaults are weighed on the trace grounding before the trace-free
+one is ground for it: grounding costs about what a dozen weighings on the trace do, and a
+CLI query weighs one input."""
 
 
 class PolicyEngine:
@@ -109,6 +113,14 @@ class PolicyEngine:
             program = GroundProgram(self.files, REPRESENTATIVE_INTEGERS, shown=shown, prune=True)
             self._groundings[shown] = InputLiterals(program, self.interval_starts)
         return self._groundings[shown]
+
+    def _weighing(self) -> InputLiterals:
+        """The grounding the closed-world weighing solves on (``_flips``: only the status is
+        read, alike in both): the trace-free one once it is ground or has paid for itself,
+        else the trace grounding, already there."""
+        if DECISION_ATOMS in self._groundings or len(self._weighed) >= WEIGHED_ON_TRACE:
+            return self._grounding(DECISION_ATOMS)
+        return self._trace
 
     def prepare(self, explain: bool = True) -> None:
         """Ground now what ``decide_facts(..., explain)`` may use (otherwise grounded on first
@@ -186,7 +198,7 @@ class PolicyEngine:
         if known is not None:
             return known
         status = str(statuses[0].arguments[0])
-        inputs = self._grounding(DECISION_ATOMS)
+        inputs = self._weighing()
         changes: dict[str, bool] = {}
         for key in closed_defaults(self.vocabulary, facts):
             changes[key] = False

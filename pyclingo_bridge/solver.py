@@ -7,6 +7,7 @@ keeps a decision with its explanation well under a millisecond.
 
 from __future__ import annotations
 
+import atexit
 from collections.abc import Callable, Collection, Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
@@ -223,6 +224,9 @@ class _RuleRecorder(clingo.Observer):
 
 
 _STATEMENTS: dict[str, list[ast.AST]] = {}
+# Freed before the interpreter tears down clingo.ast, imported after this module (modules are
+# cleared newest first): an AST freed after it cannot release itself, and says so on stderr.
+atexit.register(_STATEMENTS.clear)
 
 
 def _statements(source: ProgramSource) -> list[ast.AST]:

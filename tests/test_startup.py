@@ -4,13 +4,24 @@ stack nor the test libraries are imported."""
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import subprocess
 import sys
 from pathlib import Path
+from unittest.mock import patch
 
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from pyclingo_bridge import KnowledgeBase, PolicyEngine, engine_for
+from pyclingo_bridge import engine as engine_module
+from pyclingo_bridge.engine import DECISION_ATOMS
 from pyclingo_bridge.program_cache import CACHE_ENV
+
+from .strategies import consistent, patient_facts
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "specialist-likely-to-change.json"
@@ -57,3 +68,30 @@ def test_a_query_that_finds_the_cache_imports_no_parser_fhir_yaml_or_web_stack(t
     answer, modules = _query(tmp_path)
     assert answer == first and answer["status"] == "commissioned"
     assert {name for name in modules if name.split(".")[0] in NOT_IMPORTED or name in NOT_IMPORTED} == set()
+
+
+POLICIES = sorted(KnowledgeBase.installed().policy_folders())
+
+
+@pytest.mark.parametrize("policy", POLICIES)
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_defaults_weighed_on_the_trace_grounding_are_weighed_as_on_the_trace_free_one(
+    policy: str, data: st.DataObject
+) -> None:
+    """A query weighs its closed-world defaults on the trace grounding it already holds (no
+    second grounding at start); an engine with the trace-free grounding ground weighs on that
+    one. Both give the same decision, which assumptions would change it included."""
+    on_trace, on_trace_free = _engines(policy)
+    facts = data.draw(patient_facts(on_trace.vocabulary).filter(consistent(on_trace_free)))
+    with patch.object(engine_module, "WEIGHED_ON_TRACE", 10**9):  # never ground the trace-free one here
+        weighed_on_trace = on_trace.decide(facts)
+    assert DECISION_ATOMS not in on_trace._groundings
+    assert weighed_on_trace == on_trace_free.decide(facts)
+
+
+@functools.cache
+def _engines(policy: str) -> tuple[PolicyEngine, PolicyEngine]:
+    on_trace_free = PolicyEngine(policy, version=engine_for(policy).version)
+    on_trace_free.prepare(explain=False)  # grounds the trace-free program
+    return PolicyEngine(policy, version=engine_for(policy).version), on_trace_free
