@@ -21,13 +21,13 @@ names a module or a policy.
 from __future__ import annotations
 
 import importlib.util
-from dataclasses import dataclass
 from pathlib import Path
 
 from clingo import Symbol, SymbolType, parse_term
 
 from .errors import KnowledgeBaseError, PolicyNotChosenError, UnknownPolicyError
 from .program_cache import read_reading, reading_key, remember_reading
+from .records import record
 
 CORE_FOLDER = "core"
 POLICIES_FOLDER = "policies"
@@ -55,7 +55,7 @@ def installed_kb_root() -> Path:
     return root
 
 
-@dataclass(frozen=True)
+@record
 class KnowledgeBase:
     """A knowledge base folder: the shared core and one folder per policy."""
 

@@ -15,13 +15,13 @@ imports ``clingo.ast`` nor walks a syntax tree, which is most of a CLI query's s
 
 from __future__ import annotations
 
-import hashlib
 import os
 from collections.abc import Callable, Collection, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ._version import __version__
+from .provenance import sha256
 
 if TYPE_CHECKING:  # clingo.ast is imported only where a syntax tree is walked
     from clingo import ast
@@ -52,7 +52,7 @@ class ProgramSource:
         self.files = tuple(files)
         self.explain = explain
         self.rewrite = rewrite
-        digest = hashlib.sha256(f"{__version__}\0{explain}\0".encode())
+        digest = sha256(f"{__version__}\0{explain}\0".encode())
         digest.update(b"".join(path.read_bytes() for path in TRANSFORMER_SOURCES))
         for path in self.files:
             digest.update(b"\0" + path.name.encode() + b"\0" + path.read_bytes())
@@ -102,7 +102,7 @@ class GroundingText:
             self.key = source.key
         else:
             names = ",".join(sorted(self.shown)) if self.shown is not None else "*"
-            digest = hashlib.sha256(f"{source.key}\0{names}\0{'pruned' if pruned else 'all'}\0".encode())
+            digest = sha256(f"{source.key}\0{names}\0{'pruned' if pruned else 'all'}\0".encode())
             if pruned:
                 digest.update(b"".join(path.read_bytes() for path in PRUNING_SOURCES))
             self.key = digest.hexdigest()
@@ -146,7 +146,7 @@ def reading_key(what: str, files: Sequence[Path], reader: Path) -> str:
     """The key of what the module ``reader`` reads from ``files`` without grounding them
     (``what``: say, the ``metadata`` facts): a hash of the package version, the reader's
     source, and each file's name and bytes, as the program text's key is."""
-    digest = hashlib.sha256(f"{__version__}\0{what}\0".encode() + reader.read_bytes())
+    digest = sha256(f"{__version__}\0{what}\0".encode() + reader.read_bytes())
     for path in files:
         digest.update(b"\0" + path.name.encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()

@@ -15,7 +15,6 @@ from __future__ import annotations
 import functools
 import itertools
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -24,6 +23,7 @@ from clingo import SymbolType
 
 from .errors import FieldProblem, InputError, PolicyKBError
 from .knowledge_base import KnowledgeBase, facts_in
+from .records import record
 from .vocabulary import REQUEST_DATE_FIELD
 
 VERSIONS_FOLDER = "versions"
@@ -35,7 +35,7 @@ class VersionError(PolicyKBError):
     """No version of the policy answers: none in force on the date, or no such number."""
 
 
-@dataclass(frozen=True)
+@record
 class PolicyVersion:
     """One version of a policy and the dates it is in force (both ends inclusive)."""
 
