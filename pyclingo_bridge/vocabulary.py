@@ -28,6 +28,7 @@ from .fact_types import (
     Value,
     fact_type,
 )
+from .records import record
 from .routing import PROCEDURE_FIELD, procedure_of
 
 ID_FIELD = "id"
@@ -81,7 +82,7 @@ class FactSpec:
         return text + f" (leave it out for {kind.closed_default or 'false'})"
 
 
-@dataclass(frozen=True)
+@record
 class PatientFacts:
     """Validated facts of one patient: what is given; everything else is unknown or closed."""
 
