@@ -10,7 +10,6 @@ it allows.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
@@ -171,6 +170,8 @@ class Vocabulary:
         )
 
     def _unknown_key(self, key: str, listed: bool = False) -> str:
+        import difflib  # only for the message: a query does not pay for it at start-up
+
         hint = difflib.get_close_matches(key, self.fields, n=1)
         suggestion = f" (did you mean {hint[0]!r}?)" if hint else ""
         if listed:
