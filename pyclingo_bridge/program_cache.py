@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ._version import __version__
+from .errors import KnowledgeBaseError
 from .provenance import sha256
 
 if TYPE_CHECKING:  # clingo.ast is imported only where a syntax tree is walked
@@ -55,7 +56,7 @@ class ProgramSource:
         digest = sha256(f"{__version__}\0{explain}\0".encode())
         digest.update(b"".join(path.read_bytes() for path in TRANSFORMER_SOURCES))
         for path in self.files:
-            digest.update(b"\0" + path.name.encode() + b"\0" + path.read_bytes())
+            digest.update(b"\0" + path.name.encode() + b"\0" + kb_bytes(path))
         self.key = digest.hexdigest()
         self.from_cache = False
 
@@ -148,8 +149,17 @@ def reading_key(what: str, files: Sequence[Path], reader: Path) -> str:
     source, and each file's name and bytes, as the program text's key is."""
     digest = sha256(f"{__version__}\0{what}\0".encode() + reader.read_bytes())
     for path in files:
-        digest.update(b"\0" + path.name.encode() + b"\0" + path.read_bytes())
+        digest.update(b"\0" + path.name.encode() + b"\0" + kb_bytes(path))
     return digest.hexdigest()
+
+
+def kb_bytes(path: Path) -> bytes:
+    """A KB file's bytes: one that cannot be read (a folder named ``*.lp``, no permission) is
+    one error naming it, never a traceback."""
+    try:
+        return path.read_bytes()
+    except OSError as error:
+        raise KnowledgeBaseError(f"cannot read {path}: {error.strerror or error}") from None
 
 
 def read_reading(key: str) -> object:

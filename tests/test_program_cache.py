@@ -170,3 +170,30 @@ def test_a_foreign_kb_reading_is_ignored(tmp_path: Path, monkeypatch: pytest.Mon
         (tmp_path / "foreign" / f"{key}.json").write_text(foreign)
         monkeypatch.setenv(CACHE_ENV, str(tmp_path / "foreign"))
         assert [list(map(str, arguments)) for arguments in facts_in(files, "metadata")] == expected, foreign
+
+
+@pytest.mark.parametrize("output_format", ["text", "json"])
+def test_a_kb_file_that_cannot_be_read_is_one_error_naming_it(tmp_path: Path, output_format: str) -> None:
+    """Reading the KB's files for the cache keys (a folder named like a program here) is one
+    message naming the file, exit 1, never a traceback."""
+    import json
+
+    from click.testing import CliRunner
+
+    from pyclingo_bridge.cli import main
+    from pyclingo_bridge.knowledge_base import installed_kb_root
+
+    shutil.copytree(installed_kb_root(), tmp_path / "kb")
+    odd = tmp_path / "kb" / "policies" / "cmicb_clin086" / "extra.lp"
+    odd.mkdir()
+    facts = tmp_path / "facts.json"
+    facts.write_text(json.dumps(patient()))
+    result = CliRunner().invoke(
+        main, ["query", "--policy", "CMICB_Clin086", "--kb", str(tmp_path / "kb"), str(facts), "--format", output_format]
+    )
+    message = f"cannot read {odd}: Is a directory"
+    assert result.exit_code == 1
+    if output_format == "json":  # on standard output, where the reader of the answer looks
+        assert json.loads(result.stdout) == {"error": message, "fields": []}
+    else:
+        assert (result.stdout, result.stderr) == ("", f"Error: {message}\n")
