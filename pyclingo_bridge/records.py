@@ -1,7 +1,7 @@
 """Frozen records: the small value classes of an answer, cheap to define at import.
 
 ``@dataclass(frozen=True)`` compiles six methods for each class when its module is imported
-(about 0.4 ms a class, some 30 of which a CLI query imported: a sixth of its start-up). A
+(about 0.35 ms a class, some 30 of which a CLI query imported: a tenth of its start-up). A
 record compiles only its ``__init__``; equality, hashing, ordering, ``repr`` and immutability
 are shared functions over the class's fields, which behave as a frozen dataclass's do:
 
@@ -24,9 +24,6 @@ from collections.abc import Callable
 from typing import Any, TypeVar, dataclass_transform, overload
 
 C = TypeVar("C", bound=type)
-
-
-# (The comparisons return NotImplemented for another class, which typeshed types as Any.)
 
 
 class FrozenRecordError(AttributeError):
@@ -82,6 +79,9 @@ def _repr(self: Any) -> str:
     return f"{type(self).__qualname__}({fields})"
 
 
+# The comparisons return NotImplemented for another class, which typeshed types as Any.
+
+
 def _eq(self: Any, other: Any) -> bool:
     if other.__class__ is self.__class__:
         values = self.__record_values__
@@ -94,7 +94,7 @@ def _hash(self: Any) -> int:
 
 
 def _frozen(self: Any, name: str, *value: object) -> None:
-    raise FrozenRecordError(f"cannot assign to field {name!r}")
+    raise FrozenRecordError(f"{type(self).__name__} is frozen: {name!r} cannot be changed")
 
 
 def _lt(self: Any, other: Any) -> bool:
