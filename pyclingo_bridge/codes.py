@@ -9,19 +9,19 @@ recorded coding against these facts, exactly or by ICD-10-style prefix as the KB
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from typing import Literal, TypeVar
 
 import clingo
 
 from .errors import KnowledgeBaseError
+from .records import record
 from .vocabulary import Vocabulary
 
 Matching = Literal["exact", "prefix"]
 T = TypeVar("T")
 
 
-@dataclass(frozen=True)
+@record
 class CodeSystem:
     """A code system the bridge reads, by its FHIR ``Coding.system`` URI."""
 
@@ -36,7 +36,7 @@ class CodeSystem:
         return code.replace(".", "").upper() if self.matching == "prefix" else code
 
 
-@dataclass(frozen=True)
+@record
 class CodeMeaning:
     """What one mapped code means: a patient fact and value, or an indication (``key`` None)."""
 
@@ -48,7 +48,7 @@ class CodeMeaning:
     indication: str | None = None
 
 
-@dataclass(frozen=True)
+@record
 class GovernedCode:
     """A procedure code the policy governs (``governs/3``), with the listing it was checked against."""
 
@@ -57,7 +57,7 @@ class GovernedCode:
     source: str
 
 
-@dataclass(frozen=True)
+@record
 class CodeMeasure:
     """A coded Observation that gives a number fact, in one UCUM unit (``code_measures/5``)."""
 
@@ -68,7 +68,7 @@ class CodeMeasure:
     source: str
 
 
-@dataclass(frozen=True)
+@record
 class OrderCategory:
     system: str
     code: str

@@ -8,13 +8,13 @@ contradiction exactly when the given facts alone imply it. Python knows none of 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 
 from .atoms import Atoms
 from .errors import FieldProblem, InputError
+from .records import record
 
 
-@dataclass(frozen=True)
+@record
 class Contradictions:
     """The fields each declared contradiction reads."""
 

@@ -7,13 +7,14 @@ from functools import cache
 from typing import Any, Literal
 
 from .provenance import Provenance
+from .records import record
 
 Status = Literal["commissioned", "not_commissioned", "outside_policy", "undetermined"]
 STATUSES: tuple[Status, ...] = ("commissioned", "not_commissioned", "outside_policy", "undetermined")
 STATUSES_DETERMINED: tuple[Status, ...] = STATUSES[:3]
 
 
-@dataclass(frozen=True)
+@record
 class Step:
     """One labelled rule instance that fired, with the clause it encodes and the facts it used."""
 
@@ -48,7 +49,7 @@ class Step:
         }
 
 
-@dataclass(frozen=True)
+@record
 class RouteNotTaken:
     """A route to ``commissioned`` that did not apply: its failing conditions, or what overrode it."""
 
@@ -72,7 +73,7 @@ class RouteNotTaken:
         }
 
 
-@dataclass(frozen=True)
+@record
 class SetAside:
     """A conclusion that a stage of higher precedence defeated: never part of the decision."""
 
@@ -86,7 +87,7 @@ class SetAside:
         return {"rule": self.rule, "clause": self.clause, "text": self.text, "by_clauses": list(self.by_clauses)}
 
 
-@dataclass(frozen=True)
+@record
 class Explanation:
     """The trace: rules that fired in derivation order, and for not_commissioned the why-not."""
 
@@ -102,7 +103,7 @@ class Explanation:
         }
 
 
-@dataclass(frozen=True)
+@record
 class Possibility:
     """A status that some completion of the unknown facts reaches, with its clauses."""
 
@@ -113,7 +114,7 @@ class Possibility:
         return {"status": self.status, "clauses": list(self.clauses)}
 
 
-@dataclass(frozen=True)
+@record
 class MissingFact:
     """An unknown fact whose value changes the outcome, asked as a question."""
 
@@ -125,7 +126,7 @@ class MissingFact:
         return {"fact": self.fact, "question": self.question, "allowed": self.allowed}
 
 
-@dataclass(frozen=True)
+@record
 class Advice:
     """Advice for the clinician: its clause, urgency (emergency, urgent, routine) and text."""
 
@@ -140,7 +141,7 @@ class Advice:
         return {"clause": self.clause, "urgency": self.urgency, "text": self.text}
 
 
-@dataclass(frozen=True)
+@record
 class Assumption:
     """A closed-world fact not given, taken as its default (false, or none)."""
 
@@ -154,7 +155,7 @@ class Assumption:
         return {"fact": self.fact, "text": self.text, "would_change": self.would_change}
 
 
-@dataclass(frozen=True)
+@record
 class Validity:
     """Which version of the policy decided, and whether its review is overdue (7.1, 7.2)."""
 

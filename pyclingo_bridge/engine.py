@@ -60,6 +60,10 @@ REPRESENTATIVE_INTEGERS = ("-c", "integer_inputs=representatives")
 DECISION_ATOMS = frozenset({"status/1", "consistent/0", "decided_by/2", "advice/2", "advice/3", "contradiction/2"})
 # Weighing a closed-world default (``_flips``) reads only the status: the smallest grounding.
 WEIGH_ATOMS = frozenset({"status/1", "consistent/0"})
+WEIGHED_ON_TRACE = 16
+"""Inputs whose closed-world defaults are weighed on the trace grounding before the weighing
+one is ground for it: grounding costs about what a dozen weighings on the trace do, and a
+CLI query weighs one input."""
 
 
 class PolicyEngine:
@@ -113,6 +117,14 @@ class PolicyEngine:
             program = GroundProgram(self.files, REPRESENTATIVE_INTEGERS, shown=shown, prune=True)
             self._groundings[shown] = InputLiterals(program, self.interval_starts)
         return self._groundings[shown]
+
+    def _weighing(self) -> InputLiterals:
+        """The grounding the closed-world weighing solves on (``_flips``: only the status is
+        read, alike in both): the status-only one once it is ground or has paid for itself,
+        else the trace grounding, already there."""
+        if WEIGH_ATOMS in self._groundings or len(self._weighed) >= WEIGHED_ON_TRACE:
+            return self._grounding(WEIGH_ATOMS)
+        return self._trace
 
     def prepare(self, explain: bool = True) -> None:
         """Ground now what ``decide_facts(..., explain)`` may use (otherwise grounded on first
@@ -185,7 +197,7 @@ class PolicyEngine:
         defaults = closed_defaults(self.vocabulary, facts)
         if len(statuses) != 1 or not defaults:
             return {}
-        inputs = self._grounding(WEIGH_ATOMS)
+        inputs = self._weighing()
         # Inputs that this grounding takes alike (each number at its interval start) weigh
         # alike: each is weighed once.
         memo_key = (inputs.representatives(given), defaults)

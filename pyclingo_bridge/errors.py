@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from .records import record
 
 MAX_PROBLEMS_SHOWN = 20
 """An error message lists at most this many problems, then says how many more there are:
@@ -15,7 +15,7 @@ class PolicyKBError(Exception):
     """Base class of every error a user of policykb can cause or meet."""
 
 
-@dataclass(frozen=True)
+@record
 class FieldProblem:
     """One problem with one input field: which field and what is allowed."""
 

@@ -20,14 +20,14 @@ names a module or a policy.
 
 from __future__ import annotations
 
-import difflib
-from dataclasses import dataclass
-from importlib import resources
+import importlib.util
 from pathlib import Path
 
-from clingo import Symbol, SymbolType, ast
+from clingo import Symbol, SymbolType, parse_term
 
 from .errors import KnowledgeBaseError, PolicyNotChosenError, UnknownPolicyError
+from .program_cache import read_reading, reading_key, remember_reading
+from .records import record
 
 CORE_FOLDER = "core"
 POLICIES_FOLDER = "policies"
@@ -45,16 +45,17 @@ def installed_kb_root() -> Path:
     When the package is imported from a source checkout rather than installed (as
     ``python -m pytest`` does from the repository root), the KB is the checkout's ``kb/``.
     """
-    try:
-        root = Path(str(resources.files("pyclingo_bridge.kb")))
-    except ModuleNotFoundError:
-        root = Path(__file__).resolve().parent.parent / "kb"
+    # Found by the import system, as importlib.resources.files would find it, without
+    # loading importlib.resources' readers (zipfile and more) at every start.
+    spec = importlib.util.find_spec("pyclingo_bridge.kb")
+    locations = list(spec.submodule_search_locations or ()) if spec is not None else []
+    root = Path(locations[0]) if locations else Path(__file__).resolve().parent.parent / "kb"
     if not (root / CORE_FOLDER).is_dir():
         raise KnowledgeBaseError(f"no knowledge base at {root}: expected a {CORE_FOLDER}/ folder there")
     return root
 
 
-@dataclass(frozen=True)
+@record
 class KnowledgeBase:
     """A knowledge base folder: the shared core and one folder per policy."""
 
@@ -85,6 +86,8 @@ class KnowledgeBase:
         found = folders.get(policy_id.lower())
         if found is not None:
             return found
+        import difflib  # only for the message
+
         hint = difflib.get_close_matches(policy_id.lower(), list(folders), n=1)
         # Named as the KB names them (metadata reference), as the docs and every answer do.
         known = ", ".join(_reference(folder) for folder in folders.values()) or "none"
@@ -153,7 +156,7 @@ def _reference(folder: Path) -> str:
     """The policy's own id, ``metadata(reference, "...")`` in its programs; else the folder name."""
     found = [
         arguments[1].string
-        for arguments in _facts(_programs(folder), "metadata")
+        for arguments in facts_in(_programs(folder), "metadata")
         if len(arguments) == 2 and str(arguments[0]) == "reference" and arguments[1].type == SymbolType.String
     ]
     return found[0] if found else folder.name
@@ -163,14 +166,34 @@ def _fact_arguments(files: tuple[Path, ...], name: str) -> list[str]:
     """The one constant argument of each fact ``name(c).`` in ``files``, in order."""
     return [
         arguments[0].name
-        for arguments in _facts(files, name)
+        for arguments in facts_in(files, name)
         if len(arguments) == 1 and arguments[0].type == SymbolType.Function and not arguments[0].arguments
     ]
 
 
-def _facts(files: tuple[Path, ...], name: str) -> list[list[Symbol]]:
+def facts_in(files: tuple[Path, ...], name: str) -> list[list[Symbol]]:
     """The arguments of every fact ``name(...)`` in ``files`` whose arguments are all symbols
-    (read from the syntax tree: nothing is grounded or run)."""
+    (read from the syntax tree: nothing is grounded or run). Kept beside the program cache,
+    keyed by the files' contents (``program_cache.reading_key``): a start that finds it
+    parses no KB file."""
+    key = reading_key(f"facts {name}", files, Path(__file__))
+    kept = read_reading(key)
+    if isinstance(kept, list) and all(isinstance(args, list) and all(isinstance(t, str) for t in args) for args in kept):
+        try:
+            return [[parse_term(text) for text in arguments] for arguments in kept]
+        except RuntimeError:  # not the terms it should be: read the files again
+            pass
+    found, parsed = _parsed_facts(files, name)
+    if parsed:
+        remember_reading(key, [[str(symbol) for symbol in arguments] for arguments in found])
+    return found
+
+
+def _parsed_facts(files: tuple[Path, ...], name: str) -> tuple[list[list[Symbol]], bool]:
+    """``facts_in`` from the syntax tree, and whether every file parsed (one that does not
+    is not kept: the loader will say why)."""
+    from clingo import ast
+
     found: list[list[Symbol]] = []
 
     def visit(statement: ast.AST) -> None:
@@ -185,9 +208,9 @@ def _facts(files: tuple[Path, ...], name: str) -> list[list[Symbol]]:
 
     try:
         ast.parse_files([str(path) for path in files], visit)
-    except RuntimeError:  # a program that does not parse: the loader will say why
-        pass
-    return found
+    except RuntimeError:
+        return found, False
+    return found, True
 
 
 def _programs(folder: Path) -> tuple[Path, ...]:

@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
+
+from .records import record
 
 METADATA_KEYS = ("reference", "title", "version", "status", "category", "commissioner", "ratified", "review", "source")
 
 
-@dataclass(frozen=True)
+@record
 class Clause:
     number: str
     normative: bool
     text: str
 
 
-@dataclass(frozen=True)
+@record
 class RuleInfo:
     """A labelled rule: the clause it encodes and its sentence for clinicians."""
 
@@ -24,7 +25,7 @@ class RuleInfo:
     text: str
 
 
-@dataclass(frozen=True)
+@record
 class PolicyInfo:
     """What the knowledge base says about one policy."""
 

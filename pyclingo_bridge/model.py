@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 
 import clingo
 
@@ -22,12 +21,13 @@ from .decision import clause_order
 from .errors import KnowledgeBaseError
 from .fact_types import check_types
 from .metadata import Clause, PolicyInfo, RuleInfo
+from .records import record
 from .solver import GroundProgram
 from .vocabulary import FactSpec, Vocabulary
 from .wording import Urgency, Wording, fill_placeholders
 
 
-@dataclass(frozen=True)
+@record
 class Parameter:
     """A number the policy sets, with the fact it bounds and the clause that sets it
     (``parameter(Name, Key, Value, Clause)``); the fact's thresholds are derived from it."""
@@ -39,7 +39,7 @@ class Parameter:
     clause: str
 
 
-@dataclass(frozen=True)
+@record
 class Invariant:
     """A property every decision must have (``invariant(Name, Clause, Statement)``, in checks/)."""
 

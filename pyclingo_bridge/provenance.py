@@ -8,18 +8,30 @@ computed once per engine (per policy version), never per answer.
 
 from __future__ import annotations
 
-import hashlib
 import os
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ._version import __version__
+from .records import record
+
+# CPython's own SHA-256 (the same digest): hashlib would load OpenSSL first, about 2 ms of a
+# CLI query's start-up. Any other Python takes hashlib's.
+if TYPE_CHECKING:
+    from hashlib import sha256
+else:
+    try:
+        from _sha256 import sha256  # Python 3.11
+    except ImportError:
+        try:
+            from _sha2 import sha256  # Python 3.12 and later
+        except ImportError:
+            from hashlib import sha256
 
 
-@dataclass(frozen=True)
+@record
 class Provenance:
     policy: str
     version: str
@@ -44,7 +56,7 @@ class Provenance:
 def files_sha256(files: Iterable[Path], root: Path) -> str:
     """SHA-256 over each file's path relative to ``root`` (as ``/``-separated text; the name
     alone for a file outside it, such as a link's target) and its contents, in order."""
-    digest = hashlib.sha256()
+    digest = sha256()
     for path in files:
         try:
             name = path.relative_to(root).as_posix()
@@ -56,7 +68,7 @@ def files_sha256(files: Iterable[Path], root: Path) -> str:
 
 def file_sha256(path: Path | str) -> str:
     """SHA-256 of one file's bytes, read in blocks (an extract may be large)."""
-    digest = hashlib.sha256()
+    digest = sha256()
     with open(path, "rb") as stream:
         for block in iter(lambda: stream.read(1 << 20), b""):
             digest.update(block)
@@ -90,4 +102,4 @@ def relative_files(files: Iterable[Path], root: Path) -> list[str]:
     return [os.path.relpath(path, root) for path in files]
 
 
-__all__ = ["Provenance", "file_sha256", "files_sha256", "relative_files", "run_manifest"]
+__all__ = ["Provenance", "file_sha256", "files_sha256", "relative_files", "run_manifest", "sha256"]

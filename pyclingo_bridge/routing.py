@@ -9,11 +9,11 @@ the listing each code was checked against). ``policykb policies --code``, ``quer
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .errors import FieldProblem, InputError, PolicyNotChosenError
+from .records import record
 
 if TYPE_CHECKING:  # the vocabulary reads PROCEDURE_FIELD here: no import of the model at run time
     from .model import PolicyModel
@@ -22,7 +22,7 @@ PROCEDURE_FIELD = "procedure"
 """The reserved key of a JSON input that names the procedure asked for: ``{"system", "code"}``."""
 
 
-@dataclass(frozen=True)
+@record
 class Procedure:
     """A procedure code as given: ``system`` is the KB's name for it (``opcs4``) or a FHIR URI."""
 
@@ -33,7 +33,7 @@ class Procedure:
         return f"{self.system} {self.code}"
 
 
-@dataclass(frozen=True)
+@record
 class Route:
     """A policy that governs a procedure, with the declaration that says so."""
 

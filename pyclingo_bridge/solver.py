@@ -7,16 +7,18 @@ keeps a decision with its explanation well under a millisecond.
 
 from __future__ import annotations
 
+import atexit
 from collections.abc import Callable, Collection, Iterable, Sequence
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import clingo
-from clingo import ast
 
-from .cone import needed_statements
 from .errors import KnowledgeBaseError
-from .program_cache import ProgramSource, PrunedSource
+from .program_cache import GroundingText, ProgramSource
+
+if TYPE_CHECKING:  # clingo.ast is imported only where a syntax tree is walked
+    from clingo import ast
 
 Consequences = Literal["brave", "cautious"]
 
@@ -45,24 +47,59 @@ class GroundProgram:
         self.files = tuple(files)
         self.messages: list[str] = []
         self._mode: tuple[str, str] | None = None
-        self._control = clingo.Control(
-            ["--models=0", *arguments], logger=self._log, message_limit=100
-        )
-        self._observer = _RuleRecorder() if observe else None
-        if self._observer is not None:
-            self._control.register_observer(self._observer)
+        self._arguments = ["--models=0", *arguments]
+        self._observe = observe
+        self._observer: _RuleRecorder | None = None
+        self._control = self._new_control()
         source = ProgramSource(self.files, explain, rewrite)
-        pruned = PrunedSource(source, shown) if prune and shown is not None and rewrite is None else None
+        prune = prune and shown is not None and rewrite is None
+        # The grounding's own text, kept by an earlier process: handed to clingo as text, no
+        # syntax tree walked (a rewritten or given program has none).
+        own_files = rewrite is None and statements is None
+        text = GroundingText(source, shown, prune) if own_files else None
+        cached = text.text() if text is not None else None
+        if cached is not None:
+            try:
+                self._control.add("base", [], cached)
+                self._control.ground([("base", [])])
+                return
+            except RuntimeError:
+                # Text that no longer grounds (say, other constants): ground the files
+                # themselves, so that any message names them.
+                self.messages.clear()
+                self._control = self._new_control()
+        self._ground_statements(source, text, shown, prune, statements)
+
+    def _new_control(self) -> clingo.Control:
+        control = clingo.Control(self._arguments, logger=self._log, message_limit=100)
+        if self._observe:
+            self._observer = _RuleRecorder()
+            control.register_observer(self._observer)
+        return control
+
+    def _ground_statements(
+        self,
+        source: ProgramSource,
+        text: GroundingText | None,
+        shown: Collection[str] | None,
+        prune: bool,
+        statements: Sequence[ast.AST] | None,
+    ) -> None:
+        """Ground from the syntax tree: the files' statements (transformed once per process),
+        or ``statements``; then keep the texts that grounded for the next process."""
+        from clingo import ast
+
+        from .cone import needed_statements
+
         whole: list[ast.AST] | None = None
         try:
-            kept = pruned.cached() if pruned is not None else None
             if statements is not None:
                 kept = [statement for statement in statements if _kept(statement, shown)]
-            elif kept is None:
+            else:
                 whole = _statements(source)
                 kept = [statement for statement in whole if _kept(statement, shown)]
-                if pruned is not None:
-                    kept = needed_statements(kept, pruned.shown)
+                if prune and shown is not None:  # (never pruned when rewritten)
+                    kept = needed_statements(kept, shown)
             with ast.ProgramBuilder(self._control) as builder:
                 for statement in kept:
                     builder.add(statement)
@@ -71,8 +108,8 @@ class GroundProgram:
             raise KnowledgeBaseError(self._failure(error)) from None
         if whole is not None:
             source.remember(whole)
-        if pruned is not None:
-            pruned.remember(kept)
+        if text is not None:
+            text.remember(kept)
 
     def ground_rules(self) -> tuple[list[GroundRule], dict[int, clingo.Symbol]]:
         """The ground program as rules over program atoms (only with ``observe``), and each
@@ -187,6 +224,9 @@ class _RuleRecorder(clingo.Observer):
 
 
 _STATEMENTS: dict[str, list[ast.AST]] = {}
+# Freed before the interpreter tears down clingo.ast, imported after this module (modules are
+# cleared newest first): an AST freed after it cannot release itself, and says so on stderr.
+atexit.register(_STATEMENTS.clear)
 
 
 def _statements(source: ProgramSource) -> list[ast.AST]:
@@ -200,6 +240,8 @@ def _statements(source: ProgramSource) -> list[ast.AST]:
 
 def _kept(statement: ast.AST, shown: Collection[str] | None) -> bool:
     """False for a ``#show name/arity`` statement whose signature is not in ``shown``."""
-    if shown is None or statement.ast_type != ast.ASTType.ShowSignature:
+    from clingo.ast import ASTType
+
+    if shown is None or statement.ast_type != ASTType.ShowSignature:
         return True
     return f"{statement.name}/{statement.arity}" in shown

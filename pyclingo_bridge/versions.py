@@ -15,15 +15,15 @@ from __future__ import annotations
 import functools
 import itertools
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-from clingo import SymbolType, ast
+from clingo import SymbolType
 
 from .errors import FieldProblem, InputError, PolicyKBError
-from .knowledge_base import KnowledgeBase
+from .knowledge_base import KnowledgeBase, facts_in
+from .records import record
 from .vocabulary import REQUEST_DATE_FIELD
 
 VERSIONS_FOLDER = "versions"
@@ -35,7 +35,7 @@ class VersionError(PolicyKBError):
     """No version of the policy answers: none in force on the date, or no such number."""
 
 
-@dataclass(frozen=True)
+@record
 class PolicyVersion:
     """One version of a policy and the dates it is in force (both ends inclusive)."""
 
@@ -214,28 +214,12 @@ def _metadata_date(metadata: Mapping[str, str], key: str, where: str) -> date | 
 
 
 def _metadata(files: Sequence[Path]) -> dict[str, str]:
-    """The ``metadata(Key, "Value")`` facts written in ``files`` (read without grounding: the
-    dates are needed to choose which version to ground)."""
+    """The ``metadata(Key, "Value")`` facts written in ``files``, the first of each key (read
+    without grounding: the dates are needed to choose which version to ground)."""
     found: dict[str, str] = {}
-
-    def visit(statement: ast.AST) -> None:
-        if statement.ast_type != ast.ASTType.Rule or statement.head.ast_type != ast.ASTType.Literal or statement.body:
-            return
-        symbol = statement.head.atom.symbol
-        if symbol.ast_type != ast.ASTType.Function or symbol.name != "metadata" or len(symbol.arguments) != 2:
-            return
-        key, value = symbol.arguments
-        if (
-            key.ast_type == ast.ASTType.SymbolicTerm
-            and value.ast_type == ast.ASTType.SymbolicTerm
-            and value.symbol.type == SymbolType.String
-        ):
-            found.setdefault(str(key.symbol), value.symbol.string)
-
-    try:
-        ast.parse_files([str(path) for path in files], visit)
-    except RuntimeError:  # a program that does not parse: loading it will say why
-        pass
+    for arguments in facts_in(tuple(files), "metadata"):
+        if len(arguments) == 2 and arguments[1].type == SymbolType.String:
+            found.setdefault(str(arguments[0]), arguments[1].string)
     return found
 
 

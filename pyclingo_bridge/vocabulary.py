@@ -10,7 +10,6 @@ it allows.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
@@ -28,6 +27,7 @@ from .fact_types import (
     Value,
     fact_type,
 )
+from .records import record
 from .routing import PROCEDURE_FIELD, procedure_of
 
 ID_FIELD = "id"
@@ -81,7 +81,7 @@ class FactSpec:
         return text + f" (leave it out for {kind.closed_default or 'false'})"
 
 
-@dataclass(frozen=True)
+@record
 class PatientFacts:
     """Validated facts of one patient: what is given; everything else is unknown or closed."""
 
@@ -170,6 +170,8 @@ class Vocabulary:
         )
 
     def _unknown_key(self, key: str, listed: bool = False) -> str:
+        import difflib  # only for the message: a query does not pay for it at start-up
+
         hint = difflib.get_close_matches(key, self.fields, n=1)
         suggestion = f" (did you mean {hint[0]!r}?)" if hint else ""
         if listed:

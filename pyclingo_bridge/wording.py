@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 
 import clingo
 
 from .atoms import Atom, Term, read_atom
+from .records import record
 from .vocabulary import FactSpec, Vocabulary
 
 PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -26,7 +26,7 @@ ANY = "any"
 NO_DESCRIPTION = "a condition the knowledge base does not word (run `policykb check`)"
 
 
-@dataclass(frozen=True, order=True)
+@record(order=True)
 class Urgency:
     """How soon advice must be acted on (``urgency/3`` in kb/core/decision.lp)."""
 

@@ -8,7 +8,6 @@ click usage errors (exit 2).
 
 from __future__ import annotations
 
-import difflib
 import errno
 import importlib
 import sys
@@ -52,6 +51,8 @@ class LazyGroup(click.Group):
         """As click's, with a did-you-mean for a mistyped command (click offers it for options only)."""
         name = args[0] if args else ""
         if args and name not in COMMANDS and not name.startswith("-"):
+            import difflib  # only for the message
+
             close = difflib.get_close_matches(name, list(COMMANDS), n=1)
             hint = f" Did you mean {close[0]!r}?" if close else ""
             ctx.fail(f"No such command {name!r}.{hint} Commands: {', '.join(sorted(COMMANDS))}.")
