@@ -109,6 +109,19 @@ def start_server(port: int, decide_in: str, cache_size: int, trust_file: Path | 
             time.sleep(0.1)
 
 
+def cpu_seconds(process: subprocess.Popen[bytes]) -> float | None:
+    """The CPU time (user + system) the server process has used so far (Linux /proc; else None)."""
+    try:
+        fields = Path(f"/proc/{process.pid}/stat").read_text().rpartition(")")[2].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_per_call(before: float | None, after: float | None, calls: int) -> str:
+    return "" if before is None or after is None else f"   server CPU {(after - before) / calls * 1000:.2f} ms/call"
+
+
 def percentiles(latencies: list[float]) -> str:
     ordered = sorted(latencies)
     p99 = ordered[math.ceil(0.99 * len(ordered)) - 1]  # nearest rank
@@ -209,10 +222,14 @@ def main() -> None:
         asyncio.run(sequential(port, len(bodies()), tokens))
         print(f"CDS Hooks order-sign, decided in: {args.decide_in}, cache {args.cache_size}, "
               f"auth {'off' if args.no_auth else args.alg}, think {args.think_ms:g} ms, cpus={os.cpu_count()}")
-        print(f"  sequential            {percentiles(asyncio.run(sequential(port, args.requests, tokens)))}")
+        before = cpu_seconds(server)
+        print(f"  sequential            {percentiles(asyncio.run(sequential(port, args.requests, tokens)))}"
+              f"{cpu_per_call(before, cpu_seconds(server), args.requests)}")
+        before = cpu_seconds(server)
         latencies, elapsed = asyncio.run(concurrent(port, args.clients, args.per_client, args.think_ms / 1000, tokens))
         rate = len(latencies) / elapsed
-        print(f"  {args.clients:3d} concurrent clients {percentiles(latencies)}   {rate:.0f} calls/s")
+        print(f"  {args.clients:3d} concurrent clients {percentiles(latencies)}   {rate:.0f} calls/s"
+              f"{cpu_per_call(before, cpu_seconds(server), len(latencies))}")
     finally:
         server.terminate()
         server.wait(timeout=10)
