@@ -69,6 +69,7 @@ from .openapi import (
 from .order_versions import OrderVersions
 from .request import HookError, PrefetchMissing, parse_body, read_request
 from .services import Service, governs, observation_codes, services_for
+from .validated import ValidatedResources
 
 DecideIn = Literal["thread", "pool", "loop"]
 
@@ -114,6 +115,7 @@ def create_app(
     for engine in engines.values():
         relevant_when(engine)  # a Questionnaire's enableWhen: a faulty declaration stops the start
     versions = OrderVersions(kb_root, as_of, cache_size)
+    resources = ValidatedResources()
     app = FastAPI(
         title="policykb CDS Hooks service",
         version=__version__,
@@ -174,13 +176,13 @@ def create_app(
             if executor is not None:
                 data = parse_body(sent) if isinstance(sent, bytes) else sent
                 try:  # remembered decisions: on the loop, no hand-off (see the module's docstring)
-                    return _answer(service, versions, data, base, remembered_only=True)
+                    return _answer(service, versions, resources, data, base, remembered_only=True)
                 except NotRemembered:
                     pass
-                return await asyncio.get_running_loop().run_in_executor(executor, _answer, service, versions, data, base)
+                return await asyncio.get_running_loop().run_in_executor(executor, _answer, service, versions, resources, data, base)
             if decide_in == "pool":
-                return await run_in_threadpool(_answer, service, versions, sent, base)
-            return _answer(service, versions, sent, base)
+                return await run_in_threadpool(_answer, service, versions, resources, sent, base)
+            return _answer(service, versions, resources, sent, base)
 
         try:
             answer = await answer_to(body)
@@ -314,8 +316,8 @@ def _finish_openapi(app: FastAPI, secured: bool) -> None:
     app.openapi = openapi  # type: ignore[method-assign]
 
 
-def _answer(service: Service, versions: OrderVersions, body: bytes | dict[str, Any], base_url: str,
-            remembered_only: bool = False) -> dict[str, Any]:
+def _answer(service: Service, versions: OrderVersions, resources: ValidatedResources, body: bytes | dict[str, Any],
+            base_url: str, remembered_only: bool = False) -> dict[str, Any]:
     """Parse, decide and render one hook call: a card per decided order, under the policy
     version in force on its ``authoredOn``, and, beside it, CRD coverage information as an
     ``update`` system action. ``remembered_only``: :class:`NotRemembered` as soon as a
@@ -323,7 +325,7 @@ def _answer(service: Service, versions: OrderVersions, body: bytes | dict[str, A
     # Orders no policy governs (laboratory, diet, medicine, ...) are left out: nothing to say.
     # Which codes a policy governs is read from the version the service was started under.
     data = parse_body(body) if isinstance(body, bytes) else body
-    hook = read_request(data, service.hook, lambda order: governs(service.engine, order))
+    hook = read_request(data, service.hook, lambda order: governs(service.engine, order), resources.parse)
     cards, actions = [], []
     today = dt.datetime.now(dt.UTC).date()
     questionnaire = f"{base_url}/Questionnaire/{service.engine.policy.id}"
