@@ -25,8 +25,9 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
 from datetime import date
 from pathlib import Path
 from typing import Any, Literal
@@ -116,7 +117,14 @@ def create_app(
         relevant_when(engine)  # a Questionnaire's enableWhen: a faulty declaration stops the start
     versions = OrderVersions(kb_root, as_of, cache_size)
     resources = ValidatedResources()
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        if auth is not None:
+            auth.close()  # its signature helper, if one was started
+
     app = FastAPI(
+        lifespan=lifespan,
         title="policykb CDS Hooks service",
         version=__version__,
         description="CDS Hooks 2.0: NHS commissioning policies decided at order-select and order-sign.",
@@ -168,7 +176,7 @@ def create_app(
         if service is None:
             raise HTTPException(404, f"no service {service_id!r}; see GET /cds-services")
         if auth is not None:
-            _authenticate(auth, request, f"{base_url or _bound_url(request)}/cds-services/{service_id}")
+            await _authenticate(auth, request, f"{base_url or _bound_url(request)}/cds-services/{service_id}")
         body = await read_body(request)
         base = base_url or _bound_url(request)
 
@@ -208,7 +216,7 @@ def create_app(
         engine = policy_engine(policy_id)
         url = f"{base_url or _bound_url(request)}/Questionnaire/{engine.policy.id}"
         if auth is not None:
-            _authenticate(auth, request, f"{base_url or _bound_url(request)}{request.url.path}")
+            await _authenticate(auth, request, f"{base_url or _bound_url(request)}{request.url.path}")
         return JSONResponse(questionnaire(engine, url), media_type=FHIR_JSON)
 
     @app.post(
@@ -225,7 +233,7 @@ def create_app(
         engine = policy_engine(policy_id)
         base = base_url or _bound_url(request)
         if auth is not None:
-            _authenticate(auth, request, f"{base}{request.url.path}")
+            await _authenticate(auth, request, f"{base}{request.url.path}")
         body = await read_body(request, (FHIR_JSON, "application/json"))
         url = f"{base}/Questionnaire/{engine.policy.id}"
         if executor is not None:
@@ -250,10 +258,11 @@ def _next_question(engine: PolicyEngine, body: bytes, url: str) -> dict[str, Any
     return response
 
 
-def _authenticate(auth: Authenticator, request: Request, audience: str) -> None:
-    """401 with the reason for a call whose token is refused; the reason is logged, never the token."""
+async def _authenticate(auth: Authenticator, request: Request, audience: str) -> None:
+    """401 with the reason for a call whose token is refused; the reason is logged, never the token.
+    The signature is checked by the helper process (signed_tokens.py) while the loop goes on."""
     try:
-        auth.verify(request.headers.get("authorization"), audience)
+        await auth.verify_async(request.headers.get("authorization"), audience)
     except AuthError as error:
         client = f"{request.client.host}:{request.client.port}" if request.client else "unknown client"
         log.warning("hook call to %s from %s refused: %s", request.url.path, client, error.reason)
