@@ -21,6 +21,7 @@ import asyncio
 import json
 import logging
 import os
+import signal
 import subprocess
 import sys
 import weakref
@@ -161,8 +162,9 @@ class _Helper:
         self.loop, self.answered, self.failed = loop, answered, failed
         self.ready = False
         self.buffer = b""
+        # Its failures are the server's to log (as one warning, see SignatureHelper._fail).
         self.process = subprocess.Popen([sys.executable, "-I", os.path.abspath(__file__)],
-                                        stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+                                        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
         assert self.process.stdin is not None and self.process.stdout is not None
         self.stdin, self.stdout = self.process.stdin.fileno(), self.process.stdout.fileno()
         try:
@@ -225,6 +227,9 @@ def _end(process: subprocess.Popen[bytes], kill: bool) -> None:
 
 def _serve() -> None:
     """The helper's loop: the keys on the first line, then one token per line, one answer per line."""
+    # Ctrl-C at the terminal reaches the whole process group: the server stops, and the helper
+    # ends when its input closes, without a traceback of its own.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     keys = {iss: {kid: serialization.load_pem_public_key(pem.encode()) for kid, pem in by_kid.items()}
             for iss, by_kid in json.loads(sys.stdin.buffer.readline()).items()}
     out = sys.stdout.buffer
