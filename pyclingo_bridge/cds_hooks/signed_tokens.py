@@ -33,8 +33,8 @@ from cryptography.hazmat.primitives import serialization
 
 CLOCK_SKEW_SECONDS = 30
 REQUIRED_CLAIMS = ["iss", "aud", "exp", "iat", "jti"]
-HELPER_PROCESSES = 1
-"""Helper processes: one keeps up with the event loop on this 2-core machine (docs/perf-cds.md)."""
+HELPER_PROCESSES = 2
+"""Helper processes: on a shared 2-core machine, two got more calls/s than one (docs/perf-cds.md)."""
 ANSWER_TIMEOUT_SECONDS = 2.0
 """Longest wait for the helper's answer before the token is checked here instead."""
 
@@ -80,8 +80,8 @@ class SignatureHelper:
     """Helper processes that run :func:`check_signed` for the event loop.
 
     ``keys``: each issuer's public keys by ``kid``, as cryptography key objects. ``processes``
-    helpers are started on the first :meth:`check` (in the loop that awaits it), and each
-    takes the next token in turn; they end with :meth:`close`, with this object, or when
+    helpers are started on the first :meth:`check` (in the loop that awaits it), and the one
+    with the fewest tokens waiting takes the next; they end with :meth:`close`, with this object, or when
     this process ends (their input closes).
     """
 
@@ -107,7 +107,7 @@ class SignatureHelper:
             answer: asyncio.Future[Checked] = loop.create_future()
             self._pending[number] = answer
             try:
-                ready[number % len(ready)].send(message)
+                min(ready, key=lambda helper: helper.waiting).send(message)
                 checked = await asyncio.wait_for(answer, ANSWER_TIMEOUT_SECONDS)
                 if checked != (None, None):
                     return checked
@@ -161,6 +161,8 @@ class _Helper:
                  answered: Callable[[int, Checked], None], failed: Callable[[str], None]) -> None:
         self.loop, self.answered, self.failed = loop, answered, failed
         self.ready = False
+        self.waiting = 0
+        """Tokens sent and not answered yet."""
         self.buffer = b""
         # Its failures are the server's to log (as one warning, see SignatureHelper._fail).
         self.process = subprocess.Popen([sys.executable, "-I", os.path.abspath(__file__)],
@@ -178,6 +180,7 @@ class _Helper:
 
     def send(self, message: bytes) -> None:
         os.write(self.stdin, message)  # whole or not at all (at most PIPE_BUF bytes)
+        self.waiting += 1
 
     def stop(self, kill: bool) -> None:
         if not self.loop.is_closed():
@@ -200,6 +203,7 @@ class _Helper:
                 self.ready = True
             else:
                 number, claims, reason = message
+                self.waiting -= 1
                 self.answered(number, (claims, reason))
 
 
