@@ -23,8 +23,11 @@ from pydantic import BaseModel
 
 from ..fhir import parse_resource
 
-BUDGET_CHARS = 4_000_000
-"""The most JSON text (as ``repr``) of the remembered resources, all together."""
+BUDGET_CHARS = 1_000_000
+"""The most JSON text (as ``repr``) of the remembered resources, all together: a few hundred
+patients' calls (about 1.7 kB each in the benchmark). Kept small on purpose: what is
+remembered lives past the start-up freeze (server.py), so the collector walks it, and with
+every call a new patient a larger memory made full collections take longer (docs/perf-cds.md)."""
 MAX_CHARS = 64_000
 """A larger resource (a long Bundle of conditions) is validated on every call, not remembered."""
 
