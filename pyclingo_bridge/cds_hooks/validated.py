@@ -8,9 +8,13 @@ model and its exact JSON (``repr`` of the decoded value, which is the same only 
 same value: ``1``, ``1.0``, ``True`` and ``"1"`` all differ), and the same JSON gets the same
 validated object. Nothing downstream changes a parsed resource (they are read, never written).
 
-A resource that fails validation is never remembered: it is validated, and refused with the
-same words, every time. The memory is bounded by the size of the JSON it keeps
-(:data:`BUDGET_CHARS`), and a resource larger than :data:`MAX_CHARS` is validated each time.
+A resource is remembered the second time it comes (the first time only a hash of it is
+noted): what is remembered outlives the start-up freeze (server.py), so the garbage collector
+walks it, and when every call is about a new patient a memory of them all only made the
+collections longer (docs/perf-cds.md). A resource that fails validation is never remembered:
+it is validated, and refused with the same words, every time. The memory is bounded by the
+size of the JSON it keeps (:data:`BUDGET_CHARS`), and a resource larger than
+:data:`MAX_CHARS` is validated each time.
 """
 
 from __future__ import annotations
@@ -25,9 +29,9 @@ from ..fhir import parse_resource
 
 BUDGET_CHARS = 1_000_000
 """The most JSON text (as ``repr``) of the remembered resources, all together: a few hundred
-patients' calls (about 1.7 kB each in the benchmark). Kept small on purpose: what is
-remembered lives past the start-up freeze (server.py), so the collector walks it, and with
-every call a new patient a larger memory made full collections take longer (docs/perf-cds.md)."""
+patients' calls (about 1.7 kB each in the benchmark); kept small for the collector's sake."""
+SEEN_ONCE = 16_384
+"""Most resources noted as seen once (by hash); past it the notes start again."""
 MAX_CHARS = 64_000
 """A larger resource (a long Bundle of conditions) is validated on every call, not remembered."""
 
@@ -40,6 +44,7 @@ class ValidatedResources:
         self.largest = largest
         self.used = 0
         self._known: OrderedDict[tuple[type[BaseModel], str], Any] = OrderedDict()
+        self._seen_once: set[int] = set()
         self._lock = threading.Lock()
 
     def parse(self, model: type[BaseModel], data: object, where: str) -> Any:
@@ -59,7 +64,13 @@ class ValidatedResources:
                 return known
         parsed = parse_resource(model, data, where)  # raises for a resource that does not validate
         with self._lock:
-            if key not in self._known:
+            noted = hash(key)
+            if noted not in self._seen_once:  # the first time: noted, not kept
+                if len(self._seen_once) >= SEEN_ONCE:
+                    self._seen_once.clear()
+                self._seen_once.add(noted)
+            elif key not in self._known:
+                self._seen_once.discard(noted)
                 self._known[key] = parsed
                 self.used += len(key[1])
                 while self.used > self.budget:
