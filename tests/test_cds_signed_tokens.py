@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import subprocess
+import sys
 import time
 import uuid
 from typing import Any
@@ -12,9 +15,9 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-from pyclingo_bridge.cds_hooks import Authenticator, create_app, running_server
+from pyclingo_bridge.cds_hooks import Authenticator, create_app, running_server, signed_tokens
 from pyclingo_bridge.cds_hooks.auth import trusted_clients
-from pyclingo_bridge.cds_hooks.signed_tokens import SignatureHelper, check_signed
+from pyclingo_bridge.cds_hooks.signed_tokens import SignatureHelper, check_signed, public_pem
 
 ISSUER = "https://ehr.example"
 AUDIENCE = "http://127.0.0.1:8080/cds-services/cmicb_clin086-order-sign"
@@ -140,3 +143,15 @@ def test_the_service_checks_signatures_in_the_helper_and_ends_it_when_it_stops(k
         assert set(statuses) == {400}  # authenticated, then refused for the empty body
         assert not auth.helper._failed
     assert process.poll() is not None
+
+
+def test_a_token_the_helper_cannot_check_is_left_to_the_server_and_the_helper_goes_on(keys: dict[str, Any]) -> None:
+    good, kid, alg = tokens(keys)[0]
+    pems = {ISSUER: {"ec-1": public_pem(keys["ec-1"].public_key())}}
+    lines = [pems, [1, good, ISSUER, "no-such-key", alg, AUDIENCE], [2, good, ISSUER, kid, alg, AUDIENCE]]
+    done = subprocess.run([sys.executable, "-I", signed_tokens.__file__], input="".join(json.dumps(x) + "\n" for x in lines),
+                          capture_output=True, text=True, timeout=60, check=True)
+    ready, unchecked, checked = (json.loads(line) for line in done.stdout.splitlines())
+    assert (ready, unchecked) == ("ready", [1, None, None])
+    assert checked == [2, *check_signed(good, keys["ec-1"].public_key(), kid, alg, AUDIENCE, ISSUER)]
+    assert done.stderr == ""
