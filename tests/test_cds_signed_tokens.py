@@ -35,7 +35,7 @@ def tokens(keys: dict[str, Any]) -> list[tuple[str, str, str]]:
     now = int(time.time())
     good = {"iss": ISSUER, "aud": AUDIENCE, "exp": now + 120, "iat": now, "jti": "j"}
     made = []
-    for changes, signer, kid, alg in [
+    cases: list[tuple[dict[str, Any], str, str, str]] = [
         ({}, "ec-1", "ec-1", "ES384"),
         ({}, "rsa-1", "rsa-1", "RS384"),
         ({}, "forger", "ec-1", "ES384"),  # signed by another key
@@ -44,7 +44,8 @@ def tokens(keys: dict[str, Any]) -> list[tuple[str, str, str]]:
         ({"aud": "http://elsewhere.example/cds-services/x"}, "ec-1", "ec-1", "ES384"),
         ({"jti": None}, "rsa-1", "rsa-1", "RS384"),
         ({"extra": "x" * 5000}, "ec-1", "ec-1", "ES384"),  # longer than a pipe takes whole
-    ]:
+    ]
+    for changes, signer, kid, alg in cases:
         claims = {key: value for key, value in {**good, **changes}.items() if value is not None}
         made.append((jwt.encode(claims, keys[signer], algorithm=alg, headers={"kid": kid}), kid, alg))
     return made

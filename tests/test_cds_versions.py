@@ -135,7 +135,7 @@ def test_the_remembered_version_is_the_one_in_force(two_versions: Path, day: dat
     versions = OrderVersions(two_versions, None, 8)
     authored = {"day": day.isoformat(), "month": day.isoformat()[:7], "year": day.isoformat()[:4], "none": None}[precision]
     order = _order(authored)
-    outcomes = []
+    outcomes: list[object] = []
     for _ in range(2):  # the first looks the version up, the second is remembered
         try:
             outcomes.append(versions.for_order(POLICY_ID, order, day)[0])
