@@ -154,9 +154,9 @@ class Authenticator:
     def _read(self, authorization: str | None) -> tuple[str, TrustedClient, str, str]:
         """The token, its trusted client, key id and algorithm, before its signature is checked."""
         token = _bearer(authorization)
-        try:
-            header = jwt.get_unverified_header(token)
-            unverified = jwt.decode(token, options={"verify_signature": False})
+        try:  # one parse for both (it checks the header as get_unverified_header does)
+            parsed = jwt.decode_complete(token, options={"verify_signature": False})
+            header, unverified = parsed["header"], parsed["payload"]
         except jwt.PyJWTError:
             raise AuthError("the bearer token is not a JWT") from None
         algorithm = header.get("alg")
