@@ -10,9 +10,16 @@ trust file for it, and signs one token per call, each with its own ``jti``, befo
 calls start (signing is the client's work, not the server's); the server verifies every one.
 
     python benchmarks/cds_hooks.py [--requests 400] [--clients 50] [--per-client 40] [--alg ES384|RS384]
-                                   [--no-auth] [--decide-in thread|pool|loop]
+                                   [--no-auth] [--decide-in thread|pool|loop] [--distinct]
 
-``--decide-in`` picks where the server decides, for comparison (see create_app).
+``--decide-in`` picks where the server decides, for comparison (see create_app). The 200
+patients repeat, so after the warm-up the server has seen every resource before (its memory
+of validated resources answers, as its decision memory does); ``--distinct`` gives every call
+a patient of its own id, so every resource is new to it and validated (the decisions, on
+the same facts, are still remembered).
+
+The server's CPU per call (user + system, from /proc) is printed beside each figure: on a
+shared machine it moves less than the latencies do.
 """
 
 from __future__ import annotations
@@ -44,18 +51,26 @@ EXAMPLE = json.loads((ROOT / "examples" / "fhir" / "cds-hooks-order-sign.json").
 PATH = "/cds-services/cmicb_clin086-order-sign"
 
 
-def bodies(count: int = 200) -> list[bytes]:
-    """``count`` calls of different patients: ages 16 to 85, and alternately a red-flag order
-    (decided by the cautious solve alone) and a low-back-pain-only one (undetermined: brave
-    solve too)."""
+def bodies(count: int = 200, ids: str | None = None) -> list[bytes]:
+    """``count`` calls of different patients: ages 16 to 85 (200 kinds), and alternately a
+    red-flag order (decided by the cautious solve alone) and a low-back-pain-only one
+    (undetermined: brave solve too). ``ids``: each call's patient gets an id of its own,
+    ``<ids>-<number>`` (so no two calls send the same resources)."""
     calls = []
     for index in range(count):
-        body = copy.deepcopy(EXAMPLE)
+        body = copy.deepcopy(EXAMPLE if ids is None else _renamed(EXAMPLE, f"{ids}-{index}"))
         body["prefetch"]["patient"]["birthDate"] = f"{1941 + index % 70}-{1 + index % 12:02d}-15"
         if index % 2:
             body["prefetch"]["conditions"]["entry"] = body["prefetch"]["conditions"]["entry"][1:]
         calls.append(json.dumps(body).encode())
     return calls
+
+
+def _renamed(call: dict[str, Any], patient: str) -> dict[str, Any]:
+    """The call about patient ``patient`` instead (its id and every reference to it)."""
+    old = call["context"]["patientId"]
+    return json.loads(json.dumps(call).replace(f"Patient/{old}", f"Patient/{patient}")
+                      .replace(f'"{old}"', json.dumps(patient)))
 
 
 def free_port() -> int:
@@ -109,14 +124,26 @@ def start_server(port: int, decide_in: str, cache_size: int, trust_file: Path | 
             time.sleep(0.1)
 
 
+def cpu_seconds(process: subprocess.Popen[bytes]) -> float | None:
+    """The CPU time (user + system) the server process has used so far (Linux /proc; else None)."""
+    try:
+        fields = Path(f"/proc/{process.pid}/stat").read_text().rpartition(")")[2].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_per_call(before: float | None, after: float | None, calls: int) -> str:
+    return "" if before is None or after is None else f"   server CPU {(after - before) / calls * 1000:.2f} ms/call"
+
+
 def percentiles(latencies: list[float]) -> str:
     ordered = sorted(latencies)
     p99 = ordered[math.ceil(0.99 * len(ordered)) - 1]  # nearest rank
     return f"p50 {statistics.median(ordered) * 1000:6.2f} ms   p99 {p99 * 1000:6.2f} ms   (n={len(ordered)})"
 
 
-async def sequential(port: int, count: int, tokens: Iterator[str | None]) -> list[float]:
-    payloads = bodies()
+async def sequential(port: int, count: int, tokens: Iterator[str | None], payloads: list[bytes]) -> list[float]:
     latencies = []
     connection = await Connection.open(port)
     for index in range(count):
@@ -157,8 +184,7 @@ class Connection:
 
 
 async def concurrent(port: int, clients: int, per_client: int, think: float,
-                     tokens: Iterator[str | None]) -> tuple[list[float], float]:
-    payloads = bodies()
+                     tokens: Iterator[str | None], payloads: list[bytes]) -> tuple[list[float], float]:
     latencies: list[float] = []
     connections = [await Connection.open(port) for _ in range(clients)]
 
@@ -193,6 +219,8 @@ def main() -> None:
                         help="pause of each concurrent client between its calls (0: back to back)")
     parser.add_argument("--alg", choices=["ES384", "RS384"], default="ES384", help="the client's signing algorithm")
     parser.add_argument("--no-auth", action="store_true", help="serve without authentication, for comparison")
+    parser.add_argument("--distinct", action="store_true",
+                        help="every call about a patient of its own id: no resource is sent twice")
     args = parser.parse_args()
 
     port = free_port()
@@ -206,13 +234,22 @@ def main() -> None:
         tokens = iter(pool)
         # Warm up with every call once: with a cache, the figures below are of remembered
         # decisions (FHIR parsing, mapping and cards still run each time); --cache-size 0 for none.
-        asyncio.run(sequential(port, len(bodies()), tokens))
+        asyncio.run(sequential(port, len(bodies()), tokens, bodies()))
+        # --distinct: as many distinct patients as calls, none of them the warm-up's.
+        timed = bodies(args.requests + args.clients * args.per_client, "bench") if args.distinct else None
         print(f"CDS Hooks order-sign, decided in: {args.decide_in}, cache {args.cache_size}, "
-              f"auth {'off' if args.no_auth else args.alg}, think {args.think_ms:g} ms, cpus={os.cpu_count()}")
-        print(f"  sequential            {percentiles(asyncio.run(sequential(port, args.requests, tokens)))}")
-        latencies, elapsed = asyncio.run(concurrent(port, args.clients, args.per_client, args.think_ms / 1000, tokens))
+              f"auth {'off' if args.no_auth else args.alg}, think {args.think_ms:g} ms, "
+              f"{'every call a new patient' if args.distinct else '200 patients repeated'}, cpus={os.cpu_count()}")
+        before = cpu_seconds(server)
+        seq_payloads = timed[: args.requests] if timed else bodies()
+        print(f"  sequential            {percentiles(asyncio.run(sequential(port, args.requests, tokens, seq_payloads)))}"
+              f"{cpu_per_call(before, cpu_seconds(server), args.requests)}")
+        before = cpu_seconds(server)
+        latencies, elapsed = asyncio.run(concurrent(port, args.clients, args.per_client, args.think_ms / 1000, tokens,
+                                                    timed[args.requests:] if timed else bodies()))
         rate = len(latencies) / elapsed
-        print(f"  {args.clients:3d} concurrent clients {percentiles(latencies)}   {rate:.0f} calls/s")
+        print(f"  {args.clients:3d} concurrent clients {percentiles(latencies)}   {rate:.0f} calls/s"
+              f"{cpu_per_call(before, cpu_seconds(server), len(latencies))}")
     finally:
         server.terminate()
         server.wait(timeout=10)

@@ -5,11 +5,12 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pyclingo_bridge import PatientFacts, PolicyEngine, engine_for
-from pyclingo_bridge.cds_hooks.decisions import DecisionCache
+from pyclingo_bridge.cds_hooks.decisions import DecisionCache, NotRemembered
 
 from .conftest import POLICY
 
@@ -44,3 +45,22 @@ def test_the_memory_is_bounded(engine: PolicyEngine) -> None:
     for age in range(20, 30):
         cache.decide(facts(age=age))
     assert len(cache._decisions) == 3
+
+
+def test_remembered_never_decides_and_gives_what_decide_gave(engine: PolicyEngine) -> None:
+    cache = DecisionCache(engine)
+    one, other = facts(id="ServiceRequest/1", age=52), facts(id="ServiceRequest/2", age=52)
+    with pytest.raises(NotRemembered):
+        cache.remembered(one)
+    assert len(cache._decisions) == 0  # asking is not deciding
+    decided = cache.decide(one)
+    assert cache.remembered(other) == dataclasses.replace(decided, id="ServiceRequest/2")
+    with pytest.raises(NotRemembered):
+        cache.remembered(facts(id="ServiceRequest/1", age=53))
+
+
+def test_with_no_memory_nothing_is_remembered(engine: PolicyEngine) -> None:
+    cache = DecisionCache(engine, size=0)
+    cache.decide(facts(age=40))
+    with pytest.raises(NotRemembered):
+        cache.remembered(facts(age=40))

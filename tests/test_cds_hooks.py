@@ -6,6 +6,7 @@ Authentication is off here (``auth=None``); tests/test_cds_auth.py covers it.
 from __future__ import annotations
 
 import copy
+import gc
 import json
 import socket
 import time
@@ -18,7 +19,7 @@ from typing import Any
 import httpx
 import pytest
 
-from pyclingo_bridge.cds_hooks import create_app, running_server
+from pyclingo_bridge.cds_hooks import create_app, running_server, uvicorn_config
 from pyclingo_bridge.cds_hooks.body import DRAIN_LIMIT_BYTES, MAX_BODY_BYTES
 from pyclingo_bridge.cds_hooks.request import MAX_DRAFT_ORDERS, MAX_PREFETCH_ENTRIES
 
@@ -395,3 +396,13 @@ def test_an_unexpected_fault_is_a_500_of_the_one_shape(monkeypatch: pytest.Monke
         response = httpx.post(url + SIGN, json=request(), timeout=10)
     assert (response.status_code, response.json()) == (
         500, {"detail": "internal error: the service could not answer; the server log says why"})
+
+
+def test_the_start_up_objects_are_frozen_out_of_the_collector_while_serving() -> None:
+    gc.unfreeze()
+    app = create_app(auth=None)
+    uvicorn_config(app)
+    assert gc.get_freeze_count() > 0
+    with running_server(app):
+        pass
+    assert gc.get_freeze_count() == 0

@@ -5,10 +5,13 @@ well-kept ASGI stack under uvicorn. The body of a hook call is read by hand, not
 pydantic model, so that each fault gets the status CDS Hooks asks for (400 malformed, 401
 not authenticated, 412 prefetch missing, 413 too large, 415 not JSON) instead of a generic
 422, and so that its size is enforced while it is read. Every 4xx has one body shape,
-``{"detail": "<what is wrong>"}``. By default each call is parsed and decided in one worker
-thread, in arrival order: the engine is synchronous (clingo, one lock per policy) and the
-event loop stays free to read and answer other requests meanwhile. docs/performance.md
-measures this against Starlette's thread pool and the event loop itself.
+``{"detail": "<what is wrong>"}``. By default a call whose decisions are all remembered
+(decisions.py) is answered on the event loop, start to end: it is CPU work of well under a
+millisecond that holds the GIL wherever it runs, and a hand-off to a thread and back costs
+more than the work (docs/perf-cds.md). A call the engine must decide goes to one worker
+thread, in arrival order: clingo releases the GIL while it solves, so the loop goes on
+answering the others meanwhile. docs/performance.md measures the older placements (every
+call in the thread, Starlette's thread pool, the event loop).
 
 Hook calls are authenticated (auth.py) when an :class:`Authenticator` is given; discovery
 and the OpenAPI document stay open, as CDS Hooks allows. A token's ``aud`` must be the URL
@@ -22,8 +25,9 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
 from datetime import date
 from pathlib import Path
 from typing import Any, Literal
@@ -47,6 +51,7 @@ from .body import READ_TIMEOUT_SECONDS, ReadableRefusals, read_body
 from .cards import card
 from .coverage_information import coverage_answer
 from .decisions import DEFAULT_SIZE as DEFAULT_CACHE_SIZE
+from .decisions import NotRemembered
 from .fhir_fetch import (
     DEFAULT_LIMITS,
     FetchError,
@@ -65,6 +70,7 @@ from .openapi import (
 from .order_versions import OrderVersions
 from .request import HookError, PrefetchMissing, parse_body, read_request
 from .services import Service, governs, observation_codes, services_for
+from .validated import ValidatedResources
 
 DecideIn = Literal["thread", "pool", "loop"]
 
@@ -87,10 +93,11 @@ def create_app(
     """The application for every policy of the knowledge base at ``kb_root`` (or installed).
 
     Engines are built now, so a faulty knowledge base stops the server at start, not at the
-    first request. ``decide_in`` says where a hook call is parsed and decided: ``thread``, one
-    worker thread shared by all calls, in arrival order (the default: the work holds the GIL
-    and the engine's lock, so more threads only contend, see docs/performance.md); ``pool``,
-    Starlette's thread pool; ``loop``, on the event loop itself. ``cache_size`` bounds the
+    first request. ``decide_in`` says where a hook call is parsed and decided: ``thread`` (the
+    default), on the event loop when every decision it needs is remembered, else in one
+    worker thread shared by all such calls, in arrival order (the work holds the GIL and the
+    engine's lock, so more threads only contend); ``pool``, Starlette's thread pool; ``loop``,
+    on the event loop itself, solves too. ``cache_size`` bounds the
     decisions remembered by their facts (0: none; see decisions.py).
 
     ``auth`` verifies each hook call's bearer token; ``None`` (no authentication) is a choice
@@ -109,7 +116,15 @@ def create_app(
     for engine in engines.values():
         relevant_when(engine)  # a Questionnaire's enableWhen: a faulty declaration stops the start
     versions = OrderVersions(kb_root, as_of, cache_size)
+    resources = ValidatedResources()
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        if auth is not None:
+            auth.close()  # its signature helper, if one was started
+
     app = FastAPI(
+        lifespan=lifespan,
         title="policykb CDS Hooks service",
         version=__version__,
         description="CDS Hooks 2.0: NHS commissioning policies decided at order-select and order-sign.",
@@ -161,16 +176,21 @@ def create_app(
         if service is None:
             raise HTTPException(404, f"no service {service_id!r}; see GET /cds-services")
         if auth is not None:
-            _authenticate(auth, request, f"{base_url or _bound_url(request)}/cds-services/{service_id}")
+            await _authenticate(auth, request, f"{base_url or _bound_url(request)}/cds-services/{service_id}")
         body = await read_body(request)
         base = base_url or _bound_url(request)
 
         async def answer_to(sent: bytes | dict[str, Any]) -> dict[str, Any]:
             if executor is not None:
-                return await asyncio.get_running_loop().run_in_executor(executor, _answer, service, versions, sent, base)
+                data = parse_body(sent) if isinstance(sent, bytes) else sent
+                try:  # remembered decisions: on the loop, no hand-off (see the module's docstring)
+                    return _answer(service, versions, resources, data, base, remembered_only=True)
+                except NotRemembered:
+                    pass
+                return await asyncio.get_running_loop().run_in_executor(executor, _answer, service, versions, resources, data, base)
             if decide_in == "pool":
-                return await run_in_threadpool(_answer, service, versions, sent, base)
-            return _answer(service, versions, sent, base)
+                return await run_in_threadpool(_answer, service, versions, resources, sent, base)
+            return _answer(service, versions, resources, sent, base)
 
         try:
             answer = await answer_to(body)
@@ -196,7 +216,7 @@ def create_app(
         engine = policy_engine(policy_id)
         url = f"{base_url or _bound_url(request)}/Questionnaire/{engine.policy.id}"
         if auth is not None:
-            _authenticate(auth, request, f"{base_url or _bound_url(request)}{request.url.path}")
+            await _authenticate(auth, request, f"{base_url or _bound_url(request)}{request.url.path}")
         return JSONResponse(questionnaire(engine, url), media_type=FHIR_JSON)
 
     @app.post(
@@ -213,7 +233,7 @@ def create_app(
         engine = policy_engine(policy_id)
         base = base_url or _bound_url(request)
         if auth is not None:
-            _authenticate(auth, request, f"{base}{request.url.path}")
+            await _authenticate(auth, request, f"{base}{request.url.path}")
         body = await read_body(request, (FHIR_JSON, "application/json"))
         url = f"{base}/Questionnaire/{engine.policy.id}"
         if executor is not None:
@@ -238,10 +258,11 @@ def _next_question(engine: PolicyEngine, body: bytes, url: str) -> dict[str, Any
     return response
 
 
-def _authenticate(auth: Authenticator, request: Request, audience: str) -> None:
-    """401 with the reason for a call whose token is refused; the reason is logged, never the token."""
+async def _authenticate(auth: Authenticator, request: Request, audience: str) -> None:
+    """401 with the reason for a call whose token is refused; the reason is logged, never the token.
+    The signature is checked by the helper process (signed_tokens.py) while the loop goes on."""
     try:
-        auth.verify(request.headers.get("authorization"), audience)
+        await auth.verify_async(request.headers.get("authorization"), audience)
     except AuthError as error:
         client = f"{request.client.host}:{request.client.port}" if request.client else "unknown client"
         log.warning("hook call to %s from %s refused: %s", request.url.path, client, error.reason)
@@ -304,22 +325,24 @@ def _finish_openapi(app: FastAPI, secured: bool) -> None:
     app.openapi = openapi  # type: ignore[method-assign]
 
 
-def _answer(service: Service, versions: OrderVersions, body: bytes | dict[str, Any], base_url: str) -> dict[str, Any]:
-    """Parse, decide and render one hook call (CPU work: runs off the event loop): a card per
-    decided order, under the policy version in force on its ``authoredOn``, and, beside it,
-    CRD coverage information as an ``update`` system action."""
+def _answer(service: Service, versions: OrderVersions, resources: ValidatedResources, body: bytes | dict[str, Any],
+            base_url: str, remembered_only: bool = False) -> dict[str, Any]:
+    """Parse, decide and render one hook call: a card per decided order, under the policy
+    version in force on its ``authoredOn``, and, beside it, CRD coverage information as an
+    ``update`` system action. ``remembered_only``: :class:`NotRemembered` as soon as a
+    decision (or a version's engine) would have to be made, so that it can run on the loop."""
     # Orders no policy governs (laboratory, diet, medicine, ...) are left out: nothing to say.
     # Which codes a policy governs is read from the version the service was started under.
     data = parse_body(body) if isinstance(body, bytes) else body
-    hook = read_request(data, service.hook, lambda order: governs(service.engine, order))
+    hook = read_request(data, service.hook, lambda order: governs(service.engine, order), resources.parse)
     cards, actions = [], []
     today = dt.datetime.now(dt.UTC).date()
     questionnaire = f"{base_url}/Questionnaire/{service.engine.policy.id}"
     for order, sent in zip(hook.orders, hook.drafts):
-        engine, cache = versions.for_order(service.engine.policy.id, order, today)
+        engine, cache = versions.for_order(service.engine.policy.id, order, today, remembered_only)
         try:
-            result = decide_order(engine, hook.patient, hook.conditions, order, hook.other, cache.decide,
-                                  hook.observations)
+            result = decide_order(engine, hook.patient, hook.conditions, order, hook.other,
+                                  cache.remembered if remembered_only else cache.decide, hook.observations)
         except InputError as error:
             raise HookError(400, str(error)) from None
         shown = card(result, engine)

@@ -14,7 +14,8 @@ with its public keys as a JWK Set, and accepts a token only when all of this hol
 - ``jti`` was not seen before from this issuer within the token's lifetime.
 
 Every refusal is an :class:`AuthError` with the reason, which the service answers as 401 and
-logs; the token itself is never logged or echoed.
+logs; the token itself is never logged or echoed. The signature and registered claims are
+checked by signed_tokens.py; the service has it done in a helper process (:meth:`Authenticator.verify_async`).
 """
 
 from __future__ import annotations
@@ -29,10 +30,11 @@ from typing import Any
 
 import jwt
 
+from .signed_tokens import CLOCK_SKEW_SECONDS, SignatureHelper, check_signed
+
 ALGORITHMS = {"ES384": "EC", "RS384": "RSA"}
 """The accepted signing algorithms, each with the JWK key type (``kty``) it verifies with."""
 
-CLOCK_SKEW_SECONDS = 30
 MAX_LIFETIME_SECONDS = 300
 """A token may expire at most 5 minutes (plus the skew) after now: CDS Hooks tokens are
 short-lived, and the replay memory need only keep a ``jti`` that long."""
@@ -129,14 +131,32 @@ class Authenticator:
     def __init__(self, clients: Mapping[str, TrustedClient], replay: ReplayCache | None = None) -> None:
         self.clients = dict(clients)
         self.replay = replay or ReplayCache()
+        self.helper = SignatureHelper({c.iss: {kid: key.key for kid, key in c.keys.items()} for c in self.clients.values()})
 
     def verify(self, authorization: str | None, audience: str, now: float | None = None) -> dict[str, Any]:
         """The token's claims, or :class:`AuthError` with the reason it is refused."""
         now = time.time() if now is None else now
+        token, client, kid, algorithm = self._read(authorization)
+        checked = check_signed(token, client.keys[kid].key, kid, algorithm, audience, client.iss)
+        return self._accept(client, checked, now)
+
+    async def verify_async(self, authorization: str | None, audience: str, now: float | None = None) -> dict[str, Any]:
+        """:meth:`verify`, with the signature checked by the helper process while the event loop goes on."""
+        now = time.time() if now is None else now
+        token, client, kid, algorithm = self._read(authorization)
+        checked = await self.helper.check(token, client.iss, kid, algorithm, audience)
+        return self._accept(client, checked, now)
+
+    def close(self) -> None:
+        """End the helper process, if it runs."""
+        self.helper.close()
+
+    def _read(self, authorization: str | None) -> tuple[str, TrustedClient, str, str]:
+        """The token, its trusted client, key id and algorithm, before its signature is checked."""
         token = _bearer(authorization)
-        try:
-            header = jwt.get_unverified_header(token)
-            unverified = jwt.decode(token, options={"verify_signature": False})
+        try:  # one parse for both (it checks the header as get_unverified_header does)
+            parsed = jwt.decode_complete(token, options={"verify_signature": False})
+            header, unverified = parsed["header"], parsed["payload"]
         except jwt.PyJWTError:
             raise AuthError("the bearer token is not a JWT") from None
         algorithm = header.get("alg")
@@ -156,23 +176,14 @@ class Authenticator:
             raise AuthError(f"no key {_show(kid)} for issuer {issuer!r}")
         if key.key_type != ALGORITHMS[algorithm]:
             raise AuthError(f"key {kid!r} is not an {ALGORITHMS[algorithm]} key, as {algorithm} needs")
-        try:
-            claims: dict[str, Any] = jwt.decode(
-                token, key.key, algorithms=[algorithm], audience=audience, issuer=issuer,
-                leeway=CLOCK_SKEW_SECONDS, options={"require": ["iss", "aud", "exp", "iat", "jti"]},
-            )
-        except jwt.InvalidSignatureError:
-            raise AuthError(f"signature does not verify with key {kid!r} of {issuer!r}") from None
-        except jwt.ExpiredSignatureError:
-            raise AuthError("token expired (exp)") from None
-        except jwt.ImmatureSignatureError:
-            raise AuthError("token issued in the future (iat) or not yet valid (nbf)") from None
-        except jwt.InvalidAudienceError:
-            raise AuthError(f"aud is not this service ({audience})") from None
-        except jwt.MissingRequiredClaimError as error:
-            raise AuthError(f"claim {error.claim} missing") from None
-        except jwt.PyJWTError as error:
-            raise AuthError(f"token refused: {error}") from None
+        assert isinstance(kid, str)
+        return token, client, kid, algorithm
+
+    def _accept(self, client: TrustedClient, checked: tuple[dict[str, Any] | None, str | None], now: float) -> dict[str, Any]:
+        """The claims of a token whose signature held, once its lifetime and ``jti`` pass too."""
+        claims, reason = checked
+        if claims is None:
+            raise AuthError(reason or "token refused")
         # PyJWT checks exp only as a number; a token good for hours would outlive the memory.
         if claims["exp"] > now + MAX_LIFETIME_SECONDS + CLOCK_SKEW_SECONDS:
             raise AuthError(f"token lives too long: exp at most {MAX_LIFETIME_SECONDS} s from now")

@@ -5,6 +5,10 @@ and which lists are only known in part), so two orders with the same facts get t
 decision; only the record id differs. The service keeps the most recent ones: patients of the same age
 with the same coded conditions are common, and an undetermined decision costs a brave solve.
 The engine still makes every decision the first time (one engine); this only remembers it.
+
+The key stays the exact facts, not their input class (classes.py): a card quotes the
+explanation, whose sentences name the actual values (age 52, not "16 or over"), so two
+inputs of one class would share a card that is true of only one of them.
 """
 
 from __future__ import annotations
@@ -20,6 +24,10 @@ from ..vocabulary import PatientFacts
 DEFAULT_SIZE = 4096
 
 
+class NotRemembered(Exception):
+    """:meth:`DecisionCache.remembered` has no decision for these facts: the engine must make it."""
+
+
 class DecisionCache:
     """A bounded, thread-safe, least-recently-used memory of one engine's decisions."""
 
@@ -32,15 +40,31 @@ class DecisionCache:
     def decide(self, facts: PatientFacts) -> Decision:
         if self.size <= 0:
             return self.engine.decide_facts(facts)
-        key = (frozenset(facts.given.items()), facts.at_least)
+        known = self._known(facts)
+        if known is None:
+            known = self.engine.decide_facts(facts)
+            with self._lock:
+                self._decisions[_key(facts)] = known
+                if len(self._decisions) > self.size:
+                    self._decisions.popitem(last=False)
+        return dataclasses.replace(known, id=facts.record_id)
+
+    def remembered(self, facts: PatientFacts) -> Decision:
+        """The remembered decision on ``facts``, or :class:`NotRemembered`; never solves, so it
+        may run where a solve must not (the event loop)."""
+        known = self._known(facts) if self.size > 0 else None
+        if known is None:
+            raise NotRemembered
+        return dataclasses.replace(known, id=facts.record_id)
+
+    def _known(self, facts: PatientFacts) -> Decision | None:
+        key = _key(facts)
         with self._lock:
             known = self._decisions.get(key)
             if known is not None:
                 self._decisions.move_to_end(key)
-        if known is None:
-            known = self.engine.decide_facts(facts)
-            with self._lock:
-                self._decisions[key] = known
-                if len(self._decisions) > self.size:
-                    self._decisions.popitem(last=False)
-        return dataclasses.replace(known, id=facts.record_id)
+        return known
+
+
+def _key(facts: PatientFacts) -> tuple[frozenset[tuple[str, object]], frozenset[str]]:
+    return frozenset(facts.given.items()), facts.at_least

@@ -19,6 +19,7 @@ from fhir.resources.R4B.condition import Condition
 from fhir.resources.R4B.observation import Observation
 from fhir.resources.R4B.patient import Patient
 from fhir.resources.R4B.servicerequest import ServiceRequest
+from pydantic import BaseModel
 
 from ..errors import InputError
 from ..fhir import parse_resource, split_bundle
@@ -30,6 +31,9 @@ MAX_DRAFT_ORDERS = 50
 """Most draft orders decided in one hook call (a clinician signs a handful at a time)."""
 MAX_PREFETCH_ENTRIES = 500
 """Most entries of one prefetched Bundle (the patient's conditions)."""
+
+Parse = Callable[[type[BaseModel], object, str], Any]
+"""How a resource is validated: ``fhir.parse_resource``, or a memory of it (validated.py)."""
 
 
 class HookError(Exception):
@@ -81,8 +85,9 @@ def parse_body(body: bytes) -> dict[str, Any]:
     return data
 
 
-def read_request(data: dict[str, Any], hook: str, governs: Callable[[ServiceRequest], bool]) -> HookRequest:
-    """Check a CDS Hooks request for ``hook`` and parse its FHIR resources.
+def read_request(data: dict[str, Any], hook: str, governs: Callable[[ServiceRequest], bool],
+                 parse: Parse = parse_resource) -> HookRequest:
+    """Check a CDS Hooks request for ``hook`` and parse its FHIR resources (with ``parse``).
 
     ``governs`` says which draft orders a policy decides; the prefetch is needed only when
     one of the orders is such an order. ``orders`` holds only those.
@@ -104,7 +109,7 @@ def read_request(data: dict[str, Any], hook: str, governs: Callable[[ServiceRequ
         raise HookError(400, "prefetch: expected a JSON object")
     _check_count(context.get("draftOrders"), MAX_DRAFT_ORDERS, "context.draftOrders", "draft orders")
     try:
-        drafts, other = _draft_orders(context.get("draftOrders"))
+        drafts, other = _draft_orders(context.get("draftOrders"), parse)
     except InputError as error:
         raise HookError(400, str(error)) from None
     sent = {id(order): resource for order, resource in drafts}
@@ -119,9 +124,9 @@ def read_request(data: dict[str, Any], hook: str, governs: Callable[[ServiceRequ
     _check_count(prefetch["conditions"], MAX_PREFETCH_ENTRIES, "prefetch.conditions", "entries")
     _check_count(prefetch.get("observations"), MAX_PREFETCH_ENTRIES, "prefetch.observations", "entries")
     try:
-        patient = _patient(prefetch["patient"], patient_id)
-        conditions = _conditions(prefetch["conditions"])
-        observations = _observations(prefetch.get("observations"))
+        patient = _patient(prefetch["patient"], patient_id, parse)
+        conditions = _conditions(prefetch["conditions"], parse)
+        observations = _observations(prefetch.get("observations"), parse)
     except InputError as error:
         raise HookError(400, str(error)) from None
     for order in selected:
@@ -135,7 +140,7 @@ def read_request(data: dict[str, Any], hook: str, governs: Callable[[ServiceRequ
                        tuple(sent[id(order)] for order in selected), coverages, tuple(observations))
 
 
-def _draft_orders(data: object) -> tuple[list[tuple[ServiceRequest, dict[str, Any]]], list[str]]:
+def _draft_orders(data: object, parse: Parse) -> tuple[list[tuple[ServiceRequest, dict[str, Any]]], list[str]]:
     """The draft ServiceRequests, validated (each with its JSON), and a reference to every other draft order.
 
     Only ServiceRequests can be decided, so only they are validated: a record system's diet
@@ -156,7 +161,7 @@ def _draft_orders(data: object) -> tuple[list[tuple[ServiceRequest, dict[str, An
             raise HookError(400, f"{where}.entry.{index}.resource: expected a FHIR resource (a JSON object)")
         kind = resource.get("resourceType")
         if kind == "ServiceRequest":
-            orders.append((parse_resource(ServiceRequest, resource, f"{where}.entry.{index}.resource"), resource))
+            orders.append((parse(ServiceRequest, resource, f"{where}.entry.{index}.resource"), resource))
         else:
             name = kind if isinstance(kind, str) and kind else "resource"
             known = resource.get("id")
@@ -171,26 +176,26 @@ def _check_count(bundle: object, limit: int, where: str, what: str) -> None:
         raise HookError(413, f"{where}: {len(entries)} {what}; this service reads at most {limit} per call")
 
 
-def _patient(data: object, patient_id: str) -> Patient | None:
+def _patient(data: object, patient_id: str, parse: Parse) -> Patient | None:
     if data is None:  # CDS Hooks: null means the client has no data for this prefetch
         return None
-    patient: Patient = parse_resource(Patient, data, "prefetch.patient")
+    patient: Patient = parse(Patient, data, "prefetch.patient")
     if patient.id is not None and patient.id != patient_id:
         raise HookError(400, f"prefetch.patient: Patient/{patient.id} is not context.patientId {patient_id!r}")
     return patient
 
 
-def _conditions(data: object) -> list[Condition]:
+def _conditions(data: object, parse: Parse) -> list[Condition]:
     if data is None:
         return []
-    return split_bundle(parse_resource(Bundle, data, "prefetch.conditions"), "prefetch.conditions").conditions
+    return split_bundle(parse(Bundle, data, "prefetch.conditions"), "prefetch.conditions").conditions
 
 
-def _observations(data: object) -> list[tuple[str, Observation]]:
+def _observations(data: object, parse: Parse) -> list[tuple[str, Observation]]:
     """The Observations of an ``observations`` prefetch (absent or null: none were sent)."""
     if data is None:
         return []
-    return split_bundle(parse_resource(Bundle, data, "prefetch.observations"), "prefetch.observations").observations
+    return split_bundle(parse(Bundle, data, "prefetch.observations"), "prefetch.observations").observations
 
 
 def _coverages(data: object, patient_id: str) -> tuple[str, ...]:

@@ -4,11 +4,17 @@ uvicorn bounds the wait between requests (keep-alive) but not the wait for a req
 a client that opens a connection and sends its headers a byte at a time would hold it for
 ever. :class:`_HeadTimeoutProtocol` closes a connection whose request head has not arrived
 within the read timeout (the body's reads are bounded in body.py).
+
+When the configuration is made, the application is built (engines grounded, models and
+routes in place): everything alive then lives as long as the process, so it is frozen out of
+the garbage collector's scans (``gc.freeze``). Otherwise each full collection walks them
+all again (about 60 ms here) and stalls every call in flight meanwhile (docs/perf-cds.md).
 """
 
 from __future__ import annotations
 
 import asyncio
+import gc
 import socket
 import threading
 import time
@@ -67,9 +73,13 @@ class _HeadTimeoutProtocol(H11Protocol):
 
 def uvicorn_config(app: FastAPI, *, host: str = "127.0.0.1", port: int = 0,
                    read_timeout: float = READ_TIMEOUT_SECONDS, **options: Any) -> uvicorn.Config:
-    """The uvicorn configuration of the service: h11 with a head deadline of ``read_timeout``."""
+    """The uvicorn configuration of the service: h11 with a head deadline of ``read_timeout``;
+    what exists now is frozen out of the collector's scans (see above)."""
     protocol = type("HeadTimeoutProtocol", (_HeadTimeoutProtocol,), {"head_timeout": read_timeout})
-    return uvicorn.Config(app, host=host, port=port, http=protocol, **options)
+    config = uvicorn.Config(app, host=host, port=port, http=protocol, **options)
+    gc.collect()  # what is garbage already goes first, rather than be kept for ever
+    gc.freeze()
+    return config
 
 
 @contextmanager
@@ -95,3 +105,4 @@ def running_server(app: FastAPI, host: str = "127.0.0.1", read_timeout: float = 
         server.should_exit = True
         thread.join(timeout=START_TIMEOUT_SECONDS)
         sock.close()
+        gc.unfreeze()  # a test's server and its application can be collected when it is done
