@@ -8,7 +8,7 @@ not authenticated, 412 prefetch missing, 413 too large, 415 not JSON) instead of
 ``{"detail": "<what is wrong>"}``. By default a call whose decisions are all remembered
 (decisions.py) is answered on the event loop, start to end: it is CPU work of well under a
 millisecond that holds the GIL wherever it runs, and a hand-off to a thread and back costs
-more than the work (docs/perf-cds.md). A call the engine must decide goes to one worker
+more than the work (docs/performance.md, "CDS Hooks service at 50 concurrent clients"). A call the engine must decide goes to one worker
 thread, in arrival order: clingo releases the GIL while it solves, so the loop goes on
 answering the others meanwhile. docs/performance.md measures the older placements (every
 call in the thread, Starlette's thread pool, the event loop).

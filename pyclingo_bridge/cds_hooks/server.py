@@ -8,7 +8,7 @@ within the read timeout (the body's reads are bounded in body.py).
 When the configuration is made, the application is built (engines grounded, models and
 routes in place): everything alive then lives as long as the process, so it is frozen out of
 the garbage collector's scans (``gc.freeze``). Otherwise each full collection walks them
-all again (about 60 ms here) and stalls every call in flight meanwhile (docs/perf-cds.md).
+all again (about 60 ms here) and stalls every call in flight meanwhile (docs/performance.md, "CDS Hooks service at 50 concurrent clients").
 """
 
 from __future__ import annotations

@@ -34,7 +34,7 @@ from cryptography.hazmat.primitives import serialization
 CLOCK_SKEW_SECONDS = 30
 REQUIRED_CLAIMS = ["iss", "aud", "exp", "iat", "jti"]
 HELPER_PROCESSES = 2
-"""Helper processes: on a shared 2-core machine, two got more calls/s than one (docs/perf-cds.md)."""
+"""Helper processes: on a shared 2-core machine, two got more calls/s than one (docs/performance.md, "CDS Hooks service at 50 concurrent clients")."""
 ANSWER_TIMEOUT_SECONDS = 2.0
 """Longest wait for the helper's answer before the token is checked here instead."""
 

@@ -11,7 +11,7 @@ validated object. Nothing downstream changes a parsed resource (they are read, n
 A resource is remembered the second time it comes (the first time only a hash of it is
 noted): what is remembered outlives the start-up freeze (server.py), so the garbage collector
 walks it, and when every call is about a new patient a memory of them all only made the
-collections longer (docs/perf-cds.md). A resource that fails validation is never remembered:
+collections longer (docs/performance.md, "CDS Hooks service at 50 concurrent clients"). A resource that fails validation is never remembered:
 it is validated, and refused with the same words, every time. The memory is bounded by the
 size of the JSON it keeps (:data:`BUDGET_CHARS`), and a resource larger than
 :data:`MAX_CHARS` is validated each time.
