@@ -1,5 +1,5 @@
 """``python -m pyclingo_bridge``: the same CLI as ``policykb``."""
 
-from .cli import main
+from .cli import run
 
-main(prog_name="policykb")
+run()

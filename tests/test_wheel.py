@@ -79,4 +79,4 @@ def test_the_console_script_is_declared(wheel: Path) -> None:
     with zipfile.ZipFile(wheel) as archive:
         (entry_points,) = [n for n in archive.namelist() if n.endswith(".dist-info/entry_points.txt")]
         text = archive.read(entry_points).decode()
-    assert "policykb = pyclingo_bridge.cli:main" in text
+    assert "policykb = pyclingo_bridge.cli:run" in text

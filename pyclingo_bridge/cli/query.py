@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import atexit
-import functools
-import gc
 from datetime import date
 from pathlib import Path
 
@@ -53,7 +50,6 @@ def query(facts_file: click.File, fhir: bool, questionnaire_response: bool, poli
     --fhir), or the knowledge base's only policy. Exit 0 for any decision, undetermined
     included; 1 for bad input; 2 when no policy is chosen.
     """
-    _no_collection_at_exit()
     if fhir and questionnaire_response:
         raise click.UsageError("--fhir and --questionnaire-response: choose one.")
     if getattr(facts_file, "name", None) == "<stdin>" and facts_file.isatty():  # type: ignore[attr-defined]
@@ -83,14 +79,6 @@ def query(facts_file: click.File, fhir: bool, questionnaire_response: bool, poli
         print_json(decision.to_dict())
     else:
         click.echo(render_text(decision, engine.policy.title), nl=False)
-
-
-@functools.cache
-def _no_collection_at_exit() -> None:
-    """At exit, freeze what is left out of the collector: the interpreter's last collections
-    would walk every object of the engine (about 10 ms of a query's 80) to find no garbage
-    that matters. A query writes only to standard output, flushed before exit."""
-    atexit.register(gc.freeze)
 
 
 def _engine(facts: object, fhir: bool, policy: str | None, kb_root: Path | None, as_of: date | None) -> PolicyEngine:
