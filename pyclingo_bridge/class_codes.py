@@ -10,8 +10,9 @@ Two inputs have the same code exactly when :meth:`InputClasses.key` gives them t
 (``tests/test_class_codes.py``). :meth:`ClassCodes.of_row` reads a parsed JSON object (or
 CSV record) without building :class:`PatientFacts`: it runs each fact's own converter, the
 one :meth:`Vocabulary.validate` runs, and gives up (None) on anything else (an unknown
-field, a null, a ``request_date``, a bad value), which the caller then validates the full
-way, so that a bad row gets validation's own error. A list known only in part has no code.
+field, a null of a closed-world fact, a ``request_date``, a bad value), which the caller
+then validates the full way, so that a bad row gets validation's own error. A list known
+only in part has no code.
 """
 
 from __future__ import annotations
@@ -28,8 +29,9 @@ Digit = Callable[[Any], int]
 """A fact's validated value to its digit, already multiplied by the fact's place value."""
 
 
-LIST_MEMO_LIMIT = 65536
-"""Lists (as given, member order kept) whose digit a process remembers, per fact."""
+MEMO_LIMIT = 65536
+"""Lists (as given, member order kept) and decimals (by their text) whose digits a process
+remembers, per fact."""
 TABULATED_RANGE = 100_000
 """Integers of a range up to this wide have every value's digit in a table."""
 
@@ -87,7 +89,7 @@ class ClassCodes:
                         if read is None:
                             return None  # a value validation refuses, or names otherwise
                         part = read(value)
-                        if len(parts) < LIST_MEMO_LIMIT:
+                        if len(parts) < MEMO_LIMIT:
                             parts[value] = part
                     code += part
                 elif value is None:
@@ -137,7 +139,7 @@ def _exact_reader(convert: Callable[[object], Value], placed: Digit) -> Digit:
         part = seen.get(text)
         if part is None:
             part = placed(convert(value))
-            if len(seen) < LIST_MEMO_LIMIT:
+            if len(seen) < MEMO_LIMIT:
                 seen[text] = part
         return part
 
