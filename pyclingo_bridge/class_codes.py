@@ -166,8 +166,8 @@ def _digit(spec: FactSpec, classes: InputClasses, default_is_absent: bool) -> tu
     index: dict[object, int] = {value: position for position, group in enumerate(groups) for value in group}
     if len(groups) <= 1:
         return (lambda value: 1), 2
-    # A validated boolean is True or False; no text equals either, so they can share the index.
-    index.update({True: index.get("true", 0), False: index.get("false", 0)})
+    if spec.type == "boolean":  # validated as True or False, which no text equals
+        index.update({True: index["true"], False: index["false"]})
     if default_is_absent:  # a boolean given false is its default: absent
         return (lambda value: 0 if value is False else 1 + index[value]), len(groups) + 1
     return (lambda value: 1 + index[value]), len(groups) + 1

@@ -204,12 +204,12 @@ class Auditor:
         except (TypeError, ValueError):
             return  # not a table this code wrote: ignored, as a corrupt file is
         made = [self._intern(o) if type(o) is Answer else o for o in made]
-        sizes = [_answer_size(None, o) if type(o) is Answer else 0 for o in made]  # 0: a refusal
-        answered = [(key, i) for key, i in zip(keys, indices) if sizes[i]]
-        self._cache.put_all([key for key, _ in answered], [(made[i], sizes[i]) for _, i in answered])  # type: ignore[misc]
-        for key, i in zip(keys, indices):
-            if not sizes[i]:
-                self._refuse(key, made[i])  # type: ignore[arg-type]
+        rows = [(key, made[i]) for key, i in zip(keys, indices)]
+        answered = [(key, o) for key, o in rows if type(o) is Answer]
+        self._cache.put_all([key for key, _ in answered], [(o, _answer_size(key, o)) for key, o in answered])
+        for key, outcome in rows:
+            if type(outcome) is not Answer:
+                self._refuse(key, outcome)  # type: ignore[arg-type]
         self._loaded = len(self._cache) + len(self._refused)
 
     def save_table(self) -> None:
