@@ -48,6 +48,8 @@ class ClassCodes:
         """Each fact's reading of a raw value: the type validation accepts as it is, and the
         placed digit of each such value (a list's remembered as they come)."""
         self._open: set[str] = set()
+        self.places: dict[str, tuple[int, int]] = {}
+        """Each fact's place value and radix in a code, in vocabulary order."""
         self.size = 1
         """How many codes there are: the product of every fact's radix."""
         for key, spec in vocabulary.specs.items():
@@ -57,6 +59,7 @@ class ClassCodes:
             self._readers[key] = _reader(spec, placed)
             if spec.world == "open":
                 self._open.add(key)
+            self.places[key] = (self.size, radix)
             self.size *= radix
 
     def of_facts(self, facts: PatientFacts) -> int | None:

@@ -13,7 +13,7 @@ A query is at most two solves of the policy's program, grounded once:
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import date
 from functools import cache
 from pathlib import Path
@@ -181,6 +181,33 @@ class PolicyEngine:
             for facts, atoms, brave_atoms, flip in zip(many, cautious, brave, flips)
         ]
 
+    def consequences_over(self, facts: PatientFacts, free: Collection[str], mode: str, admit: bool = False) -> Atoms | None:
+        """The cautious or brave consequences (status, ``consistent``, deciding clauses,
+        contradictions) over every completion of every input that agrees with ``facts`` on all
+        but the facts of ``free`` (an open fact left unknown, a closed one's inputs left to the
+        solver: a superset of its values); contradictory completions count only when
+        ``admit``. None when no completion counts (``settled.py`` reasons with these)."""
+        kept = PatientFacts({key: value for key, value in facts.given.items() if key not in free}, facts.record_id)
+        closed = [key for key in free if self.vocabulary.specs[key].world == "closed"]
+        with self._lock:
+            inputs = self._grounding(DECISION_ATOMS)
+            symbols = inputs.program.consequences(self.solve_assumptions(inputs, input_keys(kept, self.vocabulary), admit, closed), mode)  # type: ignore[arg-type]
+        return None if symbols is None else atoms_by_name(symbols)
+
+    def refusal(self, facts: PatientFacts) -> InputError | KnowledgeBaseError | None:
+        """How facts are refused (``decide_many`` gives this error in place of their decision),
+        or None, decided on the fields the KB's contradictions read alone: they read no other
+        (``policykb check`` proves it), so any facts that agree on those fields are refused
+        alike. One solve, two when refused."""
+        fields = {key for keys in self.contradictions.fields.values() for key in keys}
+        kept = PatientFacts({key: value for key, value in facts.given.items() if key in fields}, facts.record_id)
+        given = input_keys(kept, self.vocabulary)
+        with self._lock:
+            inputs = self._grounding(DECISION_ATOMS)
+            if inputs.program.consequences(self.solve_assumptions(inputs, given), "brave") is not None:
+                return None
+            return self._refused(inputs, given)
+
     def reachable(self, facts: PatientFacts) -> Atoms:
         """The trace atoms some completion of ``facts`` shows (brave consequences), for checks
         that ask whether anything can reach an atom at all."""
@@ -271,13 +298,7 @@ class PolicyEngine:
         program = inputs.program
         symbols = program.consequences(self.solve_assumptions(inputs, given), mode)  # type: ignore[arg-type]
         if symbols is None:
-            # No completion is a patient: the given facts contradict each other (an input
-            # error naming every field), or the knowledge base has no model for them.
-            admitted = program.consequences(self.solve_assumptions(inputs, given, admit=True), "cautious")
-            refused = self.contradictions.refuse(atoms_by_name(admitted or ()))
-            if isinstance(refused, InputError):
-                return refused
-            return KnowledgeBaseError(f"{self.policy.reference}: no completion of these facts has a model")
+            return self._refused(inputs, given)
         atoms = atoms_with_actual_values(symbols, inputs.actual_values(given)) if inputs is self._trace else atoms_by_name(symbols)
         if mode == "cautious" and "consistent" not in atoms:
             return KnowledgeBaseError(
@@ -285,6 +306,15 @@ class PolicyEngine:
                 "base concludes two statuses or none; run `policykb check`"
             )
         return atoms
+
+    def _refused(self, inputs: InputLiterals, given: set[InputKey]) -> InputError | KnowledgeBaseError:
+        """Facts of which no completion is a patient: they contradict each other (an input
+        error naming every field), or the knowledge base has no model for them."""
+        admitted = inputs.program.consequences(self.solve_assumptions(inputs, given, admit=True), "cautious")
+        refused = self.contradictions.refuse(atoms_by_name(admitted or ()))
+        if isinstance(refused, InputError):
+            return refused
+        return KnowledgeBaseError(f"{self.policy.reference}: no completion of these facts has a model")
 
     def _decision(
         self,
@@ -313,14 +343,14 @@ class PolicyEngine:
         clauses_vary = False
         if len(cautious.get("status", ())) == 1:
             status = str(cautious["status"][0].arguments[0])  # type: ignore[assignment]
-            clauses = _clauses(cautious, status)
+            clauses = deciding_clauses(cautious, status)
             if not clauses and brave is not None:
-                clauses, clauses_vary = _clauses(brave, status), True
+                clauses, clauses_vary = deciding_clauses(brave, status), True
         else:
             assert brave is not None, "no certain status: the brave consequences are needed"
             status, clauses = UNDETERMINED, ()
             statuses = sorted(str(a.arguments[0]) for a in brave.get("status", ()))
-            possible = tuple(Possibility(s, _clauses(brave, s)) for s in statuses)  # type: ignore[arg-type]
+            possible = tuple(Possibility(s, deciding_clauses(brave, s)) for s in statuses)  # type: ignore[arg-type]
             missing = self._missing(brave, unknown)
         return Decision(
             id=facts.record_id,
@@ -418,7 +448,8 @@ def _settled(cautious: Atoms) -> bool:
     return len(cautious.get("status", ())) == 1 and "decided_by" in cautious
 
 
-def _clauses(atoms: Atoms, status: str) -> tuple[str, ...]:
+def deciding_clauses(atoms: Atoms, status: str) -> tuple[str, ...]:
+    """The clauses ``atoms`` say decide ``status``, in clause order."""
     clauses = {str(a.arguments[1]) for a in atoms.get("decided_by", ()) if str(a.arguments[0]) == status}
     return tuple(sorted(clauses, key=clause_order))
 

@@ -103,9 +103,9 @@ def test_a_console_query_ends_with_its_exit_code_and_whole_output(tmp_path: Path
     input (1) and a usage error (2)."""
     example = Path(__file__).resolve().parent.parent / "examples" / "specialist-likely-to-change.json"
     run = [sys.executable, "-m", "pyclingo_bridge", "query", "--policy", "CMICB_Clin086"]
-    answer = subprocess.run([*run, str(example), "--format", "json"], capture_output=True, text=True, cwd=tmp_path)
+    answer = subprocess.run([*run, str(example), "--format", "json"], check=False, capture_output=True, text=True, cwd=tmp_path)
     assert answer.returncode == 0 and json.loads(answer.stdout)["status"] == "commissioned"
-    bad = subprocess.run([*run, "-"], input='{"age": "x"}', capture_output=True, text=True, cwd=tmp_path)
+    bad = subprocess.run([*run, "-"], input='{"age": "x"}', check=False, capture_output=True, text=True, cwd=tmp_path)
     assert bad.returncode == 1 and bad.stderr.startswith("Error: invalid input: age:")
-    usage = subprocess.run([*run, "--nope"], capture_output=True, text=True, cwd=tmp_path)
+    usage = subprocess.run([*run, "--nope"], check=False, capture_output=True, text=True, cwd=tmp_path)
     assert usage.returncode == 2 and "No such option" in usage.stderr

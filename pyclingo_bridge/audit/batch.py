@@ -38,6 +38,7 @@ from ..classes import AUDIT_ATOMS, classes_for
 from ..decision import Decision
 from ..engine import PolicyEngine
 from ..errors import FieldProblem, InputError, KnowledgeBaseError
+from ..settled import Pattern, SettledPatterns
 from ..vocabulary import ID_FIELD, PatientFacts, is_text
 from .reader import Chunk, RawRow, RowParser
 from .summary import FOLLOW_UP_LIMIT, FOLLOW_UP_STATUSES, Tally
@@ -82,7 +83,7 @@ class Answer:
 
 Learned = tuple[Hashable, "Answer | tuple[FieldProblem, ...]"]
 """A class first decided by a worker: its answer, or the problems of its refusal (an
-InputError does not survive pickling whole)."""
+InputError does not survive pickling whole); or a settled pattern (``settled.py``) and its answer."""
 
 
 @dataclass(frozen=True)
@@ -127,6 +128,8 @@ class Auditor:
         self._reducers = _reducers(engine, explain)
         self._codes = None if explain else ClassCodes(classes_for(engine, AUDIT_ATOMS), engine.vocabulary, default_is_absent=True)
         """Class codes (one int per class) for rows without ``--explain``."""
+        self._patterns: SettledPatterns[Answer] | None = None if self._codes is None else SettledPatterns(engine, self._codes.places)
+        """Settled answers widened to the classes that agree on what they rest on."""
         self._fractions = any(spec.type == "decimal" for spec in engine.vocabulary.specs.values())
         """Whether a row may hold a fraction, which only the strict reading reads exactly: a
         row with a point in its text is read strictly at once (a speed choice, not a check)."""
@@ -160,10 +163,11 @@ class Auditor:
         tally = Tally(limit=self.follow_up_limit, room=room or {})
         self._learned = []
         new: dict[Hashable, PatientFacts] = {}
+        refusals_before = 0 if self._patterns is None else self._patterns.refusals_solved
         rows = [self._read(number, raw, new) for number, raw in chunk]
-        # The rows print no assumptions: no solves to weigh them.
-        decisions = self.engine.decide_many(list(new.values()), explain=self.explain, weigh_assumptions=False)
-        decided = {key: self._answer(key, decision) for key, decision in zip(new, decisions)}
+        decided, tally.solved = self._decide(new)
+        if self._patterns is not None:
+            tally.solved += self._patterns.refusals_solved - refusals_before
         # Rows are counted by answer and added to the tally once per chunk: a dictionary
         # increment per row instead of updating the counters.
         uses: dict[int, list[Any]] = {}
@@ -180,15 +184,46 @@ class Auditor:
             lines.append(self._line(number, record_id, outcome, tally, uses))
         for answer, count in uses.values():
             tally.add_decisions(answer.status, answer.clauses, count)
-        tally.solved = len(self._learned)
         return ChunkResult("".join(lines), tally, self._learned)
+
+    def _decide(self, new: Mapping[Hashable, PatientFacts]) -> tuple[dict[Hashable, Answer | InputError | KnowledgeBaseError], int]:
+        """The answers of a chunk's new inputs, and how many the engine decided. With class
+        codes each is decided in turn, and a settled one widened to a pattern (``settled.py``)
+        that may answer the next ones; otherwise all are decided together (the solvers' data
+        then stays in the processor's caches)."""
+        # The rows print no assumptions: no solves to weigh them.
+        patterns = self._patterns
+        if patterns is None:
+            decisions = self.engine.decide_many(list(new.values()), explain=self.explain, weigh_assumptions=False)
+            return {key: self._answer(key, decision) for key, decision in zip(new, decisions)}, len(new)
+        decided: dict[Hashable, Answer | InputError | KnowledgeBaseError] = {}
+        matched = 0
+        for key, facts in new.items():
+            # A pattern widened from an earlier class of this chunk may answer it now.
+            found = patterns.find(key) if type(key) is int else None
+            if found is not None:
+                self._cache.put(key, found)
+                self._learned.append((key, found))
+                decided[key] = found
+                matched += 1
+                continue
+            decision = self.engine.decide_many([facts], explain=False, weigh_assumptions=False)[0]
+            answer = decided[key] = self._answer(key, decision)
+            if type(key) is int and type(answer) is Answer and _settled(decision):
+                pattern = patterns.widen(facts, key, answer.status, answer.clauses, answer)
+                if pattern is not None:
+                    self._learned.append((pattern, answer))
+        return decided, len(new) - matched
 
     def learn(self, answers: Iterable[Learned]) -> None:
         """Remember answers another worker decided (same knowledge base, same keys), and the
         classes it found refused."""
         put, intern = self._cache.put, self._intern
         for key, answer in answers:
-            if type(answer) is Answer:
+            if type(key) is Pattern:
+                if self._patterns is not None:
+                    self._patterns.add(key, intern(answer))  # type: ignore[arg-type]
+            elif type(answer) is Answer:
                 put(key, intern(answer))
             else:
                 self._refuse(key, InputError(list(answer)))  # type: ignore[arg-type]
@@ -288,6 +323,12 @@ class Auditor:
             refused = self._refused.get(key)
             if refused is not None:
                 return number, record_id, refused, None
+        if answer is None and self._patterns is not None and type(key) is int:
+            found = self._without_solve(key, lambda: facts or self.engine.vocabulary.validate(self.parser.parse(raw) if parsed is None else parsed))
+            if isinstance(found, InputError):
+                return number, record_id, found, None
+            answer = found
+        if answer is None:
             if key not in new:
                 # The engine decides the strictly read facts (read the fast way, a row has none
                 # that differ; read again all the same, once per new class).
@@ -296,6 +337,22 @@ class Auditor:
         if split is not None:
             self._remember_text(split[0], answer)
         return number, record_id, answer, None
+
+    def _without_solve(self, key: int, facts: Callable[[], PatientFacts]) -> Answer | InputError | None:
+        """The refusal or the answer of a new class that the settled patterns give
+        (``settled.py``), remembered; None when the engine must decide it."""
+        patterns = self._patterns
+        assert patterns is not None
+        refused = patterns.refusal(key, facts)
+        if isinstance(refused, InputError):
+            self._refuse(key, refused)
+            self._learned.append((key, refused.problems))
+            return refused
+        answer = patterns.find(key) if refused is None else None
+        if answer is not None:
+            self._cache.put(key, answer)
+            self._learned.append((key, answer))
+        return answer
 
     def _error_line(self, number: int, failed_id: str | int, error: InputError | KnowledgeBaseError, tally: Tally) -> str:
         message = _writable(_error_message(number, error))
@@ -375,6 +432,11 @@ class Auditor:
             position, reduce = reducers[name]
             key[position] = value if reduce is None else reduce(value)
         return tuple(key)
+
+
+def _settled(decision: Decision | InputError | KnowledgeBaseError) -> bool:
+    """A decision whose status and deciding clauses are both certain."""
+    return isinstance(decision, Decision) and decision.status != "undetermined" and not decision.clauses_depend_on_unknowns
 
 
 def _reducers(engine: PolicyEngine, explain: bool) -> dict[str, tuple[int, Callable[[Any], object] | None]]:
