@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -67,6 +69,25 @@ def test_audit_writes_a_manifest_beside_its_output_and_lines_carry_provenance(ex
     assert manifest["started"] <= manifest["ended"]
     lines = [json.loads(line) for line in output.read_text().splitlines()]
     assert [line.get("provenance") for line in lines[:2]] == [version, version]
+
+
+def test_an_audit_to_a_device_or_pipe_writes_no_manifest_beside_it(extract: Path, tmp_path: Path) -> None:
+    """``-o /dev/null`` is no file to put ``/dev/null.manifest.json`` beside; a pipe neither."""
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    reader = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)  # a reader, so that opening it to write does not block
+    try:
+        code, _ = _audit(extract, "-o", str(fifo))
+    finally:
+        os.close(reader)
+    assert code == 1
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["pipe", "rows.jsonl"]
+
+
+def test_the_sha256_of_a_large_extract_is_hashlibs(tmp_path: Path) -> None:
+    path = tmp_path / "big.jsonl"
+    path.write_bytes(b"{}\n" * 700_000)  # more than one block
+    assert file_sha256(path) == hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def test_two_runs_give_the_same_hashes(extract: Path, tmp_path: Path) -> None:

@@ -175,8 +175,8 @@ def audit(
 def _beside(output: TextIO) -> Path | None:
     """``OUT.manifest.json`` beside an output file; None for standard output."""
     name = getattr(output, "name", "-")
-    if not isinstance(name, str) or name in ("-", "<stdout>") or output is sys.stdout:
-        return None
+    if not isinstance(name, str) or name in ("-", "<stdout>") or output is sys.stdout or not Path(name).is_file():
+        return None  # standard output, or a device or pipe (-o /dev/null): nowhere to put a file beside
     return Path(name).with_name(Path(name).name + ".manifest.json")
 
 
