@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+from collections.abc import Hashable
 from pathlib import Path
 
 import pytest
@@ -64,7 +65,7 @@ def test_a_corrupt_or_foreign_file_is_ignored(tmp_path: Path, monkeypatch: pytes
 
 
 def test_the_table_is_bounded_by_bytes_and_counts_hits() -> None:
-    answers: table.AnswerTable[str] = table.AnswerTable(lambda key, text: len(text), budget=100)
+    answers: table.AnswerTable[str] = table.AnswerTable(10, budget=100)
     for number in range(50):
         answers.put(number, "x" * 10)
     assert len(answers) == 10 and answers.held == 100
@@ -101,3 +102,13 @@ def test_a_table_saved_for_a_newer_kb_replaces_the_older_one(tmp_path: Path, mon
     table.save("b" * 64, kind, [], [], [])
     assert not table.table_path("a" * 64, kind).exists()
     assert table.table_path("b" * 64, kind).exists() and table.table_path("c" * 64, other).exists()
+
+
+def test_a_class_code_beyond_64_bits_is_kept(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A large vocabulary's class codes outgrow 64 bits, which orjson does not read: such a
+    table is read by the standard decoder, with every key as it was saved."""
+    monkeypatch.setenv(table.TABLE_ENV, str(tmp_path))
+    kind = table.table_kind("audit", POLICY, "1")
+    keys: list[Hashable] = [2**70 + 1, 3]
+    table.save("b" * 64, kind, [["answer"]], keys, [0, 0])
+    assert table.load("b" * 64, kind) == ([["answer"]], keys, [0, 0])

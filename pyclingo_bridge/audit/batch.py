@@ -46,10 +46,12 @@ from .summary import FOLLOW_UP_LIMIT, FOLLOW_UP_STATUSES, Tally
 INTERNED_LIMIT = 65536
 """Distinct answer texts shared among classes (a few per status in practice)."""
 ENTRY_BYTES = 200
-"""What one class of the table costs beside the answer it shares with other classes."""
+"""What one class of the table costs beside the answer it shares with other classes
+(measured with an int key and a reference to an interned answer; the answers' texts are
+held once each, ``INTERNED_LIMIT``)."""
 CACHE_BUDGET = table.DEFAULT_BUDGET
-"""Bytes of decided answers remembered per process, as ``table.entry_size`` estimates them
-(bounded by memory, not by a count: a varied extract's classes all fit, so none is decided twice)."""
+"""Bytes of decided answers remembered per process, at ``ENTRY_BYTES`` an entry (bounded by
+memory, not by a count: a varied extract's classes all fit, so none is decided twice)."""
 TEXT_CACHE_SIZE = 16384
 """Row texts (without their id) per generation of the table that remembers them: a process
 holds at most two generations, a few hundred bytes a text."""
@@ -136,7 +138,7 @@ class Auditor:
         # None marks a fact not given (validation never keeps a null); keys pickle as they are,
         # since workers pass them to each other.
         self._absent = (None,) * len(self._reducers)
-        self._cache: table.AnswerTable[Answer] = table.AnswerTable(_answer_size, cache_budget)
+        self._cache: table.AnswerTable[Answer] = table.AnswerTable(ENTRY_BYTES, cache_budget)
         """Answers by input class (``classes.py``; by exact facts with ``--explain``)."""
         self._learned: list[Learned] = []
         self._interned: dict[str, Answer] = {}
@@ -239,12 +241,16 @@ class Auditor:
         except (TypeError, ValueError):
             return  # not a table this code wrote: ignored, as a corrupt file is
         made = [self._intern(o) if type(o) is Answer else o for o in made]
-        rows = [(key, made[i]) for key, i in zip(keys, indices)]
-        answered = [(key, o) for key, o in rows if type(o) is Answer]
-        self._cache.put_all([key for key, _ in answered], [(o, _answer_size(key, o)) for key, o in answered])
-        for key, outcome in rows:
-            if type(outcome) is not Answer:
-                self._refuse(key, outcome)  # type: ignore[arg-type]
+        refusals = {index for index, outcome in enumerate(made) if type(outcome) is not Answer}
+        if refusals:  # a few distinct refusals: their keys set apart, the answers put in one go
+            answered: list[tuple[Hashable, int]] = []
+            for key, index in zip(keys, indices):
+                if index in refusals:
+                    self._refuse(key, made[index])  # type: ignore[arg-type]
+                else:
+                    answered.append((key, index))
+            keys, indices = [key for key, _ in answered], [index for _, index in answered]
+        self._cache.put_all(keys, [made[index] for index in indices])  # type: ignore[misc]
         self._loaded = len(self._cache) + len(self._refused)
 
     def save_table(self) -> None:
@@ -477,12 +483,6 @@ def _saved_outcome(fields: object) -> Answer | InputError:
     if not all(type(x) is str for x in [*clauses, *missing]):
         raise TypeError("not an answer")
     return Answer(body, status, tuple(clauses), tuple(missing), follow_up)
-
-
-def _answer_size(key: Hashable, answer: Answer) -> int:
-    # An entry holds its key and a reference to an interned answer (measured: about 200 bytes
-    # with an int key); the answers' texts are held once each (``INTERNED_LIMIT``).
-    return ENTRY_BYTES
 
 
 def _id_of(parsed: object) -> str | None:
