@@ -4,9 +4,11 @@ it as the engine decides that input, and the refusal it gives a class is the eng
 from __future__ import annotations
 
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
+from clingo import ast
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -114,3 +116,23 @@ def test_a_settled_answer_resting_on_one_fact_widens_to_it() -> None:
     assert older is not None and younger is not None
     assert patterns.find(younger) == "under age"
     assert patterns.find(older) is None
+
+
+def _integrity_constraints(files: list[Path]) -> list[str]:
+    found: list[str] = []
+
+    def visit(statement: ast.AST) -> None:
+        if statement.ast_type == ast.ASTType.Rule and statement.head.ast_type == ast.ASTType.Literal:
+            atom = statement.head.atom
+            if atom.ast_type == ast.ASTType.BooleanConstant and not atom.value:
+                found.append(str(statement))
+
+    ast.parse_files([str(path) for path in files], visit)
+    return found
+
+
+@pytest.mark.parametrize("policy", POLICIES)
+def test_the_only_integrity_constraint_is_the_contradictions(policy: str) -> None:
+    """What settled.py's argument rests on: every input completion has a model unless a
+    contradiction refuses it, so a pattern's solves over completions leave no input out."""
+    assert _integrity_constraints(list(engine_for(policy).files)) == ["#false :- contradicted; not admit_contradictions."]
