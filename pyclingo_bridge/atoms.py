@@ -91,9 +91,25 @@ def text_of(term: Term) -> str:
 
 
 def atoms_by_name(symbols: Iterable[clingo.Symbol]) -> Atoms:
-    """Shown atoms grouped by predicate name."""
+    """Shown atoms grouped by predicate name.
+
+    Each symbol is looked up by its representation, the 64-bit value clingo compares symbols
+    by (equal symbols have equal ones: clingo keeps one copy of each function and string, for
+    the life of the process): ``read_atom``'s cache would hash and compare each symbol
+    through two calls into C, about a microsecond an atom, on the hundreds of atoms a brave
+    solve shows."""
     grouped: Atoms = {}
+    memo = _BY_REPRESENTATION
     for symbol in symbols:
-        atom = read_atom(symbol)
+        atom = memo.get(symbol._rep)
+        if atom is None:
+            atom = read_atom(symbol)
+            if len(memo) < READ_ATOMS:
+                memo[symbol._rep] = atom
         grouped.setdefault(atom.name, []).append(atom)
     return grouped
+
+
+READ_ATOMS = 1 << 16
+"""Distinct atoms remembered (a program grounded once shows finitely many)."""
+_BY_REPRESENTATION: dict[int, Atom] = {}

@@ -27,9 +27,10 @@ dictionary lookup per set of fixed facts.
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from .atoms import Atoms
 from .engine import PolicyEngine, deciding_clauses
@@ -70,8 +71,11 @@ class SettledPatterns(Generic[T]):
         self.engine = engine
         self._places = dict(places)
         self._open = {key for key, spec in engine.vocabulary.specs.items() if spec.world == "open"}
-        self._tables: dict[tuple[str, ...], tuple[tuple[tuple[int, int], ...], dict[int, T]]] = {}
-        self._order: list[tuple[tuple[tuple[int, int], ...], dict[int, T]]] = []
+        self._bounds = [(place * radix, place) for place, radix in self._places.values()]
+        """Each fact's digit of a code is ``code % high - code % low`` (already at its place)."""
+        self._position = {key: index for index, key in enumerate(self._places)}
+        self._tables: dict[tuple[str, ...], tuple[Callable[[Sequence[int]], Any], dict[int, T]]] = {}
+        self._order: list[tuple[Callable[[Sequence[int]], Any], dict[int, T]]] = []
         """The tables, the most matched first (a row is tried against each until one matches)."""
         self._size = 0
         self.solves = 0
@@ -94,8 +98,12 @@ class SettledPatterns(Generic[T]):
     def find(self, code: int) -> T | None:
         """The answer of the pattern ``code`` matches, if any."""
         order = self._order
-        for position, (digits, table) in enumerate(order):
-            answer = table.get(sum(code % high - code % low for high, low in digits))
+        if not order:
+            return None
+        digits = [code % high - code % low for high, low in self._bounds]
+        digits.append(0)  # what a pattern of fewer than two facts picks besides (itemgetter)
+        for position, (pick, table) in enumerate(order):
+            answer = table.get(sum(pick(digits)))
             if answer is not None:
                 self.matched += 1
                 if position:  # a pattern that matches moves ahead of the one before it
@@ -119,8 +127,11 @@ class SettledPatterns(Generic[T]):
         if found is None:
             if len(self._order) >= MASK_LIMIT:
                 return
-            digits = tuple((place * radix, place) for place, radix in (self._places[key] for key in pattern.fixed))
-            found = self._tables[pattern.fixed] = (digits, {})
+            # The pattern's digits picked in one call: itemgetter gives a tuple of two or more
+            # items, so a pattern of fewer facts picks the 0 after the digits too.
+            positions = [self._position[key] for key in pattern.fixed] + [len(self._places)] * 2
+            pick = operator.itemgetter(*positions[: max(2, len(pattern.fixed))])
+            found = self._tables[pattern.fixed] = (pick, {})
             self._order.append(found)
         if pattern.projection not in found[1]:
             found[1][pattern.projection] = answer

@@ -6,7 +6,7 @@ import clingo
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pyclingo_bridge.atoms import read_atom, replaced
+from pyclingo_bridge.atoms import atoms_by_name, read_atom, replaced
 from pyclingo_bridge.inputs import holds_atom
 
 NAMES = st.sampled_from(["holds", "fired", "neg", "body", "age", "a"])
@@ -58,3 +58,20 @@ def test_an_atom_without_the_replaced_one_is_kept_as_it_is(symbol: clingo.Symbol
 @given(key=st.from_regex(r"[a-z][a-z0-9_]{0,12}", fullmatch=True), value=st.integers(-10**6, 10**6))
 def test_a_holds_atom_made_in_python_is_clingos(key: str, value: int) -> None:
     assert holds_atom(key, value) == read_atom(clingo.Function("holds", [clingo.Function(key), clingo.Number(value)]))
+
+
+FUNCTIONS = st.recursive(NAMES.map(clingo.Function), lambda inner: _compound(st.lists(inner, max_size=3)), max_leaves=8).filter(
+    lambda symbol: symbol.type == clingo.SymbolType.Function and bool(symbol.name)
+)
+
+
+@given(FUNCTIONS, FUNCTIONS)
+def test_atoms_read_by_representation_are_the_atoms_read(first: clingo.Symbol, second: clingo.Symbol) -> None:
+    """``atoms_by_name`` remembers atoms by clingo's representation of a symbol: equal exactly
+    when the symbols are equal, so each symbol is read as ``read_atom`` reads it."""
+    assert (first._rep == second._rep) == (first == second)
+    rebuilt = clingo.parse_term(str(second))  # a new Symbol object for the same symbol
+    grouped = atoms_by_name([first, second, rebuilt])
+    assert [atom for atoms in grouped.values() for atom in atoms] == sorted(
+        [read_atom(first), read_atom(second), read_atom(second)], key=lambda atom: atom.name != first.name
+    )
