@@ -64,9 +64,10 @@ def test_json_duplicate_key_is_an_error(engine: PolicyEngine) -> None:
 
 
 def test_rows_come_in_bounded_chunks_with_their_numbers(engine: PolicyEngine) -> None:
+    """A JSONL chunk is so many lines; a blank one is no row, and a row's number is its line's."""
     source = open_source(io.StringIO("{}\n{}\n\n{}\n{}\n{}\n"), "jsonl", engine.vocabulary, 2)
     chunks = list(source.chunks)
-    assert [[number for number, _ in chunk] for chunk in chunks] == [[1, 2], [4, 5], [6]]
+    assert [[number for number, _ in chunk] for chunk in chunks] == [[1, 2], [4], [5, 6]]
 
 
 FORMATS = [("extract.jsonl", "jsonl"), ("EXTRACT.CSV", "csv"), ("x.ndjson", "jsonl"), ("x.json", None), ("<stdin>", None)]

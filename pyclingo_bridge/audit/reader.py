@@ -48,7 +48,22 @@ class UnreadableRecord:
 RawRow = str | tuple[str, ...] | UnreadableRecord
 """A JSONL line, the cells of a CSV record, or a CSV record that could not be read."""
 
-Chunk = list[tuple[int, RawRow]]
+@dataclass(frozen=True)
+class Lines:
+    """Consecutive lines of a JSONL extract, the first of them line ``start``: cut by the
+    process that reads the extract at C speed (``itertools.islice``), numbered by the one
+    that decides them. A blank line is no row; a row's number is its line's."""
+
+    start: int
+    lines: list[str]
+
+    def __iter__(self) -> Iterator[tuple[int, RawRow]]:
+        for number, line in enumerate(self.lines, self.start):
+            if line.strip():
+                yield number, line
+
+
+Chunk = list[tuple[int, RawRow]] | Lines
 """Consecutive rows with their 1-based row numbers."""
 
 CSV_FIELD_LIMIT = 2**31 - 1
@@ -90,7 +105,7 @@ def open_source(stream: TextIO, input_format: InputFormat, vocabulary: Vocabular
         raise InputError([FieldProblem("encoding", hint)])
     lines = itertools.chain((first,), stream) if first else iter(())
     if input_format == "jsonl":
-        return Source("jsonl", None, _chunks(_jsonl_rows(lines), chunk_size))
+        return Source("jsonl", None, _line_chunks(lines, chunk_size))
     csv.field_size_limit(CSV_FIELD_LIMIT)
     source = _OneLine(lines)
     # strict: text after a closing quote ("47"x) is an error, not silently the cell 47x.
@@ -130,11 +145,12 @@ def check_header(header: Sequence[str], vocabulary: Vocabulary) -> None:
         raise HeaderError(problems)
 
 
-def _jsonl_rows(lines: Iterator[str]) -> Iterator[tuple[int, RawRow]]:
-    # Row number = line number, so that an error points at the line; blank lines are no rows.
-    for number, line in enumerate(lines, start=1):
-        if line.strip():
-            yield number, line
+def _line_chunks(lines: Iterator[str], size: int) -> Iterator[Lines]:
+    # Row number = line number, so that an error points at the line.
+    start = 1
+    while batch := list(itertools.islice(lines, size)):
+        yield Lines(start, batch)
+        start += len(batch)
 
 
 class _QuoteOpen(Exception):
@@ -221,7 +237,7 @@ def _quote_problem(line: str, line_number: int = 1) -> str | None:
 
 
 def _chunks(rows: Iterator[tuple[int, RawRow]], size: int) -> Iterator[Chunk]:
-    chunk: Chunk = []
+    chunk: list[tuple[int, RawRow]] = []
     for row in rows:
         chunk.append(row)
         if len(chunk) >= size:
@@ -353,6 +369,7 @@ __all__ = [
     "Chunk",
     "HeaderError",
     "InputFormat",
+    "Lines",
     "RawRow",
     "RowParser",
     "Source",
