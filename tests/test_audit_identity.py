@@ -244,3 +244,26 @@ def test_repeated_row_texts_are_remembered_in_two_bounded_generations(monkeypatc
     for number in range(40):  # many more texts: the tables stay bounded
         auditor.decide_chunk([(9 + number, json.dumps({"age": number, "sciatica": number % 2 == 0}) + "\n")])
     assert len(auditor._by_text) + len(auditor._by_text_older) <= 2 * batch.TEXT_CACHE_SIZE
+
+
+def test_a_process_stops_looking_rows_up_by_text_when_texts_do_not_repeat(monkeypatch: pytest.MonkeyPatch) -> None:
+    """After ``TEXT_TRIAL`` rows not found by their text with too few found, texts are no
+    longer cut or remembered (a varied extract); every row still gets its own answer."""
+    monkeypatch.setattr(batch, "TEXT_TRIAL", 8)
+    auditor = AuditSettings(POLICY).auditor()
+    rows = [{"id": f"r{n}", "age": n, "setting": "primary_care", "red_flags": []} for n in range(30)]
+    rows += [{**row, "id": f"again{number}"} for number, row in enumerate(rows)]
+    result = auditor.decide_chunk(list(enumerate((json.dumps(row) + "\n" for row in rows), start=1)))
+    assert auditor._texts_tried == -1 and not auditor._by_text and not auditor._by_text_older
+    engine = engine_for(POLICY)
+    lines = [json.loads(line) for line in result.text.splitlines()]
+    assert lines == [_expected(engine, row, number, False) for number, row in enumerate(rows, start=1)]
+
+
+def test_a_process_keeps_looking_rows_up_by_text_while_texts_repeat(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(batch, "TEXT_TRIAL", 8)
+    auditor = AuditSettings(POLICY).auditor()
+    texts = [json.dumps({"id": f"r{n}", "age": 20 + n % 3}) + "\n" for n in range(40)]
+    for start in range(0, 40, 5):  # a chunk's new texts are remembered once it is decided
+        auditor.decide_chunk(list(enumerate(texts[start : start + 5], start=start + 1)))
+    assert auditor._texts_tried >= 0 and auditor._texts_found > 0

@@ -55,6 +55,11 @@ memory, not by a count: a varied extract's classes all fit, so none is decided t
 TEXT_CACHE_SIZE = 16384
 """Row texts (without their id) per generation of the table that remembers them: a process
 holds at most two generations, a few hundred bytes a text."""
+TEXT_TRIAL = 8192
+"""Rows a process looks up by text before it judges whether that pays: when fewer than one
+in ``TEXT_PAYS`` was found, it stops (a varied extract repeats no row's text, and cutting
+and remembering each text costs about what parsing the row does)."""
+TEXT_PAYS = 16
 
 _json_string = json.encoder.encode_basestring
 """A str as a JSON string with ensure_ascii=False (json.dumps without its per-call set-up)."""
@@ -153,6 +158,9 @@ class Auditor:
         # (emptying the table instead parsed a quarter more rows on two workers).
         self._by_text: dict[Hashable, Answer] = {}
         self._by_text_older: dict[Hashable, Answer] = {}
+        self._texts_tried = 0
+        """Rows not found by their text (-1: texts are no longer tried, ``TEXT_TRIAL``)."""
+        self._texts_found = 0
 
     def decide_chunk(self, chunk: Chunk, room: Mapping[str, int] | None = None) -> ChunkResult:
         """Decide every row of ``chunk``; a bad row becomes an error line, never an exception.
@@ -298,11 +306,16 @@ class Auditor:
         new input, so that its answer is remembered by text too). The outcome is the answer
         of an input decided before, the key of a new input (collected in ``new``), or the
         error of a bad row (with its id when it has a usable one)."""
-        split = self.parser.split_id(raw)
+        split = self.parser.split_id(raw) if self._texts_tried >= 0 else None
         if split is not None:
             answer = self._by_text.get(split[0]) or self._text_seen_before(split[0])
             if answer is not None:  # the text of an earlier row under another id: the same facts
+                self._texts_found += 1
                 return number, split[1], answer, None
+            self._texts_tried += 1
+            if self._texts_tried == TEXT_TRIAL and self._texts_found * TEXT_PAYS < TEXT_TRIAL:
+                self._texts_tried = -1  # no more texts cut or remembered by this process
+                self._by_text, self._by_text_older = {}, {}
         parsed: object = None
         facts: PatientFacts | None = None
         codes = self._codes
@@ -383,6 +396,8 @@ class Auditor:
         return answer
 
     def _remember_text(self, text: Hashable, answer: Answer) -> None:
+        if self._texts_tried < 0:
+            return
         if len(self._by_text) >= TEXT_CACHE_SIZE:
             self._by_text_older = self._by_text
             self._by_text = {}
