@@ -3,6 +3,8 @@ it as the engine decides that input, and the refusal it gives a class is the eng
 
 from __future__ import annotations
 
+import io
+import json
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -13,6 +15,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pyclingo_bridge import engine_for
+from pyclingo_bridge.audit import AuditSettings, audit
+from pyclingo_bridge.audit.summary import summary_text
 from pyclingo_bridge.class_codes import ClassCodes
 from pyclingo_bridge.classes import AUDIT_ATOMS, classes_for
 from pyclingo_bridge.decision import Decision
@@ -136,3 +140,18 @@ def test_the_only_integrity_constraint_is_the_contradictions(policy: str) -> Non
     """What settled.py's argument rests on: every input completion has a model unless a
     contradiction refuses it, so a pattern's solves over completions leave no input out."""
     assert _integrity_constraints(list(engine_for(policy).files)) == ["#false :- contradicted; not admit_contradictions."]
+
+
+def test_an_audit_counts_the_classes_patterns_answered() -> None:
+    """Children of every age under 16 with every setting: one solve, then a pattern answers the
+    other classes; the summary says how many."""
+    rows = [{"id": f"c{n}", "age": n % 16, "setting": setting, "red_flags": []}
+            for n, setting in enumerate(["primary_care", "mcas", "secondary_care"] * 6)]
+    text = "".join(json.dumps(row) + "\n" for row in rows)
+    out = io.StringIO()
+    tally = audit(io.StringIO(text), AuditSettings("CMICB_Clin086"), out.write, jobs=1)
+    engine = engine_for("CMICB_Clin086")
+    assert [json.loads(line)["status"] for line in out.getvalue().splitlines()] == [engine.decide(row).status for row in rows]
+    classes = {(row["age"] < 16, row["setting"]) for row in rows}  # the input classes met
+    assert tally.solved == 1 and tally.by_pattern == len(classes) - 1
+    assert f"settled patterns: {len(classes) - 1:,} input classes answered without a solve" in summary_text(tally, "x", "1", 1.0)

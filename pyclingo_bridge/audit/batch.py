@@ -174,10 +174,12 @@ class Auditor:
         self._learned = []
         new: dict[Hashable, PatientFacts] = {}
         refusals_before = 0 if self._patterns is None else self._patterns.refusals_solved
+        matched_before = 0 if self._patterns is None else self._patterns.matched
         rows = [self._read(number, raw, new) for number, raw in chunk]
         decided, tally.solved = self._decide(new)
         if self._patterns is not None:
             tally.solved += self._patterns.refusals_solved - refusals_before
+            tally.by_pattern = self._patterns.matched - matched_before
         # Rows are counted by answer and added to the tally once per chunk: a dictionary
         # increment per row instead of updating the counters.
         uses: dict[int, list[Any]] = {}

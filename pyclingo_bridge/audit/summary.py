@@ -43,6 +43,8 @@ class Tally:
     follow_up: dict[str, list[FollowUp]] = field(default_factory=dict)
     solved: int = 0
     """Inputs the engine decided; every other row replayed the answer of an equal input."""
+    by_pattern: int = 0
+    """Input classes a settled pattern answered without a solve (``settled.py``)."""
     room: Mapping[str, int] = field(default_factory=dict)
     """Follow-up rows of each kind still wanted (fewer than ``limit`` when the chunk comes
     after rows that were kept already); ``limit`` for a kind not named."""
@@ -85,6 +87,7 @@ class Tally:
         """Add the tally of the rows that come after these ones."""
         self.rows += later.rows
         self.solved += later.solved
+        self.by_pattern += later.by_pattern
         self.statuses.update(later.statuses)
         self.clauses.update(later.clauses)
         self.errors += later.errors
@@ -112,6 +115,8 @@ def summary_text(tally: Tally, policy: str, version: str, seconds: float) -> str
     lines = [f"audited {rows} under {policy} version {version} in {seconds:.2f} s{rate}"]
     if tally.solved:
         lines.append(f"engine solves: {tally.solved:,} (rows of one input class share one)")
+    if tally.by_pattern:
+        lines.append(f"settled patterns: {tally.by_pattern:,} input classes answered without a solve")
     decided = tally.rows - tally.errors
     if decided:
         share = 100 * (decided - min(tally.solved, decided)) / decided
