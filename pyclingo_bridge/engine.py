@@ -54,6 +54,11 @@ TRACE_ATOMS = frozenset(
      "contradiction/2"}
 )
 OUTCOME_ATOMS = frozenset({"status/1", "decided_by/2", "outcome/4"})
+BRAVE_FIRST_ATOMS = OUTCOME_ATOMS | {"conflict/0", "no_status/0", "contradiction/2"}
+"""A brave solve first (``decide_many(brave_first=True)``): what ``OUTCOME_ATOMS`` shows,
+whether some completion concludes two statuses or none, which the cautious solve tells
+otherwise, and the contradictions that name a refusal."""
+INCONSISTENT = "for some completion of these facts the knowledge base concludes two statuses or none; run `policykb check`"
 REPRESENTATIVE_INTEGERS = ("-c", "integer_inputs=representatives")
 """Grounding arguments: integer inputs only at their representatives (kb/core/inputs.lp)."""
 # A decision without its explanation (audit rows): the same program, showing no trace atoms.
@@ -146,7 +151,11 @@ class PolicyEngine:
         return decision
 
     def decide_many(
-        self, many: Sequence[PatientFacts], explain: bool = True, weigh_assumptions: bool | None = None
+        self,
+        many: Sequence[PatientFacts],
+        explain: bool = True,
+        weigh_assumptions: bool | None = None,
+        brave_first: bool = False,
     ) -> list[Decision | KnowledgeBaseError | InputError]:
         """``decide_facts`` for each of ``many``, in order, with a knowledge-base fault in place
         of the decision it prevents, and an InputError in place of facts that contradict each
@@ -155,20 +164,33 @@ class PolicyEngine:
         default recorded otherwise, to say which would change it; a caller that does not show
         the assumptions (the audit) skips those solves. The cautious solves run one after
         another, then the brave ones: each solver's data stays in the processor's caches (an
-        audit's batches)."""
+        audit's batches).
+
+        ``brave_first`` (without ``explain``): the brave solve comes first, and an input some
+        completion of which reaches two statuses is undetermined by it alone, with no cautious
+        solve; its decision then holds no advice (an audit row prints none). Status, clauses,
+        missing facts and errors are those of the cautious solve first. For inputs most of
+        which are undetermined (what an audit's settled patterns leave to the engine)."""
         givens = [input_keys(facts, self.vocabulary) for facts in many]
         weigh = explain if weigh_assumptions is None else weigh_assumptions
         with self._lock:
             decision_inputs = self._trace if explain else self._grounding(DECISION_ATOMS)
-            cautious = [self._consequences(decision_inputs, given, "cautious") for given in givens]
+            first = [self._brave_first(given) if brave_first and not explain else None for given in givens]
+            # Undetermined by the brave solve: no status is certain (the empty cautious atoms).
+            cautious = [
+                self._consequences(decision_inputs, given, "cautious") if atoms is None or _one_status(atoms)
+                else atoms if not isinstance(atoms, dict) else {}
+                for atoms, given in zip(first, givens)
+            ]
             # A status certain in every completion, decided by a clause certain too, is the answer.
             # Otherwise brave consequences give the statuses some completion reaches, or, for a
             # certain status whose deciding clause depends on the unknown facts, every clause
             # that decides it in some completion.
             brave = [
                 None if not isinstance(atoms, dict) or _settled(atoms)
+                else known if isinstance(known, dict)
                 else self._consequences(self._grounding(OUTCOME_ATOMS), given, "brave")
-                for atoms, given in zip(cautious, givens)
+                for atoms, known, given in zip(cautious, first, givens)
             ]
             # Which closed-world defaults a certain status rests on: decided again with each
             # recorded otherwise (only when explaining: the audit's rows do not need it).
@@ -207,6 +229,12 @@ class PolicyEngine:
             if inputs.program.consequences(self.solve_assumptions(inputs, given), "brave") is not None:
                 return None
             return self._refused(inputs, given)
+
+    def _brave_first(self, given: set[InputKey]) -> Atoms | KnowledgeBaseError | InputError:
+        atoms = self._consequences(self._grounding(BRAVE_FIRST_ATOMS), given, "brave")
+        if isinstance(atoms, dict) and ("conflict" in atoms or "no_status" in atoms):
+            return KnowledgeBaseError(f"{self.policy.reference}: {INCONSISTENT}")
+        return atoms
 
     def reachable(self, facts: PatientFacts) -> Atoms:
         """The trace atoms some completion of ``facts`` shows (brave consequences), for checks
@@ -301,10 +329,7 @@ class PolicyEngine:
             return self._refused(inputs, given)
         atoms = atoms_with_actual_values(symbols, inputs.actual_values(given)) if inputs is self._trace else atoms_by_name(symbols)
         if mode == "cautious" and "consistent" not in atoms:
-            return KnowledgeBaseError(
-                f"{self.policy.reference}: for some completion of these facts the knowledge "
-                "base concludes two statuses or none; run `policykb check`"
-            )
+            return KnowledgeBaseError(f"{self.policy.reference}: {INCONSISTENT}")
         return atoms
 
     def _refused(self, inputs: InputLiterals, given: set[InputKey]) -> InputError | KnowledgeBaseError:
@@ -441,6 +466,11 @@ class PolicyEngine:
         spec = self.vocabulary.specs[key]
         question = self.wording.fill(spec.question or f"What is known about this: {spec.meaning}?")
         return MissingFact(key, question, spec.allowed())
+
+
+def _one_status(brave: Atoms | KnowledgeBaseError | InputError) -> bool:
+    """Brave consequences that reach one status (or none: no model), not an error."""
+    return isinstance(brave, dict) and len(brave.get("status", ())) <= 1
 
 
 def _settled(cautious: Atoms) -> bool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import shutil
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -14,8 +15,8 @@ from clingo import ast
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pyclingo_bridge import engine_for
-from pyclingo_bridge.audit import AuditSettings, audit
+from pyclingo_bridge import KnowledgeBase, KnowledgeBaseError, PolicyEngine, engine_for
+from pyclingo_bridge.audit import AuditSettings, answer_fields, audit
 from pyclingo_bridge.audit.summary import summary_text
 from pyclingo_bridge.class_codes import ClassCodes
 from pyclingo_bridge.classes import AUDIT_ATOMS, classes_for
@@ -155,3 +156,34 @@ def test_an_audit_counts_the_classes_patterns_answered() -> None:
     classes = {(row["age"] < 16, row["setting"]) for row in rows}  # the input classes met
     assert tally.solved == 1 and tally.by_pattern == len(classes) - 1
     assert f"settled patterns: {len(classes) - 1:,} input classes answered without a solve" in summary_text(tally, "x", "1", 1.0)
+
+
+def _said(decision: object) -> object:
+    if isinstance(decision, Decision):
+        return answer_fields(decision, explain=False)
+    return type(decision).__name__, str(decision), getattr(decision, "problems", None)
+
+
+@pytest.mark.parametrize("policy", POLICIES)
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_the_brave_solve_first_decides_as_the_cautious_one_first(policy: str, data: st.DataObject) -> None:
+    """What an audit row prints (status, clauses, missing facts, provenance, or the error) is
+    the same whichever solve comes first."""
+    engine = engine_for(policy)
+    many = [_validated(policy, data.draw(patient_facts(engine.vocabulary))) for _ in range(4)]
+    first = engine.decide_many(many, explain=False, weigh_assumptions=False, brave_first=True)
+    usual = engine.decide_many(many, explain=False, weigh_assumptions=False)
+    assert [_said(d) for d in first] == [_said(d) for d in usual]
+
+
+def test_the_brave_solve_first_tells_a_kb_fault(tmp_path: Path) -> None:
+    """A completion with two statuses is a knowledge-base fault, found by the brave solve alone."""
+    engine = engine_for("CMICB_Clin086")
+    shutil.copytree(engine.kb.root, tmp_path / "kb")
+    rules = tmp_path / "kb" / "policies" / "cmicb_clin086" / "rules.lp"
+    rules.write_text(rules.read_text() + "\nconclusion(policy_statement, commissioned) :- holds(setting, primary_care).\n")
+    broken = PolicyEngine("CMICB_Clin086", KnowledgeBase(tmp_path / "kb"))
+    facts = broken.vocabulary.validate({"age": 40, "red_flags": []})  # some completion is primary care
+    [decided] = broken.decide_many([facts], explain=False, weigh_assumptions=False, brave_first=True)
+    assert isinstance(decided, KnowledgeBaseError) and "two statuses or none" in str(decided)
