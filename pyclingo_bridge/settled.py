@@ -7,13 +7,14 @@ input classes, and each class need not be solved.
 
 A *pattern* fixes some facts' digits of a class code (``class_codes.py``) and leaves the
 others free. It is found from one decided class by asking the engine
-(:meth:`PolicyEngine.settles`), fact by fact in vocabulary order, whether the answer still
-holds with that fact free too: any value, or none. The engine proves it by two solves over
-every completion of the free facts, so no rule is written here: a pattern holds when every
-input that matches it has the same status, clauses, no missing fact and no contradiction.
-An open fact the class does not give is free from the start (its completions are already
-among those the engine solved over), and a class whose answer is not settled gets no
-pattern: an undetermined answer names its missing facts, which vary with the facts given.
+(:meth:`PolicyEngine.consequences_over`), fact by fact in vocabulary order, whether the
+answer still holds with that fact free too: any value, or none. Each step is proved by the
+cautious and brave consequences over every completion of the free facts, so no rule is
+written here: a pattern holds when every input that matches it, unless it is refused, has
+the same status and clauses and no missing fact. An open fact the class does not give is
+free from the start when no completion of it adds a clause, and fixed as unknown otherwise
+(``widen``). A class whose answer is not settled gets no pattern: an undetermined answer
+names its missing facts, which vary with the facts given.
 
 Whether an input is refused (its facts contradict each other) is asked apart
 (:meth:`PolicyEngine.refusal`): it depends on the fields the KB's contradictions read alone,
@@ -195,7 +196,6 @@ class SettledPatterns(Generic[T]):
             else:
                 return None
         return PatientFacts(given, facts.record_id)
-
 
     def _holds(self, facts: PatientFacts, free: set[str], status: str, clauses: tuple[str, ...], cautious_known: bool = False) -> str | None:
         """Over ``facts`` with ``free`` left to the solver, whether every completion that is
