@@ -20,6 +20,12 @@ class Contradictions:
 
     fields: Mapping[str, tuple[str, ...]]
 
+    @property
+    def read_fields(self) -> frozenset[str]:
+        """Every field some contradiction reads: the only ones whether facts are refused
+        depends on (``policykb check`` proves a contradiction reads no other)."""
+        return frozenset(key for keys in self.fields.values() for key in keys)
+
     def refuse(self, cautious: Atoms) -> Atoms | InputError:
         """The atoms unchanged, or the InputError their contradictions make: one problem per
         field involved, each naming the other fields and saying what cannot be."""

@@ -221,7 +221,7 @@ class PolicyEngine:
         or None, decided on the fields the KB's contradictions read alone: they read no other
         (``policykb check`` proves it), so any facts that agree on those fields are refused
         alike. One solve, two when refused."""
-        fields = {key for keys in self.contradictions.fields.values() for key in keys}
+        fields = self.contradictions.read_fields
         kept = PatientFacts({key: value for key, value in facts.given.items() if key in fields}, facts.record_id)
         given = input_keys(kept, self.vocabulary)
         with self._lock:
@@ -277,7 +277,7 @@ class PolicyEngine:
         ``_weigh_each``). Otherwise each default is weighed on its own."""
         symbols = inputs.program.consequences(self.solve_assumptions(inputs, given, open_facts=defaults), "cautious")
         shown = atoms_by_name(symbols or ())
-        return "consistent" in shown and [str(a.arguments[0]) for a in shown.get("status", ())] == [status]
+        return "consistent" in shown and statuses(shown) == [status]
 
     def _weigh_each(self, inputs: InputLiterals, facts: PatientFacts, defaults: Sequence[str], status: str) -> dict[str, bool]:
         """Each default recorded otherwise, one value at a time, until one changes ``status``."""
@@ -290,7 +290,7 @@ class PolicyEngine:
                 if symbols is None:
                     continue  # recording it so would be refused as an input error, not decided
                 shown = atoms_by_name(symbols)
-                if [str(a.arguments[0]) for a in shown.get("status", ())] != [status]:
+                if statuses(shown) != [status]:
                     changes[key] = True
                     break
         return changes
@@ -374,8 +374,7 @@ class PolicyEngine:
         else:
             assert brave is not None, "no certain status: the brave consequences are needed"
             status, clauses = UNDETERMINED, ()
-            statuses = sorted(str(a.arguments[0]) for a in brave.get("status", ()))
-            possible = tuple(Possibility(s, deciding_clauses(brave, s)) for s in statuses)  # type: ignore[arg-type]
+            possible = tuple(Possibility(s, deciding_clauses(brave, s)) for s in sorted(statuses(brave)))  # type: ignore[arg-type]
             missing = self._missing(brave, unknown)
         return Decision(
             id=facts.record_id,
@@ -476,6 +475,11 @@ def _one_status(brave: Atoms | KnowledgeBaseError | InputError) -> bool:
 def _settled(cautious: Atoms) -> bool:
     """One status certain, and a clause certain to decide it."""
     return len(cautious.get("status", ())) == 1 and "decided_by" in cautious
+
+
+def statuses(atoms: Atoms) -> list[str]:
+    """The statuses ``atoms`` show, in the solver's order."""
+    return [str(atom.arguments[0]) for atom in atoms.get("status", ())]
 
 
 def deciding_clauses(atoms: Atoms, status: str) -> tuple[str, ...]:

@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from .atoms import Atoms
-from .engine import PolicyEngine, deciding_clauses
+from .engine import PolicyEngine, deciding_clauses, statuses
 from .errors import InputError, KnowledgeBaseError
 from .vocabulary import PatientFacts
 
@@ -85,7 +85,7 @@ class SettledPatterns(Generic[T]):
         """Classes a pattern answered."""
         self._fruitless: dict[tuple[str, tuple[str, ...]], int | None] = {}
         """Each answer's classes widened in vain, until one is widened (then None)."""
-        fields = {key for keys in engine.contradictions.fields.values() for key in keys}
+        fields = engine.contradictions.read_fields
         self._contradicting = tuple(self._places[key] for key in self._places if key in fields)
         self._refusals: dict[int, InputError | KnowledgeBaseError | None] = {}
         """Each combination of the contradicting fields' digits: how it is refused, or None."""
@@ -210,7 +210,7 @@ class SettledPatterns(Generic[T]):
                 return None
         self.solves += 1
         brave = self.engine.consequences_over(facts, free, "brave")
-        if brave is None or [str(atom.arguments[0]) for atom in brave.get("status", ())] != [status]:
+        if brave is None or statuses(brave) != [status]:
             return None
         return "exact" if deciding_clauses(brave, status) == clauses else "status"
 
@@ -224,7 +224,7 @@ class SettledPatterns(Generic[T]):
 
 
 def _concludes(atoms: Atoms, status: str, clauses: tuple[str, ...]) -> bool:
-    return [str(atom.arguments[0]) for atom in atoms.get("status", ())] == [status] and deciding_clauses(atoms, status) == clauses
+    return statuses(atoms) == [status] and deciding_clauses(atoms, status) == clauses
 
 
 def projection(code: int, places: Sequence[tuple[int, int]]) -> int:

@@ -372,7 +372,7 @@ class Auditor:
             if refused is not None:
                 return number, record_id, refused, None
         if answer is None and self._patterns is not None and type(key) is int:
-            found = self._without_solve(key, lambda: facts or self.engine.vocabulary.validate(self.parser.parse(raw) if parsed is None else parsed))
+            found = self._without_solve(key, lambda: self._strict_facts(facts, raw, parsed))
             if isinstance(found, InputError):
                 return number, record_id, found, None
             answer = found
@@ -380,11 +380,16 @@ class Auditor:
             if key not in new:
                 # The engine decides the strictly read facts (read the fast way, a row has none
                 # that differ; read again all the same, once per new class).
-                new[key] = facts or self.engine.vocabulary.validate(self.parser.parse(raw) if parsed is None else parsed)
+                new[key] = self._strict_facts(facts, raw, parsed)
             return number, record_id, key, None if split is None else split[0]
         if split is not None:
             self._remember_text(split[0], answer)
         return number, record_id, answer, None
+
+    def _strict_facts(self, facts: PatientFacts | None, raw: RawRow, parsed: object) -> PatientFacts:
+        """A row's facts as the engine decides them: the validated ones, else the row read
+        strictly (``parsed``, or its text) and validated."""
+        return facts or self.engine.vocabulary.validate(self.parser.parse(raw) if parsed is None else parsed)
 
     def _without_solve(self, key: int, facts: Callable[[], PatientFacts]) -> Answer | InputError | None:
         """The refusal or the answer of a new class that the settled patterns give
