@@ -2,8 +2,7 @@
 
 The audit decides each class of inputs (``classes.py``) once and keeps its answer here. The
 table is bounded by an estimate of the bytes it holds, not by a number of entries, so that
-an extract with many classes does not churn while the memory stays flat, and it counts its
-hits and misses for the summary. It is saved per knowledge base and package (a hash of the
+an extract with many classes does not churn while the memory stays flat. It is saved per knowledge base and package (a hash of the
 KB files and of the package's own modules) next to the program cache, so that the next run
 of the same policy starts warm. The file is only an optimisation: written to a temporary
 file and renamed into place, and a file that cannot be read, was written for another KB or
@@ -45,8 +44,6 @@ class AnswerTable(Generic[V]):
         self.budget = budget
         self.limit = max(1, budget // entry_bytes)
         """Entries the budget holds."""
-        self.hits = 0
-        self.misses = 0
         self._answers: OrderedDict[Hashable, V] = OrderedDict()
 
     def __len__(self) -> int:
@@ -61,13 +58,11 @@ class AnswerTable(Generic[V]):
         return len(self._answers) * self.entry_bytes
 
     def get(self, key: Hashable) -> V | None:
-        """The answer of ``key`` (counted as a hit), or None (a miss)."""
+        """The answer of ``key`` (now the most recently used), or None. The audit's summary
+        counts what the table spared by the solves it did not take, so no hit is counted here."""
         found = self._answers.get(key)
-        if found is None:
-            self.misses += 1
-            return None
-        self.hits += 1
-        self._answers.move_to_end(key)
+        if found is not None:
+            self._answers.move_to_end(key)
         return found
 
     def put(self, key: Hashable, answer: V) -> None:

@@ -111,10 +111,15 @@ class ChunkResult:
     which: list[int]
     tally: Tally
     learned: list[Learned]
+    written: bool = False
+    """Written to the output by the worker that decided it (no text left here)."""
 
     @property
     def text(self) -> str:
-        return "".join(map(str.__add__, self.heads, map(self.tails.__getitem__, self.which)))
+        pieces: list[str] = [""] * (2 * len(self.heads))
+        pieces[::2] = self.heads
+        pieces[1::2] = map(self.tails.__getitem__, self.which)
+        return "".join(pieces)
 
 
 def answer_fields(decision: Decision, explain: bool) -> dict[str, object]:
@@ -192,7 +197,7 @@ class Auditor:
         new: dict[Hashable, PatientFacts] = {}
         refusals_before = 0 if self._patterns is None else self._patterns.refusals_solved
         matched_before = 0 if self._patterns is None else self._patterns.matched
-        rows = [self._read(number, raw, new) for number, raw in chunk]
+        rows = self._read_all(chunk, new)
         decided, tally.solved = self._decide(new)
         if self._patterns is not None:
             tally.solved += self._patterns.refusals_solved - refusals_before
@@ -203,6 +208,7 @@ class Auditor:
         heads: list[str] = []
         tails = [""]
         which: list[int] = []
+        add_head, add_which, use_of = heads.append, which.append, uses.get
         for number, record_id, outcome, text in rows:
             if type(outcome) is not Answer:
                 if not isinstance(outcome, Exception):  # the key of an input decided above
@@ -210,10 +216,21 @@ class Auditor:
                     if text is not None and type(outcome) is Answer:
                         self._remember_text(text, outcome)
                 if isinstance(outcome, (InputError, KnowledgeBaseError)):
-                    heads.append(self._error_line(number, number if record_id is None else record_id, outcome, tally))
-                    which.append(0)
+                    add_head(self._error_line(number, number if record_id is None else record_id, outcome, tally))
+                    add_which(0)
                     continue
-            heads.append(self._line(number, record_id, outcome, tally, uses, tails, which))
+            # The head of a decided row's line; its answer's members are its tail, once a chunk.
+            use = use_of(id(outcome))
+            if use is None:
+                use = uses[id(outcome)] = [outcome, 1, len(tails)]
+                tails.append(outcome.body + "}\n")
+            else:
+                use[1] += 1
+            add_which(use[2])
+            if outcome.follow_up and tally.wants(outcome.status):
+                tally.follow(number, number if record_id is None else record_id, outcome.status, outcome.clauses, outcome.missing)
+            shown_id = number if record_id is None else _one_line(_json_string(record_id))
+            add_head(f'{{"row": {number}, "id": {shown_id}, ')
         for answer, count, _ in uses.values():
             tally.add_decisions(answer.status, answer.clauses, count)
         return ChunkResult(heads, tails, which, tally, self._learned)
@@ -317,6 +334,11 @@ class Auditor:
     def cache(self) -> table.AnswerTable[Answer]:
         return self._cache
 
+    @property
+    def loaded(self) -> int:
+        """Classes answered or refused by the saved table ``load_table`` read."""
+        return self._loaded
+
     def _intern(self, answer: Answer) -> Answer:
         """One object per distinct answer: many classes share one (a status, its clauses and
         missing facts), and the table then holds each answer's text once."""
@@ -330,12 +352,31 @@ class Auditor:
     def _table_key(self) -> str:
         return table.table_key(self.engine.files, self.engine.policy.reference)
 
-    def _read(self, number: int, raw: RawRow, new: dict[Hashable, PatientFacts]) -> _ReadRow:
+    def _read_all(self, chunk: Chunk, new: dict[Hashable, PatientFacts]) -> list[_ReadRow]:
+        """Every row of ``chunk`` read (``_read``). Once texts are no longer looked up, a
+        plain row whose class is in the table takes a shorter way first: the same steps
+        (``parse_plain``, ``of_row``, the table), without a call per row to ``_read``, which
+        takes every other row."""
+        codes = self._codes
+        if codes is None or self._texts_tried >= 0:
+            return [self._read(number, raw, new) for number, raw in chunk]
+        rows: list[_ReadRow] = []
+        append, read, of_row, get, parse_plain = rows.append, self._read, codes.of_row, self._cache.get, self.parser.parse_plain
+        fractions = self._fractions
+        for number, raw in chunk:
+            plain = None if fractions and type(raw) is str and "." in raw else parse_plain(raw)
+            coded = None if plain is None else of_row(plain)
+            answer = None if coded is None else get(coded[0])
+            append(read(number, raw, new, coded) if answer is None else (number, coded[1], answer, None))  # type: ignore[index]
+        return rows
+
+    def _read(self, number: int, raw: RawRow, new: dict[Hashable, PatientFacts], coded: tuple[int, str | None] | None = None) -> _ReadRow:
         """A row's number, id, outcome so far and text without the id (kept when the row is a
         new input, so that its answer is remembered by text too). The outcome is the answer
         of an input decided before, the key of a new input (collected in ``new``), or the
-        error of a bad row (with its id when it has a usable one)."""
-        split = self.parser.split_id(raw) if self._texts_tried >= 0 else None
+        error of a bad row (with its id when it has a usable one). ``coded``: the class code
+        and id ``_read_all`` found for a plain row already."""
+        split = self.parser.split_id(raw) if self._texts_tried >= 0 and coded is None else None
         if split is not None:
             answer = self._by_text.get(split[0]) or self._text_seen_before(split[0])
             if answer is not None:  # the text of an earlier row under another id: the same facts
@@ -350,8 +391,7 @@ class Auditor:
         codes = self._codes
         # A plain row is read the fast way and coded without building its facts; any other is
         # read strictly and validated (a decimal: read exactly, never through a float).
-        coded = None
-        if codes is not None and not (self._fractions and type(raw) is str and "." in raw):
+        if coded is None and codes is not None and not (self._fractions and type(raw) is str and "." in raw):
             plain = self.parser.parse_plain(raw)
             if plain is not None:
                 coded = codes.of_row(plain)
@@ -408,8 +448,8 @@ class Auditor:
         return answer
 
     def _error_line(self, number: int, failed_id: str | int, error: InputError | KnowledgeBaseError, tally: Tally) -> str:
-        message = _writable(_error_message(number, error))
-        tally.add_error(number, failed_id, message)
+        # The message itself only for a row the tally keeps: a refused class recurs by the thousand.
+        tally.add_error(number, failed_id, lambda: _writable(_error_message(number, error)))
         rendered = self._rendered_errors.get(id(error))
         if rendered is None or rendered[0] is not error:
             # The line after its row's number, rendered once per error: a refused class's
@@ -436,23 +476,6 @@ class Auditor:
             self._by_text_older = self._by_text
             self._by_text = {}
         self._by_text[text] = answer
-
-    def _line(
-        self, number: int, record_id: str | None, answer: Answer, tally: Tally, uses: dict[int, list[Any]], tails: list[str], which: list[int]
-    ) -> str:
-        """The head of a decided row's output line, counted; its tail's index goes to ``which``
-        (``ChunkResult``)."""
-        use = uses.get(id(answer))
-        if use is None:
-            use = uses[id(answer)] = [answer, 1, len(tails)]
-            tails.append(answer.body + "}\n")
-        else:
-            use[1] += 1
-        which.append(use[2])
-        if answer.follow_up and tally.wants(answer.status):
-            tally.follow(number, number if record_id is None else record_id, answer.status, answer.clauses, answer.missing)
-        shown_id = number if record_id is None else _one_line(_json_string(record_id))
-        return f'{{"row": {number}, "id": {shown_id}, '
 
     def _answer(
         self, key: Hashable, decision: Decision | KnowledgeBaseError | InputError

@@ -18,10 +18,14 @@ header, is one error before any row.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import difflib
 import itertools
 import json
+import operator
+import os
+import stat
 from collections.abc import Hashable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, TextIO
@@ -63,8 +67,43 @@ class Lines:
                 yield number, line
 
 
-Chunk = list[tuple[int, RawRow]] | Lines
+@dataclass(frozen=True)
+class Span:
+    """Consecutive lines of a JSONL file, the first of them line ``start``: the ``length``
+    bytes at ``offset`` of the file open as ``fd``, read by the process that decides them
+    (forked workers share the parent's descriptors), so that no line crosses a pipe. They
+    read as the CLI's text stream reads them: UTF-8 with ``errors``, and universal newlines
+    (\r\n and a lone \r end a line as \n does)."""
+
+    start: int
+    fd: int
+    offset: int
+    length: int
+    errors: str = "surrogateescape"
+
+    def __iter__(self) -> Iterator[tuple[int, RawRow]]:
+        data = os.pread(self.fd, self.length, self.offset)
+        while len(data) < self.length:  # a short read (the file shrank, or a signal)
+            more = os.pread(self.fd, self.length - len(data), self.offset + len(data))
+            if not more:
+                break
+            data += more
+        text = data.decode("utf-8", self.errors)
+        if "\r" in text:
+            text = text.replace("\r\n", "\n").replace("\r", "\n")
+        lines = text.split("\n")
+        last = lines.pop()  # "" after a final line break
+        lines = list(map(operator.add, lines, itertools.repeat("\n")))
+        if last:
+            lines.append(last)
+        return iter(Lines(self.start, lines))
+
+
+Chunk = list[tuple[int, RawRow]] | Lines | Span
 """Consecutive rows with their 1-based row numbers."""
+
+SPAN_READ = 1 << 20
+"""Bytes the parent reads at a time to cut a file into spans."""
 
 CSV_FIELD_LIMIT = 2**31 - 1
 """The csv module refuses a field over 131,072 characters by default, which stopped the
@@ -95,9 +134,17 @@ class Source:
     chunks: Iterator[Chunk]
 
 
-def open_source(stream: TextIO, input_format: InputFormat, vocabulary: Vocabulary, chunk_size: int) -> Source:
+def open_source(stream: TextIO, input_format: InputFormat, vocabulary: Vocabulary, chunk_size: int, spans: bool = False) -> Source:
     """Read ``stream`` lazily. A CSV header naming an unknown column, or no header, raises
-    HeaderError; UTF-16 text raises InputError (before any row, either format)."""
+    HeaderError; UTF-16 text raises InputError (before any row, either format).
+
+    ``spans``: ``stream`` reads a file as the CLI opens it (UTF-8 or UTF-8 with a
+    byte-order mark, universal newlines) and nothing has read it yet; a JSONL extract in a
+    regular file is then cut into :class:`Span` chunks, which the deciding processes read."""
+    file = _regular_file(stream) if spans and input_format == "jsonl" else None
+    if file is not None:
+        fd, marked = file
+        return Source("jsonl", None, _span_chunks(fd, chunk_size, getattr(stream, "errors", None) or "strict", marked))
     first = stream.readline()
     first = first.removeprefix("\ufeff")  # a UTF-8 byte-order mark (the CLI's utf-8-sig drops it already)
     hint = utf16_hint(first)
@@ -143,6 +190,87 @@ def check_header(header: Sequence[str], vocabulary: Vocabulary) -> None:
         seen.add(column)
     if problems:
         raise HeaderError(problems)
+
+
+def _regular_file(stream: TextIO) -> tuple[int, bool] | None:
+    """The descriptor of a regular file that ``stream`` reads as UTF-8, and whether it reads
+    it as UTF-8 with a byte-order mark (utf-8-sig); None for any other stream."""
+    try:
+        fd = stream.fileno()
+        regular = stat.S_ISREG(os.fstat(fd).st_mode)
+    except (OSError, ValueError, AttributeError):  # io.UnsupportedOperation is both
+        return None
+    encoding = getattr(stream, "encoding", None)
+    name = codecs.lookup(encoding).name if isinstance(encoding, str) else None
+    if not regular or name not in ("utf-8", "utf-8-sig"):
+        return None
+    return fd, name == "utf-8-sig"
+
+
+def _span_chunks(fd: int, size: int, errors: str, marked: bool) -> Iterator[Span]:
+    """The file read from its current offset in spans of about ``size`` lines (as many
+    bytes as ``size`` lines of the first megabyte take), each ending at a line end. The
+    reads move the offset (a progress bar reads it); the deciding processes read each span
+    again. The first line is checked at once, and its byte-order marks dropped, as
+    ``open_source`` does after the stream's decoder (``marked``: utf-8-sig) dropped one."""
+    base = os.lseek(fd, 0, os.SEEK_CUR)
+    data = os.read(fd, SPAN_READ)
+    more = data
+    while more and b"\n" not in data and b"\r" not in data:  # the whole first line, as readline reads it
+        more = os.read(fd, SPAN_READ)
+        data += more
+    for _ in range(1 + marked):
+        if data.startswith(codecs.BOM_UTF8):
+            data, base = data[len(codecs.BOM_UTF8) :], base + len(codecs.BOM_UTF8)
+    first = _first_end(data, 0)
+    hint = utf16_hint(data[: first if first >= 0 else len(data)].decode("utf-8", "surrogateescape"))
+    if hint is not None:
+        raise InputError([FieldProblem("encoding", hint)])
+    return _spans(fd, size, errors, base, data)
+
+
+def _spans(fd: int, size: int, errors: str, base: int, data: bytes) -> Iterator[Span]:
+    """The spans of ``_span_chunks``, from ``data``, read at offset ``base``."""
+    target = max(1, size * len(data) // max(1, data.count(b"\n")))
+    start, position, ended = 1, 0, False
+    while position < len(data) or not ended:
+        end = position + target
+        if len(data) <= end and not ended:  # one byte past the target, to see what follows a \r
+            more = os.read(fd, max(SPAN_READ, target))
+            ended = not more
+            data, base, end, position = data[position:] + more, base + position, end - position, 0
+            continue
+        # The last line end before the target (a \r\n whole), else the first after it.
+        cut = max(data.rfind(b"\n", position, end), data.rfind(b"\r", position, end)) + 1
+        if cut <= position:
+            cut = _first_end(data, end)
+            if (cut < 0 or cut == len(data) and data.endswith(b"\r")) and not ended:
+                target = 2 * max(target, len(data) - position)  # a line past the target: read on
+                continue
+            if cut < 0:
+                cut = len(data)
+        if data[cut - 1 : cut + 1] == b"\r\n":
+            cut += 1
+        yield Span(start, fd, base + position, cut - position, errors)
+        start += _lines_in(data, position, cut)
+        position = cut
+
+
+def _first_end(data: bytes, start: int) -> int:
+    """Just after the first line end at or after ``start`` (a \r\n whole); -1 if none."""
+    ends = [found for found in (data.find(b"\n", start), data.find(b"\r", start)) if found >= 0]
+    if not ends:
+        return -1
+    cut = min(ends) + 1
+    return cut + 1 if data[cut - 1 : cut + 1] == b"\r\n" else cut
+
+
+def _lines_in(data: bytes, start: int, end: int) -> int:
+    """The lines of ``data[start:end]`` as universal newlines count them (the last may lack its end)."""
+    ends = data.count(b"\n", start, end)
+    if data.find(b"\r", start, end) >= 0:
+        ends += data.count(b"\r", start, end) - data.count(b"\r\n", start, end)
+    return ends + (data[end - 1 : end] not in (b"\n", b"\r"))
 
 
 def _line_chunks(lines: Iterator[str], size: int) -> Iterator[Lines]:

@@ -1,7 +1,9 @@
 """Running an audit: chunks in, output lines out, in input order, on one or more cores.
 
 The parent process reads the extract in chunks and writes the answers; workers parse and
-decide whole chunks. Deciding a new input is what costs, so the answers each worker decides
+decide whole chunks. For ``policykb audit`` reading a JSONL file, the parent only cuts it
+into spans of lines that the workers read themselves, and the workers write their chunks'
+lines to the output in turn, so that no row crosses a pipe either way. Deciding a new input is what costs, so the answers each worker decides
 are passed on to the others, which then replay them as if they had decided them. At most a
 few chunks are in flight at any time, so memory does not grow with the number of rows. A short extract (one chunk) is decided in the parent: starting workers
 would cost more than it saves.
@@ -27,7 +29,7 @@ from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Any, Self, TextIO
+from typing import Any, NoReturn, Protocol, Self, TextIO
 
 from ..engine import engine_for
 from .batch import CACHE_BUDGET, Auditor, ChunkResult
@@ -119,6 +121,25 @@ def default_jobs() -> int:
         return max(1, os.cpu_count() or 1)
 
 
+class DirectOutput(Protocol):
+    """An output that worker processes may write to themselves (``audit``'s ``direct_output``)."""
+
+    def fileno(self) -> int:
+        """The file descriptor the output's UTF-8 bytes go to; nothing may be buffered
+        in front of it while the audit runs."""
+
+    def failed(self, error: OSError) -> NoReturn:
+        """End the run for a write to it that failed."""
+
+
+class OutputFailed(Exception):
+    """A worker could not write its chunk to the direct output (picklable: handed to the parent)."""
+
+    def __init__(self, error: OSError) -> None:
+        super().__init__(error)
+        self.error = error
+
+
 def audit(
     stream: TextIO,
     settings: AuditSettings,
@@ -126,29 +147,53 @@ def audit(
     jobs: int | None = None,
     chunk_size: int = CHUNK_SIZE,
     progress: Callable[[int], object] | None = None,
+    direct_output: DirectOutput | None = None,
+    direct_input: bool = False,
 ) -> Tally:
     """Audit the extract in ``stream``: ``write`` receives the JSONL output in input order.
+
+    Where workers are forked, they may also do this process's reading and writing (about
+    400 bytes a row in, 480 out, each across a pipe, on the cores the workers need):
+    - ``direct_output``: the output ``write`` writes to; the workers write their chunks to
+      it themselves, in input order.
+    - ``direct_input``: ``stream`` is a file opened as the CLI opens it (UTF-8, universal
+      newlines) that nothing has read yet; when it is a regular file of JSONL, this process
+      only cuts it into spans of lines, which the workers read.
 
     Returns the tally of the whole run. A CSV header naming an unknown column raises
     HeaderError before any row is read; every other bad row becomes an error line.
     """
     engine = engine_for(settings.policy_id, settings.kb_root, settings.version, as_of=settings.as_of)
-    source = open_source(stream, settings.input_format, engine.vocabulary, chunk_size)
+    forked = "fork" in multiprocessing.get_all_start_methods()
+    source = open_source(stream, settings.input_format, engine.vocabulary, chunk_size, spans=direct_input and forked)
     settings = dataclasses.replace(settings, input_format=source.format, header=source.header)
     total = Tally(limit=settings.follow_up_limit)
+    written = _Written()
     try:
-        with closing(decide_chunks(source.chunks, settings, jobs or default_jobs(), total.room_left)) as results:
+        with closing(decide_chunks(source.chunks, settings, jobs or default_jobs(), total.room_left, direct_output, written)) as results:
             for result in results:
                 # A chunk is written whole or not at all: a stop signal waits for the write.
                 with _signals_held():
-                    write(result.text)
+                    if not result.written:
+                        write(result.text)
+                        written.rows += result.tally.rows
                     total.merge(result.tally)
                 if progress is not None:
                     progress(result.tally.rows)
     except AuditInterrupted as stop:
-        stop.rows = total.rows
+        stop.rows = written.rows
         raise
+    except OutputFailed as failure:
+        assert direct_output is not None
+        direct_output.failed(failure.error)
     return total
+
+
+@dataclass
+class _Written:
+    """Rows whose output lines were all written, by this process or by the workers."""
+
+    rows: int = 0
 
 
 _held: list[bool] = []
@@ -176,11 +221,18 @@ def _signals_held() -> Iterator[None]:
 
 
 def decide_chunks(
-    chunks: Iterator[Chunk], settings: AuditSettings, jobs: int, room: Callable[[], Mapping[str, int]] = dict
+    chunks: Iterator[Chunk],
+    settings: AuditSettings,
+    jobs: int,
+    room: Callable[[], Mapping[str, int]] = dict,
+    direct: DirectOutput | None = None,
+    written: _Written | None = None,
 ) -> Generator[ChunkResult, None, None]:
     """Each chunk's result, in order: in this process, or on ``jobs`` workers when there is
     more than one chunk to share. ``room`` tells, as each chunk is handed out, how many
-    follow-up rows of each kind are still wanted: no more are built than can be kept."""
+    follow-up rows of each kind are still wanted: no more are built than can be kept.
+    With ``direct`` (on forked workers only), the workers write their chunks' lines there
+    themselves, and count the rows in ``written``: their results come without text."""
     # Ground here even when workers decide: forked workers inherit the grounded programs.
     auditor = settings.auditor()
     if settings.saved_table:
@@ -193,11 +245,22 @@ def decide_chunks(
         if settings.saved_table:
             auditor.save_table()
         return
-    auditor.engine.prepare(settings.explain)
-    with _Workers(auditor, settings, jobs) as workers:
-        for result in workers.decide(chunks, room):
-            auditor.learn(result.learned)  # kept here to be saved for the next run
-            yield result
+    if not auditor.loaded:
+        # A run without a saved table solves from the start: ground once, for every worker.
+        # A warm run seldom solves, and a worker that must grounds on first use.
+        auditor.engine.prepare(settings.explain)
+    with _Workers(auditor, settings, jobs, direct) as workers:
+        try:
+            for result in workers.decide(chunks, room):
+                auditor.learn(result.learned)  # kept here to be saved for the next run
+                yield result
+        except BaseException:  # a stop, a failure, a closed generator: the workers end now
+            if written is not None and workers.turn is not None:
+                workers.end()  # every worker gone: what they wrote is final
+                written.rows = workers.rows_written
+            raise
+        if written is not None and workers.turn is not None:
+            written.rows = workers.rows_written  # every result is in: every chunk was written
     if settings.saved_table:
         auditor.save_table()
 
@@ -209,7 +272,7 @@ class _Workers:
     when two workers meet it at about the same time. Results come back in any order and are
     handed on in input order."""
 
-    def __init__(self, auditor: Auditor, settings: AuditSettings, jobs: int) -> None:
+    def __init__(self, auditor: Auditor, settings: AuditSettings, jobs: int, direct: DirectOutput | None = None) -> None:
         global _inherited
         # fork hands the workers this process's grounded programs and answers; elsewhere
         # each worker grounds its own.
@@ -221,6 +284,11 @@ class _Workers:
         self.results = context.Queue()
         self.in_hand = [0] * jobs
         post = [context.Queue() for _ in range(jobs)]
+        # Workers that write the output themselves take turns: chunk n is written once
+        # ``turn`` is n; rows_written counts the rows of the chunks written so far.
+        self.turn: _Turn | None = None
+        if direct is not None and method == "fork":
+            self.turn = _Turn(direct.fileno(), context.Condition(), context.Value("q", 0, lock=False), context.Value("q", 0, lock=False))
         _inherited = auditor
         self.processes: list[Any] = []
         gc.freeze()  # the collector of a forked worker then leaves the inherited objects (and pages) alone
@@ -230,12 +298,12 @@ class _Workers:
             with _signals_held():
                 for number, inbox in enumerate(self.inboxes):
                     process = context.Process(
-                        target=_serve, args=(settings, number, inbox, self.results, post), daemon=True
+                        target=_serve, args=(settings, number, inbox, self.results, post, self.turn), daemon=True
                     )
                     process.start()
                     self.processes.append(process)
         except BaseException:
-            self._end()
+            self.end()
             raise
         finally:
             gc.unfreeze()
@@ -246,15 +314,23 @@ class _Workers:
 
     def __exit__(self, kind: type[BaseException] | None, *exc: object) -> None:
         if kind is not None:  # interrupted, a failed write, a closed generator: stop now
-            self._end()
+            self.end()
             return
         for inbox in self.inboxes:
             inbox.put(None)
         for process in self.processes:
             process.join(timeout=5)
-        self._end()
+        self.end()
 
-    def _end(self) -> None:
+    @property
+    def rows_written(self) -> int:
+        """Rows the workers wrote to the direct output (whole chunks, in input order), read
+        once they are all gone or idle: a worker ended while it held the turn's lock would
+        keep it held."""
+        assert self.turn is not None
+        return int(self.turn.rows.value)
+
+    def end(self) -> None:
         """End every worker still running, and wait for it: no process outlives the run."""
         for inbox in self.inboxes:
             # What is still queued for a worker is dropped: the parent's exit must not wait
@@ -310,19 +386,71 @@ class _Workers:
 _inherited: Auditor | None = None
 
 
+@dataclass(frozen=True)
+class _Turn:
+    """The direct output the workers write to in turn, and whose turn it is (under ``condition``)."""
+
+    fd: int
+    condition: Any
+    chunk: Any
+    """The number of the next chunk to be written."""
+    rows: Any
+    """Rows written so far."""
+
+    def write(self, number: int, text: str, rows: int) -> None:
+        """Write chunk ``number`` once every chunk before it is written; a stop signal waits
+        until the chunk is whole (``_end_worker``)."""
+        data = memoryview(text.encode("utf-8"))
+        with self.condition:
+            while self.chunk.value != number:
+                self.condition.wait()
+            _worker_writing.append(True)
+            try:
+                while data:
+                    data = data[os.write(self.fd, data) :]
+                self.chunk.value += 1
+                self.rows.value += rows
+                self.condition.notify_all()
+            except OSError as error:
+                raise OutputFailed(error) from None  # no later chunk is written: the parent ends the run
+            finally:
+                _worker_writing.pop()
+                if _worker_ended:
+                    os._exit(128 + _worker_ended[0])
+
+
+_worker_writing: list[bool] = []
+"""Non-empty while a worker writes a chunk to the direct output."""
+_worker_ended: list[int] = []
+"""The stop signal a worker received while it was writing."""
+
+
+def _end_worker(signum: int, frame: object) -> None:
+    """A worker's SIGTERM: end now, or once the chunk being written is whole."""
+    if _worker_writing:
+        _worker_ended.append(signum)
+        return
+    os._exit(128 + signum)
+
+
 def _serve(
     settings: AuditSettings,
     worker: int,
     inbox: multiprocessing.Queue,  # type: ignore[type-arg]
     results: multiprocessing.Queue,  # type: ignore[type-arg]
     post: list[multiprocessing.Queue],  # type: ignore[type-arg]
+    turn: _Turn | None = None,
 ) -> None:
     """A worker: decide each chunk it is sent until told to stop (None); before each chunk,
-    learn what the other workers decided, after it, tell them."""
+    learn what the other workers decided, after it, tell them, and write it in its turn
+    (``turn``) or hand its text to the parent."""
     # Stopping is the parent's job: Ctrl-C reaches the whole process group, and a worker
-    # that acted on it could die holding a queue's lock. SIGTERM (the parent's) ends it at once.
+    # that acted on it could die holding a queue's lock. SIGTERM (the parent's) ends it at
+    # once, unless it is writing a chunk to the direct output (``_Turn``): then once that
+    # chunk is whole. A handler, not the default action: the kernel may hand the signal to
+    # any thread (a queue's feeder), which no signal mask of this one would hold back.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGTERM, _end_worker)
     signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
     _end_with_parent()
     auditor = _inherited or settings.auditor()  # spawned, not forked: nothing inherited
@@ -338,6 +466,9 @@ def _serve(
                 for other, box in enumerate(post):
                     if other != worker:
                         box.put(result.learned)
+            if turn is not None:
+                turn.write(number, result.text, result.tally.rows)
+                result = dataclasses.replace(result, heads=[], tails=[], which=[], written=True)
             # The parent keeps the answers only to save them for the next run.
             results.put((number, worker, result if settings.saved_table else dataclasses.replace(result, learned=[])))
         except BaseException as error:  # noqa: BLE001 - handed to the parent, which raises it

@@ -9,7 +9,7 @@ order, so the counts never depend on how the work was split. The follow-up lists
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from ..decision import STATUSES, clause_order
@@ -74,10 +74,12 @@ class Tally:
         """Keep a decided row to follow up (counted by ``add_decisions``)."""
         self._keep(status, FollowUp(row, record_id, status, clauses, missing))
 
-    def add_error(self, row: int, record_id: str | int, message: str) -> None:
+    def add_error(self, row: int, record_id: str | int, message: str | Callable[[], str]) -> None:
+        """Count an error row; ``message`` (or what it gives, only when the row is kept) says what is wrong."""
         self.rows += 1
         self.errors += 1
-        self._keep("error", FollowUp(row, record_id, "error", error=message))
+        if self.wants("error"):
+            self._keep("error", FollowUp(row, record_id, "error", error=message if isinstance(message, str) else message()))
 
     def _keep(self, kind: str, follow_up: FollowUp) -> None:
         if self.wants(kind):

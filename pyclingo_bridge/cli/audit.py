@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import errno
 import json
 import os
@@ -11,7 +12,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, NoReturn, TextIO
 
 import click
 
@@ -143,7 +144,7 @@ def audit(
             found = {number for _, number in by_version.by_policy}
             applied = [v.number for v in policy_versions(engine.kb, engine.policy.id) if v.number in found]
         else:
-            tally = run_audit(input_file, settings, out.write, jobs=jobs, progress=progress)
+            tally = run_audit(input_file, settings, out.write, jobs=jobs, progress=progress, direct_output=out.direct(), direct_input=True)
             applied = [engine.version.number]
     seconds = time.perf_counter() - started
     engines = [engine_for(engine.policy.id, kb_root, number) for number in applied] or [engine]
@@ -251,6 +252,25 @@ class _Output:
         except OSError as error:
             self._failed(error)
 
+    def direct(self) -> _Output | None:
+        """This output, when the audit's workers may write to its file descriptor themselves:
+        a file or pipe taking UTF-8, with nothing buffered (flushed here)."""
+        try:
+            fd = self.stream.fileno()
+        except (OSError, ValueError, AttributeError):  # io.UnsupportedOperation is both
+            return None
+        encoding = getattr(self.stream, "encoding", None)
+        if not isinstance(encoding, str) or codecs.lookup(encoding).name != "utf-8" or fd < 0:
+            return None
+        self.flush()
+        return self
+
+    def fileno(self) -> int:
+        return self.stream.fileno()
+
+    def failed(self, error: OSError) -> NoReturn:
+        self._failed(error)
+
     def flush_after_stop(self) -> None:
         """Flush what was written before a stop; a failure now changes nothing the user can do."""
         try:
@@ -259,7 +279,7 @@ class _Output:
             if self.is_stdout:
                 silence_stdout()
 
-    def _failed(self, error: OSError) -> None:
+    def _failed(self, error: OSError) -> NoReturn:
         if self.is_stdout:
             if isinstance(error, BrokenPipeError):
                 end_quietly_on_closed_output()
