@@ -57,10 +57,12 @@ memory, not by a count: a varied extract's classes all fit, so none is decided t
 TEXT_CACHE_SIZE = 16384
 """Row texts (without their id) per generation of the table that remembers them: a process
 holds at most two generations, a few hundred bytes a text."""
-TEXT_TRIAL = 8192
+TEXT_TRIAL = 2048
 """Rows a process looks up by text before it judges whether that pays: when fewer than one
 in ``TEXT_PAYS`` was found, it stops (a varied extract repeats no row's text, and cutting
-and remembering each text costs about what parsing the row does)."""
+and remembering each text costs about what parsing the row does). A routine extract has
+found hundreds by then; 8,192 had each worker of a varied 100,000 rows try a sixth of its
+rows in vain."""
 TEXT_PAYS = 16
 
 _json_string = json.encoder.encode_basestring
@@ -362,12 +364,14 @@ class Auditor:
             return [self._read(number, raw, new) for number, raw in chunk]
         rows: list[_ReadRow] = []
         append, read, of_row, get, parse_plain = rows.append, self._read, codes.of_row, self._cache.get, self.parser.parse_plain
+        refused = self._refused.get
         fractions = self._fractions
         for number, raw in chunk:
             plain = None if fractions and type(raw) is str and "." in raw else parse_plain(raw)
             coded = None if plain is None else of_row(plain)
-            answer = None if coded is None else get(coded[0])
-            append(read(number, raw, new, coded) if answer is None else (number, coded[1], answer, None))  # type: ignore[index]
+            # An answer, else a refusal (facts that contradict each other), else the long way.
+            outcome = None if coded is None else get(coded[0]) or refused(coded[0])
+            append(read(number, raw, new, coded) if outcome is None else (number, coded[1], outcome, None))  # type: ignore[index]
         return rows
 
     def _read(self, number: int, raw: RawRow, new: dict[Hashable, PatientFacts], coded: tuple[int, str | None] | None = None) -> _ReadRow:
@@ -460,7 +464,7 @@ class Auditor:
             if len(self._rendered_errors) >= INTERNED_LIMIT:
                 self._rendered_errors.clear()
             self._rendered_errors[id(error)] = rendered
-        shown_id = number if type(failed_id) is int else _one_line(json.dumps(failed_id, ensure_ascii=False))
+        shown_id = number if isinstance(failed_id, int) else _one_line(_json_string(failed_id))
         return f'{{"row": {number}, "id": {shown_id}, "error": "row {number}: {rendered[1]}\n'
 
     def _text_seen_before(self, text: Hashable) -> Answer | None:
