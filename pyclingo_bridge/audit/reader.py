@@ -62,9 +62,8 @@ class Lines:
     lines: list[str]
 
     def __iter__(self) -> Iterator[tuple[int, RawRow]]:
-        for number, line in enumerate(self.lines, self.start):
-            if line.strip():
-                yield number, line
+        # The numbered lines that are not blank, at C speed (a generator cost a tenth of a row).
+        return itertools.compress(zip(itertools.count(self.start), self.lines), map(str.strip, self.lines))
 
 
 @dataclass(frozen=True)
