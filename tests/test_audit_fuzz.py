@@ -10,10 +10,13 @@ from __future__ import annotations
 import io
 import json
 
+import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from pyclingo_bridge import InputError
 from pyclingo_bridge.audit import AuditSettings, audit
+from pyclingo_bridge.text_input import utf16_hint
 
 from .conftest import POLICY
 
@@ -60,8 +63,15 @@ def _audited(text: str, input_format: str) -> list[dict[str, object]]:
 @given(st.lists(JSONL_LINES, max_size=8))
 @example(['{"\x85": 40}'])  # once flaky: str.splitlines() in the law cut its error row in two
 @example(["\x00\x00\x00"])  # a first line of NULs alone is one bad row, not a UTF-16 extract
+@example(["0\x000\x00"])  # once failed the law: a first line of UTF-16 is one error for the extract
 def test_any_jsonl_text_gives_one_line_per_row(lines: list[str]) -> None:
+    """Every line that is not blank is a row, unless the first line reads as UTF-16 (every
+    other character NUL, say ``a\x00b\x00``): then the extract is one error before any row."""
     text = "".join(line.replace("\n", " ").replace("\r", " ") + "\n" for line in lines)
+    if lines and utf16_hint(lines[0].replace("\n", " ").replace("\r", " ").removeprefix("\ufeff")) is not None:
+        with pytest.raises(InputError, match="UTF-16"):
+            _audited(text, "jsonl")
+        return
     rows = [number for number, line in enumerate(_read(text), start=1) if line.strip()]
     assert [line["row"] for line in _audited(text, "jsonl")] == rows
 
