@@ -5,15 +5,20 @@ from __future__ import annotations
 import codecs
 import io
 import json
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from pyclingo_bridge import InputError, PolicyEngine
+from pyclingo_bridge import InputError, PolicyEngine, engine_for
 from pyclingo_bridge.audit import HeaderError, RowParser, format_of
 from pyclingo_bridge.audit.reader import UnreadableRecord, open_source
+from pyclingo_bridge.class_codes import ClassCodes
+from pyclingo_bridge.classes import AUDIT_ATOMS, classes_for
 from pyclingo_bridge.cli import main
 
 CELLS: list[tuple[str, str, str, Any]] = [
@@ -185,3 +190,62 @@ def test_a_utf8_byte_order_mark_is_dropped_from_a_stream_too(engine: PolicyEngin
     rows = [row for chunk in source.chunks for row in chunk]
     assert rows == [(1, '{"age": 40}\n')]
     assert RowParser(engine.vocabulary, "jsonl").parse(rows[0][1]) == {"age": 40}
+
+
+BREAST_REDUCTION = "DRAFT_EBI_BreastReduction"
+NUMBERS = st.one_of(
+    st.decimals(min_value=-1000, max_value=1000, places=3, allow_nan=False).map(str),
+    st.from_regex(r"-?(0|[1-9][0-9]{0,3})(\.[0-9]{1,25})?([eE][-+]?[0-9]{1,2})?", fullmatch=True),
+)
+"""Numbers as a JSON line may spell them: fractions long and short, trailing zeros, exponents."""
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    number=NUMBERS,
+    before=st.sampled_from(['{"id": "r1", ', "{", '{"id": "\\"bmi\\": 1", ', '{"age": 40, ']),
+    spacing=st.sampled_from(["", " ", "\t "]),
+    key=st.sampled_from(['"bmi"', '"b\\u006di"', '"a\\"bmi"']),
+    after=st.sampled_from(["}", ', "age": 50.5}', ', "bmi": 30.0}', ', "sex_at_birth": "female"}']),
+)
+def test_a_decimal_read_the_fast_way_is_the_strict_readers_decimal(
+    number: str, before: str, spacing: str, key: str, after: str
+) -> None:
+    """Whatever the fast reader gives (None: it leaves the line to the strict one) holds the
+    strict reader's values, Decimal for Decimal in a decimal fact: the number's own text
+    decides its class, never a float near it. A fraction elsewhere stays a float, which the
+    class code refuses (the strict reader then reads the row)."""
+    vocabulary = engine_for(BREAST_REDUCTION).vocabulary
+    parser = RowParser(vocabulary, "jsonl")
+    line = f"{before}{key}:{spacing}{number}{after}"
+    try:
+        strict = parser.parse(line)
+    except InputError:
+        return  # not JSON, or a key twice: the strict reader's error stands
+    fast = parser.parse_plain(line)
+    if fast is None:
+        return
+    assert isinstance(strict, dict) and fast.keys() == strict.keys()
+    for member, value in fast.items():
+        decimal = member in vocabulary.specs and vocabulary.specs[member].type == "decimal"
+        if type(strict[member]) is Decimal and not decimal:
+            assert type(value) is float
+            assert ClassCodes(classes_for(engine_for(BREAST_REDUCTION), AUDIT_ATOMS), vocabulary, True).of_row(fast) is None
+        else:
+            assert (value, type(value)) == (strict[member], type(strict[member]))
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        ('{"bmi": 28.40}', {"bmi": Decimal("28.40")}),  # the trailing zero kept, as validation sees it
+        ('{"id": "r1", "bmi":2.84e1}', {"id": "r1", "bmi": Decimal("2.84e1")}),
+        ('{"bmi": 28}', {"bmi": 28}),  # no fraction: an int, as the strict reader gives
+        ('{"b\\u006di": 28.4}', None),  # the key's text is not its name: left to the strict reader
+        ('{"bmi": 28.4, "a\\"bmi": 1.5}', None),  # the opening twice
+    ],
+)
+def test_a_decimal_fact_is_read_from_its_text(line: str, expected: dict[str, object] | None) -> None:
+    parser = RowParser(engine_for(BREAST_REDUCTION).vocabulary, "jsonl")
+    fast = parser.parse_plain(line)
+    assert fast == expected and (fast is None or {k: type(v) for k, v in fast.items()} == {k: type(v) for k, v in expected.items()})  # type: ignore[union-attr]

@@ -152,3 +152,38 @@ def test_an_unknown_csv_column_is_refused_before_any_row(tmp_path: Path) -> None
     result = CliRunner().invoke(main, ["audit", str(extract), "--policy", POLICY])
     assert (result.exit_code, result.stdout) == (1, "")
     assert result.stderr.startswith("Error: invalid input: bmj: unknown CSV column (did you mean 'bmi'?); allowed columns: id, ")
+
+
+@pytest.mark.parametrize(
+    ("spelling", "survives"),
+    [
+        pytest.param('"request_date"', True, id="plain"),
+        pytest.param('"request\\u005fdate"', True, id="escaped"),  # the same member: the bytes never say request_date
+        pytest.param('"note": "request_date", "other_date"', False, id="named-in-a-string"),
+    ],
+)
+def test_a_row_dated_however_its_key_is_spelt_is_decided_under_its_version(
+    tmp_path: Path, spelling: str, survives: bool
+) -> None:
+    """A file whose bytes cannot name a request_date is audited at once under the undated
+    version (no row is split off): any doubt, an escape above all, reads every row's date."""
+    facts = json.dumps({**ALL_ELSE_MET, "bmi": 28.4})[1:-1]
+    lines = [f'{{"id": "a", {facts}}}', f'{{"id": "b", {spelling}: "{DAYS["1"]}", {facts}}}', f'{{"id": "c", {facts}}}']
+    extract = tmp_path / "rows.jsonl"
+    extract.write_text("\n".join(lines) + "\n")
+    code, out, stderr = _audit(extract, "--as-of", DAYS["2"])
+    assert code == (0 if survives else 1), stderr
+    versions = {line["id"]: line.get("provenance", {}).get("version") for line in out}
+    assert versions == ({"a": "2", "b": "1", "c": "2"} if survives else {"a": "2", "b": None, "c": "2"})
+
+
+def test_an_extract_that_names_no_request_date_is_audited_under_the_as_of_version(tmp_path: Path) -> None:
+    rows = [{"id": f"r{n}", **ALL_ELSE_MET, "bmi": float(bmi)} for n, bmi in enumerate(BMIS)]
+    extract = tmp_path / "rows.jsonl"
+    extract.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    for number, day in DAYS.items():
+        code, out, stderr = _audit(extract, "--as-of", day)
+        assert code == 0, stderr
+        assert [line["provenance"]["version"] for line in out] == [number] * len(rows)
+        assert [line["status"] for line in out] == [_expected(row, number) for row in rows]
+        assert stderr.startswith(f"audited {len(rows)} rows under {POLICY} version {number} in ")

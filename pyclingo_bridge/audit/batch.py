@@ -158,9 +158,6 @@ class Auditor:
         """Class codes (one int per class) for rows without ``--explain``."""
         self._patterns: SettledPatterns[Answer] | None = None if self._codes is None else SettledPatterns(engine, self._codes.places)
         """Settled answers widened to the classes that agree on what they rest on."""
-        self._fractions = any(spec.type == "decimal" for spec in engine.vocabulary.specs.values())
-        """Whether a row may hold a fraction, which only the strict reading reads exactly: a
-        row with a point in its text is read strictly at once (a speed choice, not a check)."""
         # None marks a fact not given (validation never keeps a null); keys pickle as they are,
         # since workers pass them to each other.
         self._absent = (None,) * len(self._reducers)
@@ -365,9 +362,8 @@ class Auditor:
         rows: list[_ReadRow] = []
         append, read, of_row, get, parse_plain = rows.append, self._read, codes.of_row, self._cache.get, self.parser.parse_plain
         refused = self._refused.get
-        fractions = self._fractions
         for number, raw in chunk:
-            plain = None if fractions and type(raw) is str and "." in raw else parse_plain(raw)
+            plain = parse_plain(raw)
             coded = None if plain is None else of_row(plain)
             # An answer, else a refusal (facts that contradict each other), else the long way.
             outcome = None if coded is None else get(coded[0]) or refused(coded[0])
@@ -395,7 +391,7 @@ class Auditor:
         codes = self._codes
         # A plain row is read the fast way and coded without building its facts; any other is
         # read strictly and validated (a decimal: read exactly, never through a float).
-        if coded is None and codes is not None and not (self._fractions and type(raw) is str and "." in raw):
+        if coded is None and codes is not None:
             plain = self.parser.parse_plain(raw)
             if plain is not None:
                 coded = codes.of_row(plain)

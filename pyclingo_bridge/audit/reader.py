@@ -25,9 +25,11 @@ import itertools
 import json
 import operator
 import os
+import re
 import stat
 from collections.abc import Hashable, Iterator, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any, Literal, TextIO
 
 from orjson import loads as _fast_loads
@@ -384,6 +386,9 @@ class RowParser:
         # The converter of each column, from its declared type: CSV cells are text.
         self._convert = [_cell_converter(vocabulary, column) for column in self.header]
         self._id_column = self.header.index(ID_FIELD) if ID_FIELD in self.header else None
+        self._decimals = tuple((key, f'"{key}":') for key, spec in vocabulary.specs.items() if spec.type == "decimal")
+        """Each decimal fact and how its member opens in a line (``parse_plain`` reads its
+        number's text)."""
 
     def split_id(self, raw: RawRow) -> tuple[Hashable, str | None] | None:
         """The row without its id, and the id, when that can be told without parsing; else None.
@@ -416,14 +421,16 @@ class RowParser:
 
     def parse_plain(self, raw: RawRow) -> dict[str, Any] | None:
         """A JSONL row read the fast way (orjson), when that is sure to be what ``parse`` gives
-        apart from numbers with a fraction (floats here, which no fast reader accepts, see
-        ``ClassCodes.of_row``); else None, and ``parse`` reads it.
+        apart from numbers with a fraction in any member but a decimal fact's (floats here,
+        which no fast reader accepts, see ``ClassCodes.of_row``); else None, and ``parse``
+        reads it.
 
         Sure means: an object whose members hold no object and whose text has as many colons
         as it has members, so no key came twice (orjson keeps the last silently). Any text
         orjson refuses (a lone surrogate, NaN, nesting too deep) is left to ``parse`` too, whose
         error names the problem. An integer too long for 64 bits is a float here: refused
-        by the fast readers, so ``parse`` reads it exactly."""
+        by the fast readers, so ``parse`` reads it exactly. A decimal fact's number is read
+        from its text as ``parse`` reads it (``_exact_decimal``)."""
         if raw.__class__ is not str:
             return None
         try:
@@ -432,6 +439,13 @@ class RowParser:
             return None
         if value.__class__ is not dict or raw.count(":") != len(value):
             return None
+        for key, opening in self._decimals:
+            number = value.get(key)
+            if number.__class__ is float:
+                exact = _exact_decimal(raw, opening, number)
+                if exact is None:
+                    return None
+                value[key] = exact
         return value
 
     def parse(self, raw: RawRow) -> object:
@@ -476,6 +490,30 @@ def _check_utf8(text: str) -> None:
         byte = ord(text[error.start]) - 0xDC00
         problem = f"not UTF-8 text: byte 0x{byte:02x} at character {error.start + 1}" if 0x80 <= byte <= 0xFF else "not UTF-8 text"
         raise InputError([FieldProblem("input", problem)]) from None
+
+
+_JSON_FRACTION = re.compile(r"[ \t\r\n]*(-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?)")
+"""A JSON number after a member's colon (RFC 8259 §6)."""
+
+
+def _exact_decimal(raw: str, opening: str, number: float) -> Decimal | None:
+    """The Decimal the strict reader makes of the number orjson read as ``number`` in the
+    member that ``opening`` (``"key":``) opens, from the number's own text; None unless that
+    is sure. ``opening`` can only stand in a line where a key is: a quote inside a string is
+    escaped, so a key that merely ends in the name (``"a\\"bmi":``, an unknown field) is the
+    one other place, and a second ``opening`` in the line is refused as doubtful. The number
+    must have a fraction or an exponent (what the strict reader gives ``Decimal``) and be
+    the one orjson read (its float, correctly rounded both ways)."""
+    at = raw.find(opening)
+    if at < 0 or raw.find(opening, at + 1) >= 0:
+        return None
+    match = _JSON_FRACTION.match(raw, at + len(opening))
+    if match is None:
+        return None
+    text = match.group(1)
+    if not ("." in text or "e" in text or "E" in text) or float(text) != number:
+        return None
+    return Decimal(text)
 
 
 def _parse_json(line: str) -> object:

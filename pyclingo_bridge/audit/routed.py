@@ -20,7 +20,9 @@ import heapq
 import io
 import itertools
 import json
+import os
 import re
+import stat
 import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
@@ -45,7 +47,7 @@ from .reader import (
     check_header,
     csv_rows,
 )
-from .run import CHUNK_SIZE, AuditInterrupted, AuditSettings, _signals_held, audit
+from .run import CHUNK_SIZE, AuditInterrupted, AuditSettings, DirectOutput, _signals_held, audit
 from .summary import Tally, summary_text
 
 DEFAULT_SYSTEM = "opcs4"
@@ -101,16 +103,65 @@ def audit_routed(
     return _audit_groups(split, settings, write, jobs)
 
 
-def audit_by_version(stream: TextIO, settings: AuditSettings, write: Callable[[str], object], jobs: int | None = None) -> RoutedTally:
+def audit_by_version(
+    stream: TextIO,
+    settings: AuditSettings,
+    write: Callable[[str], object],
+    jobs: int | None = None,
+    direct_output: DirectOutput | None = None,
+) -> RoutedTally:
     """Audit an extract of ``settings.policy_id``, each row under the policy version in force
     on its own ``request_date`` (else ``settings.as_of``, else today); ``write`` receives the
     JSONL output in input order. Rows are grouped by version as :func:`audit_routed` groups
-    them by policy; a row whose date no version covers is an error row naming the versions."""
+    them by policy; a row whose date no version covers is an error row naming the versions.
+    ``direct_output``: as :func:`.run.audit`'s, for an extract whose rows all fall to one
+    version, which is then audited straight to the output."""
+
+    if _undated(stream, settings.input_format):
+        # No row can name a request_date: every row is the undated version's, audited as it is.
+        undated = _InForce(settings).version(settings.policy_id, None)
+        if not undated.startswith("="):
+            raise VersionError(undated.removeprefix(f"{REQUEST_DATE_FIELD}: "))
+        version = undated[1:]
+        tally = audit(stream, replace(settings, version=version), write, jobs=jobs, direct_output=direct_output, direct_input=True)
+        reference = engine_for(settings.policy_id, settings.kb_root, version).policy.reference
+        return RoutedTally(tally, {(reference, version): tally})
 
     def split(folder: Path, files: contextlib.ExitStack, errors: list[tuple[int, str]], tally: Tally) -> dict[str, _Group]:
         return _split_by_date(stream, settings, folder, files, errors, tally)
 
-    return _audit_groups(split, settings, write, jobs)
+    return _audit_groups(split, settings, write, jobs, direct_output)
+
+
+def _undated(stream: TextIO, input_format: str) -> bool:
+    """Whether no row of ``stream``, a regular file nothing has read yet, can name a
+    request_date: JSONL that holds neither the name nor a backslash (an escape could spell
+    it), or CSV whose header does not name the column. Read with ``os.pread``, which leaves
+    the stream where it was; False for any other stream."""
+    try:
+        fd = stream.fileno()
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return False
+        start = os.lseek(fd, 0, os.SEEK_CUR)
+    except (OSError, ValueError, AttributeError):  # io.UnsupportedOperation is both
+        return False
+    name, offset, overlap = REQUEST_DATE_FIELD.encode(), start, b""
+    while block := os.pread(fd, UNDATED_READ, offset):
+        text = overlap + block
+        if input_format == "csv":  # the header: the first line
+            end = text.find(b"\n")
+            if name in (text if end < 0 else text[:end]):
+                return False
+            if end >= 0:
+                return True
+        elif name in text or b"\\" in block:
+            return False
+        overlap, offset = text[-len(name) :], offset + len(block)
+    return True
+
+
+UNDATED_READ = 1 << 20
+"""Bytes read at a time to look for a request_date."""
 
 
 def dates_choose_versions(kb_root: Path | None, policy_id: str) -> bool:
@@ -123,16 +174,33 @@ def dates_choose_versions(kb_root: Path | None, policy_id: str) -> bool:
 _Splitter = Callable[[Path, contextlib.ExitStack, list[tuple[int, str]], Tally], dict[str, "_Group"]]
 
 
-def _audit_groups(split: _Splitter, settings: AuditSettings, write: Callable[[str], object], jobs: int | None) -> RoutedTally:
+def _audit_groups(
+    split: _Splitter,
+    settings: AuditSettings,
+    write: Callable[[str], object],
+    jobs: int | None,
+    direct_output: DirectOutput | None = None,
+) -> RoutedTally:
     """Split the rows into groups (``split``, which adds the rows it refuses to its error lines
-    and tally), audit each group, and hand the lines to ``write`` merged into input order."""
+    and tally), audit each group, and hand the lines to ``write`` merged into input order. A
+    single group and no refused row need no merge: that group's audit writes the output
+    itself (its lines are the extract's, in order)."""
     errors: list[tuple[int, str]] = []
     routed = Tally(limit=settings.follow_up_limit)
     tallies: dict[tuple[str, str], Tally] = {}
     written = 0  # lines handed to ``write``: none before the merge, so a stop before it leaves no line
+    one_group = False
+    """A single group's audit writes the lines itself, and counts them in its stop."""
     try:
         with tempfile.TemporaryDirectory(prefix="policykb-audit-") as folder, contextlib.ExitStack() as files:
             groups = split(Path(folder), files, errors, routed)
+            if len(groups) == 1 and not errors:
+                one_group = True
+                (group,) = groups.values()
+                group.file.seek(0)
+                policy_settings = replace(settings, policy_id=group.model.id, version=group.version, header=None)
+                tally = audit(group.file, policy_settings, write, jobs=jobs, direct_output=direct_output, direct_input=True)  # type: ignore[arg-type]
+                return RoutedTally(tally, {(group.model.info.reference, group.version or group.model.info.version): tally})
             outputs: list[Iterator[tuple[int, str]]] = [iter(errors)]
             for group in groups.values():
                 group.file.seek(0)
@@ -148,7 +216,8 @@ def _audit_groups(split: _Splitter, settings: AuditSettings, write: Callable[[st
                     write("".join(batch))
                     written += len(batch)
     except AuditInterrupted as stop:
-        stop.rows = written
+        if not one_group:
+            stop.rows = written
         raise
     total = Tally(limit=settings.follow_up_limit)
     for tally in tallies.values():
@@ -359,6 +428,13 @@ def _split_by_date(
     if settings.input_format == "jsonl":
         for number, line in enumerate(lines, start=1):
             if not line.strip():
+                continue
+            if REQUEST_DATE_FIELD not in line and "\\" not in line:
+                # No member can be named request_date (without an escape, the name is in the
+                # text as it is): the undated version's, without parsing the row here.
+                undated_group = group_of(number, None, None)
+                assert undated_group is not None  # the undated version is in force, checked above
+                undated_group.put(number, line.rstrip("\r\n"))
                 continue
             try:
                 row = loads_strict(line)

@@ -139,7 +139,7 @@ def audit(
     out = _Output(output)
     with _stopped_by_signals(out), _progress(name, input_file) as progress:
         if dated:
-            by_version = audit_by_version(input_file, settings, out.write, jobs=jobs)
+            by_version = audit_by_version(input_file, settings, out.write, jobs=jobs, direct_output=out.direct())
             tally = by_version.total
             found = {number for _, number in by_version.by_policy}
             applied = [v.number for v in policy_versions(engine.kb, engine.policy.id) if v.number in found]
