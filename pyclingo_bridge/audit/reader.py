@@ -74,7 +74,7 @@ class Span:
     bytes at ``offset`` of the file open as ``fd``, read by the process that decides them
     (forked workers share the parent's descriptors), so that no line crosses a pipe. They
     read as the CLI's text stream reads them: UTF-8 with ``errors``, and universal newlines
-    (\r\n and a lone \r end a line as \n does)."""
+    (CR LF and a lone CR end a line as LF does)."""
 
     start: int
     fd: int
@@ -258,7 +258,7 @@ def _spans(fd: int, size: int, errors: str, base: int, data: bytes) -> Iterator[
 
 
 def _first_end(data: bytes, start: int) -> int:
-    """Just after the first line end at or after ``start`` (a \r\n whole); -1 if none."""
+    """Just after the first line end at or after ``start`` (a CR LF whole); -1 if none."""
     ends = [found for found in (data.find(b"\n", start), data.find(b"\r", start)) if found >= 0]
     if not ends:
         return -1

@@ -22,7 +22,6 @@ import itertools
 import json
 import os
 import re
-import stat
 import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
@@ -44,6 +43,7 @@ from .reader import (
     UnreadableRecord,
     _OneLine,
     _QuoteOpen,
+    _regular_file,
     check_header,
     csv_rows,
 )
@@ -134,18 +134,15 @@ def audit_by_version(
 
 
 def _undated(stream: TextIO, input_format: str) -> bool:
-    """Whether no row of ``stream``, a regular file nothing has read yet, can name a
-    request_date: JSONL that holds neither the name nor a backslash (an escape could spell
+    """Whether no row of ``stream``, a regular file of UTF-8 nothing has read yet, can name
+    a request_date: JSONL that holds neither the name nor a backslash (an escape could spell
     it), or CSV whose header does not name the column. Read with ``os.pread``, which leaves
     the stream where it was; False for any other stream."""
-    try:
-        fd = stream.fileno()
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            return False
-        start = os.lseek(fd, 0, os.SEEK_CUR)
-    except (OSError, ValueError, AttributeError):  # io.UnsupportedOperation is both
+    file = _regular_file(stream)
+    if file is None:
         return False
-    name, offset, overlap = REQUEST_DATE_FIELD.encode(), start, b""
+    fd = file[0]
+    name, offset, overlap = REQUEST_DATE_FIELD.encode(), os.lseek(fd, 0, os.SEEK_CUR), b""
     while block := os.pread(fd, UNDATED_READ, offset):
         text = overlap + block
         if input_format == "csv":  # the header: the first line
