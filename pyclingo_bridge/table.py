@@ -1,13 +1,13 @@
-"""A table of answers keyed by input class: bounded by memory, counted, kept on disk.
+"""A table of answers keyed by input class: bounded by memory, kept on disk.
 
 The audit decides each class of inputs (``classes.py``) once and keeps its answer here. The
 table is bounded by an estimate of the bytes it holds, not by a number of entries, so that
-an extract with many classes does not churn while the memory stays flat. It is saved per knowledge base and package (a hash of the
-KB files and of the package's own modules) next to the program cache, so that the next run
-of the same policy starts warm. The file is only an optimisation: written to a temporary
-file and renamed into place, and a file that cannot be read, was written for another KB or
-by another version, or holds anything but the expected JSON is ignored (JSON, never pickle:
-a foreign file must not run code).
+an extract with many classes does not churn while the memory stays flat. It is saved per
+knowledge base and package (a hash of the KB files and of the package's own modules) next
+to the program cache, so that the next run of the same policy starts warm. The file is only
+an optimisation: written to a temporary file and renamed into place, and a file that cannot
+be read, was written for another KB or by another version, or holds anything but the
+expected JSON is ignored (JSON, never pickle: a foreign file must not run code).
 """
 
 from __future__ import annotations

@@ -353,9 +353,9 @@ class Auditor:
 
     def _read_all(self, chunk: Chunk, new: dict[Hashable, PatientFacts]) -> list[_ReadRow]:
         """Every row of ``chunk`` read (``_read``). Once texts are no longer looked up, a
-        plain row whose class is in the table takes a shorter way first: the same steps
-        (``parse_plain``, ``of_row``, the table), without a call per row to ``_read``, which
-        takes every other row."""
+        plain row whose class is in the table, or refused, takes a shorter way first: the
+        same steps (``parse_plain``, ``of_row``, the table), without a call per row to
+        ``_read``, which takes every other row."""
         codes = self._codes
         if codes is None or self._texts_tried >= 0:
             return [self._read(number, raw, new) for number, raw in chunk]
