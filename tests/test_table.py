@@ -64,15 +64,15 @@ def test_a_corrupt_or_foreign_file_is_ignored(tmp_path: Path, monkeypatch: pytes
     assert _audit() == (expected, 4)
 
 
-def test_the_table_is_bounded_by_bytes_and_drops_the_least_recently_used() -> None:
+def test_the_table_is_bounded_by_bytes_and_drops_the_oldest() -> None:
     answers: table.AnswerTable[str] = table.AnswerTable(10, budget=100)
     for number in range(50):
         answers.put(number, "x" * 10)
     assert len(answers) == 10 and answers.held == 100
     assert answers.get(49) == "x" * 10 and answers.get(0) is None
-    assert answers.get(40) == "x" * 10  # used: now the newest
+    assert answers.get(40) == "x" * 10
     answers.put(50, "y")
-    assert 40 in answers and 41 not in answers
+    assert 40 not in answers and 41 in answers and answers.get(50) == "y"
 
 
 def test_refused_classes_are_saved_too(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
