@@ -79,10 +79,8 @@ def _repr(self: Any) -> str:
     return f"{type(self).__qualname__}({fields})"
 
 
-# The comparisons return NotImplemented for another class, which typeshed types as Any.
-
-
 def _eq(self: Any, other: Any) -> bool:
+    # Written out, not made by _comparison: equality is on the hot paths (dictionary keys).
     if other.__class__ is self.__class__:
         values = self.__record_values__
         return bool(values(self) == values(other))
@@ -97,29 +95,18 @@ def _frozen(self: Any, name: str, *value: object) -> None:
     raise FrozenRecordError(f"{type(self).__name__} is frozen: {name!r} cannot be changed")
 
 
-def _lt(self: Any, other: Any) -> bool:
-    if other.__class__ is self.__class__:
-        values = self.__record_values__
-        return bool(values(self) < values(other))
-    return NotImplemented  # type: ignore[no-any-return]
+def _comparison(test: Callable[[Any, Any], Any]) -> Callable[[Any, Any], bool]:
+    """Records of one class ordered as the tuples of their fields (``test``: ``operator.lt``
+    and so on); NotImplemented for another class."""
+
+    def compare(self: Any, other: Any) -> bool:
+        if other.__class__ is self.__class__:
+            values = self.__record_values__
+            return bool(test(values(self), values(other)))
+        return NotImplemented  # type: ignore[no-any-return]
+
+    compare.__name__ = compare.__qualname__ = f"__{test.__name__}__"
+    return compare
 
 
-def _le(self: Any, other: Any) -> bool:
-    if other.__class__ is self.__class__:
-        values = self.__record_values__
-        return bool(values(self) <= values(other))
-    return NotImplemented  # type: ignore[no-any-return]
-
-
-def _gt(self: Any, other: Any) -> bool:
-    if other.__class__ is self.__class__:
-        values = self.__record_values__
-        return bool(values(self) > values(other))
-    return NotImplemented  # type: ignore[no-any-return]
-
-
-def _ge(self: Any, other: Any) -> bool:
-    if other.__class__ is self.__class__:
-        values = self.__record_values__
-        return bool(values(self) >= values(other))
-    return NotImplemented  # type: ignore[no-any-return]
+_lt, _le, _gt, _ge = (_comparison(test) for test in (operator.lt, operator.le, operator.gt, operator.ge))
