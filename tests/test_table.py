@@ -8,6 +8,8 @@ from collections.abc import Hashable
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pyclingo_bridge import table
 from pyclingo_bridge.audit import AuditSettings, audit
@@ -65,14 +67,44 @@ def test_a_corrupt_or_foreign_file_is_ignored(tmp_path: Path, monkeypatch: pytes
 
 
 def test_the_table_is_bounded_by_bytes_and_drops_the_oldest() -> None:
-    answers: table.AnswerTable[str] = table.AnswerTable(10, budget=100)
+    answers: table.AnswerTable[str] = table.AnswerTable(10, budget=160)
     for number in range(50):
         answers.put(number, "x" * 10)
-    assert len(answers) == 10 and answers.held == 100
+    # 16 entries at most; at the 17th the oldest eighth and one more go: 14 are left.
+    assert len(answers) <= 16 and answers.held <= 160
     assert answers.get(49) == "x" * 10 and answers.get(0) is None
-    assert answers.get(40) == "x" * 10
     answers.put(50, "y")
-    assert 40 not in answers and 41 in answers and answers.get(50) == "y"
+    assert answers.get(50) == "y" and 49 in answers
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.integers(0, 40), max_size=200), st.integers(1, 24), st.booleans())
+def test_the_table_is_a_queue_within_its_limit(keys: list[int], limit: int, at_once: bool) -> None:
+    """Whatever is put, one key at a time or a saved table at once, the table holds what a
+    plain queue of entries would: a new key joins at the back, a key held keeps its place
+    (its first answer, or a saved table's last), and past the limit the oldest leave from
+    the front down to seven eighths of it. Never more than the limit, the newest always kept."""
+    answers: table.AnswerTable[int] = table.AnswerTable(1, budget=limit)
+    queue: list[tuple[int, int]] = []
+
+    def over() -> None:
+        if len(queue) > limit:
+            del queue[: len(queue) - limit + limit // 8]
+
+    if at_once:
+        answers.put_all(keys, range(len(keys)))
+        last = {key: number for number, key in enumerate(keys)}
+        queue = [(key, last[key]) for key in dict.fromkeys(keys)]
+        over()
+    else:
+        for number, key in enumerate(keys):
+            answers.put(key, number)
+            if key not in dict(queue):
+                queue.append((key, number))
+                over()
+    assert len(answers) == len(queue) <= limit
+    assert all(answers.get(key) == number for key, number in queue)
+    assert not keys or keys[-1] in answers or at_once
 
 
 def test_refused_classes_are_saved_too(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -22,7 +22,6 @@ import itertools
 import json
 import os
 import re
-import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -188,6 +187,8 @@ def _audit_groups(
     written = 0  # lines handed to ``write``: none before the merge, so a stop before it leaves no line
     one_group = False
     """A single group's audit writes the lines itself, and counts them in its stop."""
+    import tempfile  # only for rows grouped by version: a plain audit starts without it
+
     try:
         with tempfile.TemporaryDirectory(prefix="policykb-audit-") as folder, contextlib.ExitStack() as files:
             groups = split(Path(folder), files, errors, routed)
@@ -475,6 +476,8 @@ def _split_by_date(
 
 def _group_file(files: contextlib.ExitStack, folder: Path) -> IO[str]:
     """A temporary file for one group's rows, closed with the run."""
+    import tempfile
+
     return files.enter_context(tempfile.TemporaryFile("w+", encoding="utf-8", errors="surrogateescape", dir=folder))
 
 

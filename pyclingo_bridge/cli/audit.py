@@ -18,7 +18,6 @@ import click
 
 from ..audit import INPUT_FORMATS, AuditInterrupted, AuditSettings, format_of, stop_on_signals, summary_text
 from ..audit import audit as run_audit
-from ..audit.report import write_report
 from ..audit.routed import (
     DEFAULT_SYSTEM,
     audit_by_version,
@@ -155,6 +154,8 @@ def audit(
         click.echo(routed_summary(by_version, each_under, seconds), err=True, nl=False)
     if report is not None:
         try:
+            from ..audit.report import write_report  # the HTML report's modules, only when asked for
+
             write_report(report, tally, engines[-1].policy)
         except OSError as error:
             raise cannot_write(error, f"the report {report}") from None
