@@ -70,11 +70,13 @@ def test_the_table_is_bounded_by_bytes_and_drops_the_oldest() -> None:
     answers: table.AnswerTable[str] = table.AnswerTable(10, budget=160)
     for number in range(50):
         answers.put(number, "x" * 10)
-    # 16 entries at most; at the 17th the oldest eighth and one more go: 14 are left.
-    assert len(answers) <= 16 and answers.held <= 160
-    assert answers.get(49) == "x" * 10 and answers.get(0) is None
+    # 16 entries at most: at the 17th the oldest three go (the one over, and an eighth of
+    # the limit), leaving 14; so the 50th put (49) leaves 36 to 49.
+    assert len(answers) == 14 and answers.held == 140
+    assert answers.get(49) == "x" * 10 and answers.get(36) == "x" * 10
+    assert 35 not in answers and answers.get(0) is None
     answers.put(50, "y")
-    assert answers.get(50) == "y" and 49 in answers
+    assert len(answers) == 15 and 36 in answers and answers.get(50) == "y"
 
 
 @settings(max_examples=200, deadline=None)
